@@ -1,0 +1,1 @@
+"""staso_cli: the `staso` command (installed from the `cli/` folder under this unique name)."""

@@ -1,0 +1,1 @@
+"""One module per `staso` command; each a short function over the library."""

@@ -1,0 +1,31 @@
+"""staso_otel: OpenTelemetry traces for coding agents and for your own Python agents.
+
+Importing this package is cheap: names that need the OpenTelemetry SDK are resolved on
+first use (module `__getattr__`), so the hook runtime and `import staso_otel` pay nothing
+for what they do not call.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (filled by api/ as it lands)
+_LAZY: dict[str, str] = {}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'staso_otel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

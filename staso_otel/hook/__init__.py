@@ -1,0 +1,1 @@
+"""Stage 1, event -> record: the hook process. [stdlib]"""

@@ -1,0 +1,62 @@
+"""Start the detached export worker unless one already holds the worker lock. [stdlib]
+
+One worker per STASO_HOME, decided by an flock on `run/worker.lock` (a lock, not a pid
+guess: a dead worker's lock is released by the kernel). The hook only probes the lock;
+the worker takes it itself and exits at once if another won the race. A worker re-checks
+the journals after releasing the lock, so a record appended while it was exiting is
+never stranded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+from pathlib import Path
+
+from staso_otel import paths
+
+WORKER_MODULE = "staso_otel.export.worker"
+
+
+def worker_lock_path(home: Path | None = None) -> Path:
+    return paths.run_dir(home) / "worker.lock"
+
+
+def worker_running(home: Path | None = None) -> bool:
+    """True if a live process holds the worker lock."""
+    path = worker_lock_path(home)
+    try:
+        fd = paths.open_private(path, os.O_RDWR | os.O_CREAT)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def ensure_worker(home: Path | None = None) -> bool:
+    """Spawn a worker if none runs; returns True when one was started."""
+    paths.ensure_dir(paths.run_dir(home))
+    if worker_running(home):
+        return False
+    spawn_worker()
+    return True
+
+
+def spawn_worker() -> int:
+    """posix_spawn, not subprocess: cheaper to import, and setsid + /dev/null on 0-2 detach
+    it fully, so Codex (which waits for the hook's pipes to close) never waits for it."""
+    devnull = os.devnull
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
+    ]
+    argv = [sys.executable, "-m", WORKER_MODULE]
+    return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions,
+                          setsid=True)

@@ -1,0 +1,114 @@
+"""Where staso keeps its files, and the few safe ways to write them. [stdlib]
+
+Everything under STASO_HOME is private to the user: folders 0700, files 0600, written
+atomically (temp file + rename) and never through a symlink, because a hook runs with the
+user's full rights inside whatever repository the agent happens to be working on.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def staso_home() -> Path:
+    """`STASO_HOME`, else `~/.staso`."""
+    value = os.environ.get("STASO_HOME")
+    return Path(value).expanduser() if value else Path.home() / ".staso"
+
+
+def codex_home() -> Path:
+    """`CODEX_HOME`, else `~/.codex`."""
+    value = os.environ.get("CODEX_HOME")
+    return Path(value).expanduser() if value else Path.home() / ".codex"
+
+
+def claude_home() -> Path:
+    """`CLAUDE_CONFIG_DIR`, else `~/.claude`."""
+    value = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(value).expanduser() if value else Path.home() / ".claude"
+
+
+# The layout of STASO_HOME, in one place.
+def settings_file(home: Path | None = None) -> Path:
+    return (home or staso_home()) / "settings.json"
+
+
+def credentials_file(home: Path | None = None) -> Path:
+    return (home or staso_home()) / "credentials.json"
+
+
+def journal_dir(home: Path | None = None) -> Path:
+    """Per-session append-only records written by hooks."""
+    return (home or staso_home()) / "journal"
+
+
+def quarantine_dir(home: Path | None = None) -> Path:
+    """Hook input that could not be read as an event, kept for inspection."""
+    return (home or staso_home()) / "quarantine"
+
+
+def state_dir(home: Path | None = None) -> Path:
+    """Per-session reconstruction state, owned by the worker."""
+    return (home or staso_home()) / "state"
+
+
+def spool_dir(home: Path | None = None) -> Path:
+    """Span batches waiting for export."""
+    return (home or staso_home()) / "spool"
+
+
+def logs_dir(home: Path | None = None) -> Path:
+    return (home or staso_home()) / "logs"
+
+
+def run_dir(home: Path | None = None) -> Path:
+    """Locks and the worker's status file."""
+    return (home or staso_home()) / "run"
+
+
+def store_file(home: Path | None = None) -> Path:
+    """The local SQLite store of `staso collector`."""
+    return (home or staso_home()) / "local" / "traces.sqlite"
+
+
+def ensure_dir(path: Path) -> Path:
+    """Create `path` (and parents) as 0700; refuse a symlink in its place."""
+    if path.is_symlink():
+        raise PermissionError(f"refusing symlinked staso directory: {path}")
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    return path
+
+
+def open_private(path: Path, flags: int) -> int:
+    """os.open with 0600 and O_NOFOLLOW: a planted symlink makes this fail, not write elsewhere."""
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write `data` to `path` so readers see the old or the new file, never a half.
+
+    The temp file lives in the same folder (rename is atomic only within one filesystem);
+    fsync before rename so a crash cannot leave an empty file under the real name.
+    """
+    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise PermissionError(f"refusing to write through symlink: {path}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

@@ -1,0 +1,150 @@
+"""Per-session append-only journals: what each hook received, stamped with its time. [stdlib]
+
+A record is one JSON line `{"v":1,"target":…,"received_ns":…,"payload":<raw event>}`.
+The hook records what arrived and decides nothing; the worker interprets records later,
+so a fix in a target's reconstruction can replay old journals.
+
+Concurrency: Codex runs the hooks of parallel tool calls at the same time, so appends
+happen under `fcntl.flock` on the journal itself, each record in one locked write loop.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from staso_otel import log, paths
+
+VERSION = 1
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+QUARANTINE_MAX_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Record:
+    target: str
+    received_ns: int
+    payload: dict[str, Any]
+    offset: int = 0  # byte offset of the line in its journal
+    end: int = 0  # byte offset just past the line
+
+
+def session_file_name(session_id: str) -> str:
+    """A session id as a file name; anything unusual is hashed rather than trusted."""
+    if _SAFE_ID.match(session_id):
+        return f"{session_id}.jsonl"
+    return "h-" + hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()[:32] + ".jsonl"
+
+
+def journal_path(target: str, session_id: str, home: Path | None = None) -> Path:
+    return paths.journal_dir(home) / target / session_file_name(session_id)
+
+
+def encode(target: str, received_ns: int, raw_payload: bytes) -> bytes:
+    """One journal line embedding the payload's own bytes (already checked to be a JSON object).
+
+    Newlines can only sit between JSON tokens (inside strings they are escaped), so
+    folding them to spaces keeps the object equal and the record on one line.
+    """
+    body = raw_payload.strip().replace(b"\r", b" ").replace(b"\n", b" ")
+    head = f'{{"v":{VERSION},"target":"{target}","received_ns":{received_ns},"payload":'
+    return head.encode() + body + b"}\n"
+
+
+def _locked_append(path: Path, line: bytes) -> None:
+    paths.ensure_dir(path.parent)
+    fd = paths.open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(line)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def append(target: str, session_id: str, received_ns: int, raw_payload: bytes,
+           home: Path | None = None) -> Path:
+    path = journal_path(target, session_id, home)
+    _locked_append(path, encode(target, received_ns, raw_payload))
+    return path
+
+
+def append_record(target: str, session_id: str, received_ns: int, payload: dict[str, Any],
+                  home: Path | None = None) -> Path:
+    """Append a payload given as a dict (replay, tests, the library API)."""
+    raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+    return append(target, session_id, received_ns, raw, home)
+
+
+def quarantine(target: str, received_ns: int, raw: bytes, reason: str,
+               home: Path | None = None) -> None:
+    """Keep input we could not read as an event, capped, so a bug report has evidence."""
+    folder = paths.ensure_dir(paths.quarantine_dir(home))
+    entry = {
+        "target": target,
+        "received_ns": received_ns,
+        "reason": reason,
+        "size": len(raw),
+        "raw": raw[:QUARANTINE_MAX_BYTES].decode("utf-8", "replace"),
+    }
+    _locked_append(folder / "events.jsonl", json.dumps(entry).encode() + b"\n")
+
+
+def read(path: Path, offset: int = 0, limit_bytes: int | None = None) -> Iterator[Record]:
+    """Records from `offset` on. A last line without its newline is still being written:
+    it is left for the next read. A line that is not a record is logged and skipped."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed in finally; generator
+    except FileNotFoundError:
+        return
+    try:
+        fh.seek(offset)
+        position = offset
+        read_so_far = 0
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            start, position = position, position + len(line)
+            read_so_far += len(line)
+            record = _decode(line, path, start)
+            if record is not None:
+                yield Record(record.target, record.received_ns, record.payload, start, position)
+            if limit_bytes is not None and read_so_far >= limit_bytes:
+                break
+    finally:
+        fh.close()
+
+
+def _decode(line: bytes, path: Path, offset: int) -> Record | None:
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
+            raise ValueError("not a record object")
+        return Record(str(data["target"]), int(data["received_ns"]), data["payload"])
+    except (ValueError, KeyError, TypeError) as exc:
+        log.warning("journal", f"skipped corrupt line at {path.name}:{offset}: {exc}")
+        return None
+
+
+def journals(home: Path | None = None) -> Iterator[tuple[str, Path]]:
+    """(target, path) of every journal."""
+    root = paths.journal_dir(home)
+    try:
+        targets = sorted(os.scandir(root), key=lambda e: e.name)
+    except FileNotFoundError:
+        return
+    for target_dir in targets:
+        if not target_dir.is_dir(follow_symlinks=False):
+            continue
+        for entry in sorted(os.scandir(target_dir.path), key=lambda e: e.name):
+            if entry.name.endswith(".jsonl") and entry.is_file(follow_symlinks=False):
+                yield target_dir.name, Path(entry.path)

@@ -1,0 +1,66 @@
+"""Per-session reconstruction state: a JSON dict under a filelock, written atomically, 0600.
+
+Only the worker (or `staso flush`, which runs the worker's loop in-process) touches it,
+but both may start at once, so every read-modify-write holds the session's lock.
+Layout: {"journal": <path>, "offset": <bytes of journal consumed>, "last_ns": <last record
+time>, "target": <the target's own dict>}.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from staso_otel import log, paths
+
+LOCK_TIMEOUT_S = 30.0
+
+
+def state_path(target: str, journal_name: str, home: Path | None = None) -> Path:
+    return paths.state_dir(home) / target / (journal_name.removesuffix(".jsonl") + ".json")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes())
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        return data
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        # A corrupt state must not block the session forever: start over from the
+        # journal's beginning (ids are deterministic, so re-sent spans de-duplicate).
+        log.warning("state", f"corrupt state {path.name} reset: {exc}")
+        return {}
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the state dict; it is saved when the block exits without an exception."""
+    paths.ensure_dir(path.parent)
+    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=paths.FILE_MODE)
+    with lock:
+        data = _load(path)
+        yield data
+        paths.atomic_write(path, json.dumps(data, separators=(",", ":")).encode())
+
+
+def delete(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    Path(str(path) + ".lock").unlink(missing_ok=True)
+
+
+def all_states(home: Path | None = None) -> Iterator[tuple[str, Path]]:
+    root = paths.state_dir(home)
+    if not root.is_dir():
+        return
+    for target_dir in sorted(root.iterdir()):
+        if target_dir.is_dir() and not target_dir.is_symlink():
+            for path in sorted(target_dir.glob("*.json")):
+                yield target_dir.name, path

@@ -1,0 +1,193 @@
+"""Span names, attribute keys and enum values: the one table every stage reads. [stdlib]
+
+GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/) and
+OpenInference (https://github.com/Arize-ai/openinference, read by Phoenix and Langfuse)
+sit side by side, because each span carries both dialects. Nothing outside this module
+spells an attribute key; `tests/test_semconv.py` checks the gen_ai values against
+upstream's where upstream has them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- span names: "{operation} {subject}" as in the GenAI conventions --------------------
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_CHAT: Final = "chat"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+
+
+def span_name(operation: str, subject: str) -> str:
+    """`invoke_agent codex`, `chat gpt-5`, `execute_tool exec_command`."""
+    return f"{operation} {subject}" if subject else operation
+
+
+# --- span kinds (values of opentelemetry.trace.SpanKind names, kept as strings) -----------
+KIND_INTERNAL: Final = "INTERNAL"
+KIND_CLIENT: Final = "CLIENT"
+KIND_SERVER: Final = "SERVER"
+
+STATUS_UNSET: Final = "UNSET"
+STATUS_OK: Final = "OK"
+STATUS_ERROR: Final = "ERROR"
+
+# --- gen_ai.* (GenAI semantic conventions) --------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+# Older name for cache writes; some backends still read only this one.
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+ERROR_TYPE: Final = "error.type"
+
+# gen_ai.tool.type values
+TOOL_TYPE_FUNCTION: Final = "function"
+TOOL_TYPE_EXTENSION: Final = "extension"  # MCP and other server-side extensions
+TOOL_TYPE_DATASTORE: Final = "datastore"
+
+# gen_ai.provider.name values
+PROVIDER_OPENAI: Final = "openai"
+PROVIDER_ANTHROPIC: Final = "anthropic"
+
+# --- OpenInference -------------------------------------------------------------------------
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OI_KIND_AGENT: Final = "AGENT"
+OI_KIND_LLM: Final = "LLM"
+OI_KIND_TOOL: Final = "TOOL"
+OI_KIND_CHAIN: Final = "CHAIN"
+SESSION_ID: Final = "session.id"
+USER_ID: Final = "user.id"
+INPUT_VALUE: Final = "input.value"
+INPUT_MIME_TYPE: Final = "input.mime_type"
+OUTPUT_VALUE: Final = "output.value"
+OUTPUT_MIME_TYPE: Final = "output.mime_type"
+MIME_JSON: Final = "application/json"
+MIME_TEXT: Final = "text/plain"
+LLM_MODEL_NAME: Final = "llm.model_name"
+LLM_PROVIDER: Final = "llm.provider"
+LLM_SYSTEM: Final = "llm.system"
+LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+LLM_TOKEN_COUNT_TOTAL: Final = "llm.token_count.total"
+LLM_TOKEN_COUNT_PROMPT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
+LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE: Final = "llm.token_count.prompt_details.cache_write"
+LLM_TOKEN_COUNT_COMPLETION_REASONING: Final = "llm.token_count.completion_details.reasoning"
+TOOL_NAME: Final = "tool.name"
+TOOL_DESCRIPTION: Final = "tool.description"
+TOOL_PARAMETERS: Final = "tool.parameters"
+
+# --- resource ------------------------------------------------------------------------------
+SERVICE_NAME: Final = "service.name"
+SERVICE_VERSION: Final = "service.version"
+DEPLOYMENT_ENVIRONMENT_NAME: Final = "deployment.environment.name"
+STASO_WORKSPACE: Final = "staso.workspace"
+STASO_AGENT_ID: Final = "staso.agent_id"
+OPENINFERENCE_PROJECT_NAME: Final = "openinference.project.name"
+TELEMETRY_SDK_NAME: Final = "telemetry.sdk.name"
+
+# --- staso.* (ours: facts the conventions have no name for) ---------------------------------
+STASO_TARGET: Final = "staso.target"
+STASO_USAGE_INPUT_TOKENS: Final = "staso.usage.input_tokens"
+STASO_USAGE_OUTPUT_TOKENS: Final = "staso.usage.output_tokens"
+STASO_USAGE_CACHE_READ_INPUT_TOKENS: Final = "staso.usage.cache_read.input_tokens"
+STASO_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "staso.usage.cache_write.input_tokens"
+STASO_USAGE_REASONING_OUTPUT_TOKENS: Final = "staso.usage.reasoning.output_tokens"
+STASO_USAGE_TOTAL_TOKENS: Final = "staso.usage.total_tokens"
+STASO_USAGE_MODEL_CALLS: Final = "staso.usage.model_calls"
+STASO_TURN_OUTCOME: Final = "staso.turn.outcome"  # completed | interrupted | failed | unfinished
+STASO_TURN_END_REASON: Final = "staso.turn.end_reason"
+STASO_CWD: Final = "staso.cwd"
+STASO_PERMISSION_MODE: Final = "staso.permission_mode"
+STASO_COMPACTIONS: Final = "staso.turn.compactions"
+STASO_TRUNCATED: Final = "staso.truncated"  # keys whose content was cut by the size cap
+STASO_REDACTED: Final = "staso.redacted"  # count of secrets replaced on the span
+
+TURN_COMPLETED: Final = "completed"
+TURN_INTERRUPTED: Final = "interrupted"
+TURN_FAILED: Final = "failed"
+TURN_UNFINISHED: Final = "unfinished"
+
+# tool facts
+STASO_TOOL_CATEGORY: Final = "staso.tool.category"
+STASO_TOOL_HOOK_NAME: Final = "staso.tool.hook_name"  # Codex's name in the hook (`Bash`)
+STASO_TOOL_SOURCE: Final = "staso.tool.source"  # hook | transcript
+STASO_TOOL_BLOCKED: Final = "staso.tool.blocked"
+STASO_TOOL_PERMISSION_REQUESTED: Final = "staso.tool.permission_requested"
+STASO_TOOL_PARENT_CALL_ID: Final = "staso.tool.parent_call_id"  # code-mode `exec` cell
+STASO_SHELL_COMMAND: Final = "staso.shell.command"
+STASO_SHELL_STDOUT: Final = "staso.shell.stdout"
+STASO_SHELL_STDERR: Final = "staso.shell.stderr"
+STASO_SHELL_EXIT_CODE: Final = "staso.shell.exit_code"
+STASO_SHELL_WALL_TIME_S: Final = "staso.shell.wall_time_s"
+STASO_SHELL_PTY_SESSION_ID: Final = "staso.shell.pty_session_id"
+STASO_SHELL_CWD: Final = "staso.shell.cwd"
+STASO_FILE_PATHS: Final = "staso.file.paths"
+STASO_FILE_DIFF: Final = "staso.file.diff"  # unified diff of all files
+STASO_FILE_CHANGES: Final = "staso.file.changes"  # JSON [{path, kind, added, removed}]
+STASO_FILE_LINES_ADDED: Final = "staso.file.lines_added"
+STASO_FILE_LINES_REMOVED: Final = "staso.file.lines_removed"
+STASO_FILE_LISTING: Final = "staso.file.listing"
+STASO_CODE_SOURCE: Final = "staso.code.source"
+STASO_CODE_LANGUAGE: Final = "staso.code.language"
+STASO_CODE_RESULT: Final = "staso.code.result"
+STASO_PLAN_STEPS: Final = "staso.plan.steps"  # JSON [{step, status}]
+STASO_PLAN_EXPLANATION: Final = "staso.plan.explanation"
+STASO_PLAN_QUESTIONS: Final = "staso.plan.questions"
+STASO_AGENT_IDS: Final = "staso.agent.ids"
+STASO_AGENT_TASK_NAME: Final = "staso.agent.task_name"
+STASO_AGENT_MESSAGE: Final = "staso.agent.message"
+STASO_AGENT_TARGET: Final = "staso.agent.target"
+STASO_AGENT_WAIT_STATUS: Final = "staso.agent.wait_status"
+STASO_AGENT_TIMED_OUT: Final = "staso.agent.timed_out"
+STASO_AGENT_TYPE: Final = "staso.agent.type"
+STASO_AGENT_DEPTH: Final = "staso.agent.depth"
+STASO_BATCH_CSV_PATH: Final = "staso.batch.csv_path"
+STASO_BATCH_CONCURRENCY: Final = "staso.batch.concurrency"
+STASO_BATCH_RESULT: Final = "staso.batch.result"
+STASO_IMAGE_PATH: Final = "staso.image.path"
+STASO_SEARCH_QUERY: Final = "staso.search.query"
+STASO_SEARCH_RESULTS: Final = "staso.search.results"
+STASO_PERMISSION_SCOPES: Final = "staso.permission.scopes"
+STASO_MCP_SERVER: Final = "staso.mcp.server"
+STASO_MCP_TOOL: Final = "staso.mcp.tool"
+STASO_MCP_IS_ERROR: Final = "staso.mcp.is_error"
+
+# staso.tool.category values (SPEC.md "Tool categories")
+CATEGORY_SHELL: Final = "shell"
+CATEGORY_FILE: Final = "file"
+CATEGORY_CODE: Final = "code"
+CATEGORY_PLANNING: Final = "planning"
+CATEGORY_MULTI_AGENT: Final = "multi_agent"
+CATEGORY_BATCH: Final = "batch"
+CATEGORY_SYSTEM: Final = "system"
+CATEGORY_MCP: Final = "mcp"
+CATEGORY_OTHER: Final = "other"
+
+# codex.* (facts only Codex has)
+CODEX_TURN_ID: Final = "codex.turn_id"
+CODEX_TURN_NUMBER: Final = "codex.turn_number"
+CODEX_CLI_VERSION: Final = "codex.cli_version"
+CODEX_SESSION_SOURCE: Final = "codex.session.source"
+CODEX_AGENT_PATH: Final = "codex.agent.path"
+CODEX_AGENT_NICKNAME: Final = "codex.agent.nickname"
+
+# claude_code.* (facts only Claude Code has)
+CLAUDE_CODE_PROMPT_ID: Final = "claude_code.prompt_id"
+CLAUDE_CODE_TURN_NUMBER: Final = "claude_code.turn_number"

@@ -1,0 +1,308 @@
+"""Every setting as one row of a table, and the one resolver that knows defaults. [stdlib]
+
+Precedence (SPEC.md): flag > STASO_* env > OTEL_* env > profile > default. An empty
+environment variable counts as unset. A bad value raises `SettingsError` naming the
+setting, so the CLI can print one line and exit 1.
+
+Profiles live in `STASO_HOME/settings.json` ({"default_profile": ..., "profiles": {name:
+{setting: value}}}); API keys live apart in `credentials.json` (0600), so a settings file
+can be shown or shared without leaking a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from staso_otel import paths
+
+STASO_ENDPOINT = "https://api.staso.ai/v1/traces"
+TRACES_PATH = "/v1/traces"
+API_KEY_HEADER = "X-API-Key"
+DEFAULT_PROFILE = "default"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line a user can act on."""
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _parse_int(value: Any) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"expected a number >= 0, got {value!r}")
+    return number
+
+
+def _parse_float(value: Any) -> float:
+    number = float(value)
+    if number <= 0:
+        raise ValueError(f"expected a number > 0, got {value!r}")
+    return number
+
+
+def _parse_str(value: Any) -> str:
+    return str(value)
+
+
+def normalize_endpoint(value: str, *, append_path: bool = True) -> str:
+    """Turn a base URL or a full `/v1/traces` URL into the URL spans are POSTed to.
+
+    `append_path=False` is the OTEL_EXPORTER_OTLP_TRACES_ENDPOINT rule: used as given.
+    """
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            f"{text!r} is not an http(s) URL; give a base URL such as http://localhost:4318 "
+            "or a full URL ending /v1/traces"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ValueError(f"{text!r} has a malformed port") from exc
+    if not append_path:
+        return text
+    path = parts.path.rstrip("/")
+    if not path.endswith(TRACES_PATH):
+        path = path + TRACES_PATH
+    return parts._replace(path=path).geturl()
+
+
+def parse_headers(value: Any) -> dict[str, str]:
+    """`k=v,k2=v2` (OTel's format, values URL-encoded) or a mapping."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    headers: dict[str, str] = {}
+    for item in str(value).split(","):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"header {item.strip()!r} is not key=value")
+        headers[unquote(key.strip())] = unquote(val.strip())
+    return headers
+
+
+def parse_resource_attributes(value: Any) -> dict[str, str]:
+    """OTEL_RESOURCE_ATTRIBUTES: `k=v,k2=v2` (values URL-encoded)."""
+    return parse_headers(value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One setting: where it can come from, in order, and what it becomes."""
+
+    name: str
+    doc: str
+    parse: Callable[[Any], Any]
+    default: Any = None
+    staso_env: tuple[str, ...] = ()
+    otel_env: tuple[tuple[str, Callable[[str], Any]], ...] = ()
+    in_profile: bool = True
+    secret: bool = False
+
+
+def _otel_endpoint(value: str) -> str:
+    return normalize_endpoint(value, append_path=True)
+
+
+def _otel_traces_endpoint(value: str) -> str:
+    return normalize_endpoint(value, append_path=False)
+
+
+PARAMS: tuple[Param, ...] = (
+    Param("endpoint", "OTLP/HTTP traces URL (a base URL gets /v1/traces appended).",
+          normalize_endpoint, STASO_ENDPOINT, ("STASO_ENDPOINT",),
+          (("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", _otel_traces_endpoint),
+           ("OTEL_EXPORTER_OTLP_ENDPOINT", _otel_endpoint))),
+    Param("api_key", "Staso API key, sent as X-API-Key; kept in credentials.json (0600).",
+          _parse_str, None, ("STASO_API_KEY",), secret=True),
+    Param("headers", "Extra export headers, k=v,k2=v2.", parse_headers, {}, ("STASO_HEADERS",),
+          (("OTEL_EXPORTER_OTLP_TRACES_HEADERS", parse_headers),
+           ("OTEL_EXPORTER_OTLP_HEADERS", parse_headers))),
+    Param("service_name", "Resource service.name.", _parse_str, None, ("STASO_SERVICE_NAME",),
+          (("OTEL_SERVICE_NAME", str),)),
+    Param("resource_attributes", "Extra resource attributes, k=v,k2=v2.",
+          parse_resource_attributes, {}, ("STASO_RESOURCE_ATTRIBUTES",),
+          (("OTEL_RESOURCE_ATTRIBUTES", parse_resource_attributes),)),
+    Param("workspace", "Staso workspace (resource staso.workspace).", _parse_str, "default",
+          ("STASO_WORKSPACE",)),
+    Param("environment", "deployment.environment.name.", _parse_str, "development",
+          ("STASO_ENVIRONMENT",)),
+    Param("agent_id", "gen_ai.agent.id and staso.agent_id; defaults to the target name.",
+          _parse_str, None, ("STASO_AGENT_ID",)),
+    Param("project_name", "openinference.project.name (Phoenix project); defaults to workspace.",
+          _parse_str, None, ("STASO_PROJECT_NAME",)),
+    Param("capture_content", "Send prompts, responses, tool input and output (false: metadata only).",
+          _parse_bool, True, ("STASO_CAPTURE_CONTENT",)),
+    Param("max_attribute_bytes", "Size cap of one content attribute, in bytes.",
+          _parse_int, 16384, ("STASO_MAX_ATTRIBUTE_BYTES",)),
+    Param("spool_max_bytes", "Bound of the export spool on disk; past it the oldest batches go.",
+          _parse_int, 256 * 1024 * 1024, ("STASO_SPOOL_MAX_BYTES",)),
+    Param("export_timeout", "Seconds one export request may take.", _parse_float, 10.0,
+          ("STASO_EXPORT_TIMEOUT",), (("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", float),
+                                      ("OTEL_EXPORTER_OTLP_TIMEOUT", float))),
+    Param("worker_idle_seconds", "How long the export worker lingers for more records.",
+          _parse_float, 5.0, ("STASO_WORKER_IDLE_SECONDS",)),
+    Param("auto_sync", "Re-sync hook entries at SessionStart after an upgrade.", _parse_bool,
+          False, ("STASO_AUTO_SYNC",)),
+    Param("raise_internal", "Re-raise internal errors instead of logging them (tests).",
+          _parse_bool, False, ("STASO_RAISE_INTERNAL",), in_profile=False),
+)
+PARAMS_BY_NAME = {p.name: p for p in PARAMS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; `source` says where each value came from (for `staso status`)."""
+
+    profile: str
+    values: Mapping[str, Any]
+    source: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def is_staso_endpoint(self) -> bool:
+        return urlsplit(self.values["endpoint"]).hostname == urlsplit(STASO_ENDPOINT).hostname
+
+    def export_headers(self) -> dict[str, str]:
+        headers = dict(self.values["headers"])
+        key = self.values.get("api_key")
+        if key:
+            headers[API_KEY_HEADER] = key
+        return headers
+
+    def require_key(self) -> None:
+        """The Staso endpoint refuses spans without a key: say so before anything is sent."""
+        if self.is_staso_endpoint and not self.values.get("api_key"):
+            raise SettingsError(
+                "no API key for the Staso endpoint: pass --api-key or set STASO_API_KEY, "
+                "or send to another collector with --endpoint URL"
+            )
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"cannot read {path}: expected a JSON object")
+    return data
+
+
+def load_profiles(home: Path | None = None) -> dict[str, Any]:
+    return _read_json(paths.settings_file(home))
+
+
+def load_credentials(home: Path | None = None) -> dict[str, Any]:
+    return _read_json(paths.credentials_file(home))
+
+
+def save_profile(
+    name: str,
+    values: Mapping[str, Any],
+    *,
+    api_key: str | None = None,
+    make_default: bool = True,
+    home: Path | None = None,
+) -> None:
+    """Write one profile; the key goes to credentials.json, never to settings.json."""
+    unknown = set(values) - {p.name for p in PARAMS if p.in_profile and not p.secret}
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    data = load_profiles(home)
+    profiles = data.setdefault("profiles", {})
+    profiles[name] = {k: v for k, v in values.items() if v is not None}
+    if make_default or "default_profile" not in data:
+        data["default_profile"] = name
+    paths.atomic_write(paths.settings_file(home), json.dumps(data, indent=2).encode() + b"\n")
+    if api_key is not None:
+        creds = load_credentials(home)
+        creds.setdefault("profiles", {})[name] = {"api_key": api_key}
+        paths.atomic_write(paths.credentials_file(home), json.dumps(creds, indent=2).encode())
+
+
+def delete_profiles(home: Path | None = None) -> None:
+    for path in (paths.settings_file(home), paths.credentials_file(home)):
+        path.unlink(missing_ok=True)
+
+
+def load(
+    profile: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    home: Path | None = None,
+) -> Settings:
+    """Resolve every setting. `overrides` are command-line flags (None = not given)."""
+    env = os.environ if env is None else env
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None and v != ""}
+    data = load_profiles(home)
+    asked = profile or env.get("STASO_PROFILE") or None
+    name = asked or data.get("default_profile") or DEFAULT_PROFILE
+    profiles = data.get("profiles", {})
+    if asked and asked not in profiles:
+        known = ", ".join(sorted(profiles)) or "none yet"
+        raise SettingsError(
+            f"unknown profile {asked!r} (known: {known}); create it with "
+            f"`staso setup --profile {asked}`"
+        )
+    stored = dict(profiles.get(name, {}))
+    creds = load_credentials(home).get("profiles", {}).get(name, {})
+    if creds.get("api_key"):
+        stored["api_key"] = creds["api_key"]
+
+    values: dict[str, Any] = {}
+    source: dict[str, str] = {}
+    for param in PARAMS:
+        raw, where, parse = _pick(param, overrides, env, stored)
+        if raw is None:
+            values[param.name] = param.default
+            source[param.name] = "default"
+            continue
+        try:
+            values[param.name] = parse(raw)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"bad value for {param.name} from {where}: {exc}") from None
+        source[param.name] = where
+    return Settings(profile=name, values=values, source=source)
+
+
+def _pick(
+    param: Param, overrides: Mapping[str, Any], env: Mapping[str, str], stored: Mapping[str, Any]
+) -> tuple[Any, str, Callable[[Any], Any]]:
+    if param.name in overrides:
+        return overrides[param.name], "flag", param.parse
+    for var in param.staso_env:
+        if env.get(var):
+            return env[var], var, param.parse
+    for var, parse in param.otel_env:
+        if env.get(var):
+            return env[var], var, parse
+    if param.in_profile and stored.get(param.name) not in (None, ""):
+        return stored[param.name], "profile", param.parse
+    return None, "default", param.parse

@@ -1,0 +1,80 @@
+"""SpanData: a finished span as plain, frozen data that round-trips through JSON. [stdlib]
+
+Builders produce it, redaction transforms it, the spool stores it, and `export/otlp.py`
+turns it into an SDK `ReadableSpan` in exactly one place. Times are integer nanoseconds
+since the epoch from capture to export; ids are integers (see `ids.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Union
+
+from staso_otel import semconv
+
+AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[int], Sequence[float]]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanEvent:
+    name: str
+    time_ns: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SpanData:
+    trace_id: int
+    span_id: int
+    parent_span_id: int | None
+    name: str
+    kind: str  # semconv.KIND_*
+    start_ns: int
+    end_ns: int
+    attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    status: str = semconv.STATUS_UNSET  # semconv.STATUS_*
+    status_description: str | None = None
+    events: tuple[SpanEvent, ...] = ()
+    target: str = ""  # which agent produced it (codex, claude-code, api): picks the resource
+
+    def with_attributes(self, attributes: Mapping[str, AttributeValue]) -> SpanData:
+        return replace(self, attributes=attributes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "trace_id": f"{self.trace_id:032x}",
+            "span_id": f"{self.span_id:016x}",
+            "parent_span_id": None if self.parent_span_id is None else f"{self.parent_span_id:016x}",
+            "name": self.name,
+            "kind": self.kind,
+            "start_ns": self.start_ns,
+            "end_ns": self.end_ns,
+            "attributes": {k: list(v) if isinstance(v, (list, tuple)) else v
+                           for k, v in self.attributes.items()},
+            "status": self.status,
+            "status_description": self.status_description,
+            "events": [{"name": e.name, "time_ns": e.time_ns, "attributes": dict(e.attributes)}
+                       for e in self.events],
+            "target": self.target,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SpanData:
+        parent = data.get("parent_span_id")
+        return cls(
+            trace_id=int(data["trace_id"], 16),
+            span_id=int(data["span_id"], 16),
+            parent_span_id=None if parent is None else int(parent, 16),
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            start_ns=int(data["start_ns"]),
+            end_ns=int(data["end_ns"]),
+            attributes={k: tuple(v) if isinstance(v, list) else v
+                        for k, v in dict(data.get("attributes") or {}).items()},
+            status=str(data.get("status") or semconv.STATUS_UNSET),
+            status_description=data.get("status_description"),
+            events=tuple(SpanEvent(e["name"], int(e["time_ns"]), dict(e.get("attributes") or {}))
+                         for e in data.get("events") or ()),
+            target=str(data.get("target") or ""),
+        )

@@ -1,0 +1,42 @@
+"""What a target (one agent: Codex, Claude Code) must provide to the worker.
+
+The worker owns I/O (journals, state files, spool); a target is given the records that
+arrived since last time plus its own per-session state (a JSON-able dict it mutates) and
+returns the spans that are finished. This keeps every target a sibling room behind one
+small protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from staso_otel.record.journal import Record
+from staso_otel.span.model import SpanData
+
+IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Context:
+    """Per-worker-run facts a target needs; resolved once, passed down as plain values."""
+
+    now_ns: int
+    capture_content: bool = True
+    agent_id: str | None = None
+
+
+class Target(Protocol):
+    name: str  # journal folder and `staso hook <name>`
+    agent_name: str  # gen_ai.agent.name of the root span, service.name default
+
+    def process(self, state: dict[str, Any], records: Sequence[Record],
+                ctx: Context) -> list[SpanData]:
+        """Consume records (in journal order); return the spans that are now complete."""
+        ...
+
+    def expire(self, state: dict[str, Any], ctx: Context) -> list[SpanData]:
+        """The session has been idle past IDLE_EXPIRY_NS: close whatever is open as
+        unfinished (exported, not dropped); the worker then deletes the state."""
+        ...

@@ -1,0 +1,34 @@
+"""Every test gets its own STASO_HOME and CODEX_HOME, and internal errors raise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    homes = {
+        "staso": tmp_path / "staso-home",
+        "codex": tmp_path / "codex-home",
+        "claude": tmp_path / "claude-home",
+        "home": tmp_path / "home",
+    }
+    for path in homes.values():
+        path.mkdir()
+    monkeypatch.setenv("STASO_HOME", str(homes["staso"]))
+    monkeypatch.setenv("CODEX_HOME", str(homes["codex"]))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(homes["claude"]))
+    monkeypatch.setenv("HOME", str(homes["home"]))
+    monkeypatch.setenv("STASO_RAISE_INTERNAL", "1")
+    for var in (
+        "STASO_API_KEY", "STASO_ENDPOINT", "STASO_PROFILE", "STASO_HEADERS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    return homes
