@@ -7,6 +7,7 @@ hooks do not interleave within a line, rotated to `.1` .. `.3` past 1 MiB.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -21,14 +22,10 @@ LOG_NAME = "staso.log"
 
 def _rotate(path: str) -> None:
     for i in range(BACKUPS - 1, 0, -1):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}.{i}", f"{path}.{i + 1}")
-        except FileNotFoundError:
-            pass
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.replace(path, f"{path}.1")
-    except FileNotFoundError:
-        pass
 
 
 def write(level: str, component: str, message: str) -> None:

@@ -25,10 +25,16 @@ def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     monkeypatch.setenv("HOME", str(homes["home"]))
     monkeypatch.setenv("STASO_RAISE_INTERNAL", "1")
     for var in (
-        "STASO_API_KEY", "STASO_ENDPOINT", "STASO_PROFILE", "STASO_HEADERS",
-        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+        "STASO_API_KEY",
+        "STASO_ENDPOINT",
+        "STASO_PROFILE",
+        "STASO_HEADERS",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+        "OTEL_SERVICE_NAME",
+        "OTEL_RESOURCE_ATTRIBUTES",
     ):
         monkeypatch.delenv(var, raising=False)
     return homes

@@ -58,5 +58,4 @@ def spawn_worker() -> int:
         (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
     ]
     argv = [sys.executable, "-m", WORKER_MODULE]
-    return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions,
-                          setsid=True)
+    return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)

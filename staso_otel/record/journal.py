@@ -71,22 +71,29 @@ def _locked_append(path: Path, line: bytes) -> None:
         os.close(fd)  # closing releases the flock
 
 
-def append(target: str, session_id: str, received_ns: int, raw_payload: bytes,
-           home: Path | None = None) -> Path:
+def append(
+    target: str, session_id: str, received_ns: int, raw_payload: bytes, home: Path | None = None
+) -> Path:
     path = journal_path(target, session_id, home)
     _locked_append(path, encode(target, received_ns, raw_payload))
     return path
 
 
-def append_record(target: str, session_id: str, received_ns: int, payload: dict[str, Any],
-                  home: Path | None = None) -> Path:
+def append_record(
+    target: str,
+    session_id: str,
+    received_ns: int,
+    payload: dict[str, Any],
+    home: Path | None = None,
+) -> Path:
     """Append a payload given as a dict (replay, tests, the library API)."""
     raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     return append(target, session_id, received_ns, raw, home)
 
 
-def quarantine(target: str, received_ns: int, raw: bytes, reason: str,
-               home: Path | None = None) -> None:
+def quarantine(
+    target: str, received_ns: int, raw: bytes, reason: str, home: Path | None = None
+) -> None:
     """Keep input we could not read as an event, capped, so a bug report has evidence."""
     folder = paths.ensure_dir(paths.quarantine_dir(home))
     entry = {

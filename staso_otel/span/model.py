@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Union
+from typing import Any
 
 from staso_otel import semconv
 
-AttributeValue = Union[str, bool, int, float, Sequence[str], Sequence[int], Sequence[float]]
+AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int] | Sequence[float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,17 +45,23 @@ class SpanData:
         return {
             "trace_id": f"{self.trace_id:032x}",
             "span_id": f"{self.span_id:016x}",
-            "parent_span_id": None if self.parent_span_id is None else f"{self.parent_span_id:016x}",
+            "parent_span_id": None
+            if self.parent_span_id is None
+            else f"{self.parent_span_id:016x}",
             "name": self.name,
             "kind": self.kind,
             "start_ns": self.start_ns,
             "end_ns": self.end_ns,
-            "attributes": {k: list(v) if isinstance(v, (list, tuple)) else v
-                           for k, v in self.attributes.items()},
+            "attributes": {
+                k: list(v) if isinstance(v, (list, tuple)) else v
+                for k, v in self.attributes.items()
+            },
             "status": self.status,
             "status_description": self.status_description,
-            "events": [{"name": e.name, "time_ns": e.time_ns, "attributes": dict(e.attributes)}
-                       for e in self.events],
+            "events": [
+                {"name": e.name, "time_ns": e.time_ns, "attributes": dict(e.attributes)}
+                for e in self.events
+            ],
             "target": self.target,
         }
 
@@ -70,11 +76,15 @@ class SpanData:
             kind=str(data["kind"]),
             start_ns=int(data["start_ns"]),
             end_ns=int(data["end_ns"]),
-            attributes={k: tuple(v) if isinstance(v, list) else v
-                        for k, v in dict(data.get("attributes") or {}).items()},
+            attributes={
+                k: tuple(v) if isinstance(v, list) else v
+                for k, v in dict(data.get("attributes") or {}).items()
+            },
             status=str(data.get("status") or semconv.STATUS_UNSET),
             status_description=data.get("status_description"),
-            events=tuple(SpanEvent(e["name"], int(e["time_ns"]), dict(e.get("attributes") or {}))
-                         for e in data.get("events") or ()),
+            events=tuple(
+                SpanEvent(e["name"], int(e["time_ns"]), dict(e.get("attributes") or {}))
+                for e in data.get("events") or ()
+            ),
             target=str(data.get("target") or ""),
         )

@@ -31,8 +31,9 @@ class Target(Protocol):
     name: str  # journal folder and `staso hook <name>`
     agent_name: str  # gen_ai.agent.name of the root span, service.name default
 
-    def process(self, state: dict[str, Any], records: Sequence[Record],
-                ctx: Context) -> list[SpanData]:
+    def process(
+        self, state: dict[str, Any], records: Sequence[Record], ctx: Context
+    ) -> list[SpanData]:
         """Consume records (in journal order); return the spans that are now complete."""
         ...
 
