@@ -1,0 +1,566 @@
+"""Span builders, one per row of SPEC's span table: plain values in, SpanData out. [span]
+
+Each builder is pure (no I/O, no clock, no opentelemetry) and target-agnostic: the agent
+name, provider and target are arguments, so a Codex turn, a Claude Code turn and a turn
+traced through `import staso_otel` come out of the same function. Every span carries both
+dialects, gen_ai.* (OpenTelemetry GenAI conventions) and OpenInference, so Phoenix and
+Langfuse read the same span as a generic OTLP backend.
+
+Rules shared by all builders:
+- unset values (None, "", empty collections) are skipped, never written as empty;
+- failure = status ERROR with a description plus `error.type`;
+- `capture_content=False` drops every key in CONTENT_KEYS (prompts, responses, tool
+  arguments and results, commands, stdout, diffs, source): only metadata remains.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from staso_otel import semconv as sc
+from staso_otel.span.model import AttributeValue, SpanData, SpanEvent
+
+__all__ = [
+    "CONTENT_KEYS",
+    "Usage",
+    "chat_span",
+    "subagent_span",
+    "tool_span",
+    "turn_span",
+]
+
+# Keys whose values are what the user or model wrote: dropped when content capture is off.
+CONTENT_KEYS: frozenset[str] = frozenset(
+    {
+        sc.INPUT_VALUE,
+        sc.INPUT_MIME_TYPE,
+        sc.OUTPUT_VALUE,
+        sc.OUTPUT_MIME_TYPE,
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_TOOL_CALL_ARGUMENTS,
+        sc.GEN_AI_TOOL_CALL_RESULT,
+        sc.TOOL_PARAMETERS,
+        sc.STASO_SHELL_COMMAND,
+        sc.STASO_SHELL_STDOUT,
+        sc.STASO_SHELL_STDERR,
+        sc.STASO_FILE_DIFF,
+        sc.STASO_FILE_LISTING,
+        sc.STASO_CODE_SOURCE,
+        sc.STASO_CODE_RESULT,
+        sc.STASO_PLAN_STEPS,
+        sc.STASO_PLAN_EXPLANATION,
+        sc.STASO_PLAN_QUESTIONS,
+        sc.STASO_AGENT_MESSAGE,
+        sc.STASO_BATCH_RESULT,
+        sc.STASO_SEARCH_QUERY,
+        sc.STASO_SEARCH_RESULTS,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one model request (or a sum of them). `input_tokens` includes
+    cached input, as in the OpenAI Responses API and the GenAI conventions."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    total_tokens: int | None = None  # None: input + output
+
+    @property
+    def total(self) -> int:
+        if self.total_tokens is not None:
+            return self.total_tokens
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.total + other.total,
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "input": self.input_tokens,
+            "output": self.output_tokens,
+            "cache_read": self.cache_read_tokens,
+            "cache_write": self.cache_write_tokens,
+            "reasoning": self.reasoning_tokens,
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        return cls(
+            int(data.get("input") or 0),
+            int(data.get("output") or 0),
+            int(data.get("cache_read") or 0),
+            int(data.get("cache_write") or 0),
+            int(data.get("reasoning") or 0),
+            None if data.get("total") is None else int(data["total"]),
+        )
+
+
+def _empty(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (str, list, tuple, dict, set, frozenset)):
+        return len(value) == 0
+    return False
+
+
+def _put(attrs: dict[str, AttributeValue], key: str, value: object) -> None:
+    """Set `key` unless the value is unset; lists become tuples, other objects JSON."""
+    if _empty(value):
+        return
+    if isinstance(value, (str, bool, int, float)):
+        attrs[key] = value
+    elif isinstance(value, (list, tuple)) and _homogeneous(value):
+        attrs[key] = tuple(value)
+    else:
+        attrs[key] = _json(value)
+
+
+def _homogeneous(values: list[Any] | tuple[Any, ...]) -> bool:
+    """An OTel array attribute holds one primitive type: all str, or all int."""
+    if all(isinstance(v, str) for v in values):
+        return True
+    return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _as_text(value: object) -> tuple[str | None, str]:
+    """Content as a string and its mime type: text stays text, structures become JSON."""
+    if _empty(value):
+        return None, sc.MIME_TEXT
+    if isinstance(value, str):
+        return value, sc.MIME_TEXT
+    return _json(value), sc.MIME_JSON
+
+
+def _common(
+    attrs: dict[str, AttributeValue],
+    *,
+    session_id: str | None,
+    target: str,
+) -> None:
+    _put(attrs, sc.GEN_AI_CONVERSATION_ID, session_id)
+    _put(attrs, sc.SESSION_ID, session_id)
+    _put(attrs, sc.STASO_TARGET, target)
+
+
+def _finish(
+    *,
+    trace_id: int,
+    span_id: int,
+    parent_span_id: int | None,
+    name: str,
+    kind: str,
+    start_ns: int,
+    end_ns: int,
+    attrs: dict[str, AttributeValue],
+    extra: Mapping[str, object] | None,
+    error_type: str | None,
+    error_message: str | None,
+    capture_content: bool,
+    target: str,
+    events: tuple[SpanEvent, ...] = (),
+) -> SpanData:
+    for key, value in (extra or {}).items():
+        _put(attrs, key, value)
+    status, description = sc.STATUS_UNSET, None
+    if error_type:
+        status, description = sc.STATUS_ERROR, error_message or error_type
+        attrs[sc.ERROR_TYPE] = error_type
+    if not capture_content:
+        attrs = {k: v for k, v in attrs.items() if k not in CONTENT_KEYS}
+    return SpanData(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=name,
+        kind=kind,
+        start_ns=start_ns,
+        end_ns=max(end_ns, start_ns),
+        attributes=attrs,
+        status=status,
+        status_description=description,
+        events=events,
+        target=target,
+    )
+
+
+def _usage_attrs(attrs: dict[str, AttributeValue], usage: Usage) -> None:
+    attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    attrs[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+    attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    attrs[sc.LLM_TOKEN_COUNT_PROMPT] = usage.input_tokens
+    attrs[sc.LLM_TOKEN_COUNT_COMPLETION] = usage.output_tokens
+    attrs[sc.LLM_TOKEN_COUNT_TOTAL] = usage.total
+    attrs[sc.LLM_TOKEN_COUNT_PROMPT_CACHE_READ] = usage.cache_read_tokens
+    attrs[sc.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE] = usage.cache_write_tokens
+    attrs[sc.LLM_TOKEN_COUNT_COMPLETION_REASONING] = usage.reasoning_tokens
+
+
+def _turn_usage_attrs(attrs: dict[str, AttributeValue], usage: Usage, model_calls: int) -> None:
+    attrs[sc.STASO_USAGE_INPUT_TOKENS] = usage.input_tokens
+    attrs[sc.STASO_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    attrs[sc.STASO_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    attrs[sc.STASO_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    attrs[sc.STASO_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    attrs[sc.STASO_USAGE_TOTAL_TOKENS] = usage.total
+    attrs[sc.STASO_USAGE_MODEL_CALLS] = model_calls
+
+
+def _agent_attrs(
+    attrs: dict[str, AttributeValue],
+    *,
+    agent_name: str,
+    agent_id: str | None,
+    provider: str | None,
+    model: str | None,
+    prompt: object,
+    response: object,
+    usage: Usage | None,
+    model_calls: int,
+    outcome: str | None,
+    end_reason: str | None,
+) -> None:
+    attrs[sc.GEN_AI_OPERATION_NAME] = sc.OP_INVOKE_AGENT
+    attrs[sc.OPENINFERENCE_SPAN_KIND] = sc.OI_KIND_AGENT
+    _put(attrs, sc.GEN_AI_AGENT_NAME, agent_name)
+    _put(attrs, sc.GEN_AI_AGENT_ID, agent_id)
+    _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
+    _put(attrs, sc.GEN_AI_REQUEST_MODEL, model)
+    _put(attrs, sc.LLM_MODEL_NAME, model)
+    text, mime = _as_text(prompt)
+    if text is not None:
+        attrs[sc.INPUT_VALUE] = text
+        attrs[sc.INPUT_MIME_TYPE] = mime
+    text, mime = _as_text(response)
+    if text is not None:
+        attrs[sc.OUTPUT_VALUE] = text
+        attrs[sc.OUTPUT_MIME_TYPE] = mime
+    if usage is not None:
+        _turn_usage_attrs(attrs, usage, model_calls)
+    _put(attrs, sc.STASO_TURN_OUTCOME, outcome)
+    _put(attrs, sc.STASO_TURN_END_REASON, end_reason)
+
+
+def turn_span(
+    *,
+    trace_id: int,
+    span_id: int,
+    start_ns: int,
+    end_ns: int,
+    agent_name: str,
+    target: str,
+    session_id: str | None,
+    parent_span_id: int | None = None,
+    agent_id: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    prompt: object = None,
+    response: object = None,
+    usage: Usage | None = None,
+    model_calls: int = 0,
+    outcome: str | None = None,
+    end_reason: str | None = None,
+    error_type: str | None = None,
+    error_message: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    capture_content: bool = True,
+) -> SpanData:
+    """The root span of one turn: `invoke_agent {agent_name}`, kind INTERNAL.
+
+    Attributes (requirement level):
+    - `gen_ai.operation.name` = `invoke_agent` (required)
+    - `openinference.span.kind` = `AGENT` (required)
+    - `gen_ai.agent.name` (required), `gen_ai.agent.id` (when known)
+    - `gen_ai.conversation.id`, `session.id` = the agent's session id (required when known)
+    - `staso.target` (required when given)
+    - `gen_ai.provider.name` (recommended), `gen_ai.request.model`, `llm.model_name`
+      (conditionally required: when the model is known)
+    - `input.value` + `input.mime_type` = the prompt (opt-in content)
+    - `output.value` + `output.mime_type` = the final response (opt-in content)
+    - `staso.usage.input_tokens`, `.output_tokens`, `.cache_read.input_tokens`,
+      `.cache_write.input_tokens`, `.reasoning.output_tokens`, `.total_tokens`,
+      `staso.usage.model_calls`: the turn's totals (recommended, when usage is given;
+      tokens sit on model-call spans, these are a convenience that backends don't sum)
+    - `staso.turn.outcome` (completed|interrupted|failed|unfinished),
+      `staso.turn.end_reason` (recommended)
+    - `error.type` + status ERROR (conditionally required: when the turn failed)
+    - `extra`: target facts such as `codex.turn_id`, `codex.turn_number` (recommended)
+    """
+    attrs: dict[str, AttributeValue] = {}
+    _agent_attrs(
+        attrs,
+        agent_name=agent_name,
+        agent_id=agent_id,
+        provider=provider,
+        model=model,
+        prompt=prompt,
+        response=response,
+        usage=usage,
+        model_calls=model_calls,
+        outcome=outcome,
+        end_reason=end_reason,
+    )
+    _common(attrs, session_id=session_id, target=target)
+    return _finish(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=sc.span_name(sc.OP_INVOKE_AGENT, agent_name),
+        kind=sc.KIND_INTERNAL,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attrs=attrs,
+        extra=extra,
+        error_type=error_type,
+        error_message=error_message,
+        capture_content=capture_content,
+        target=target,
+    )
+
+
+def subagent_span(
+    *,
+    trace_id: int,
+    span_id: int,
+    parent_span_id: int | None,
+    start_ns: int,
+    end_ns: int,
+    agent_type: str,
+    target: str,
+    session_id: str | None,
+    agent_id: str | None = None,
+    agent_name: str | None = None,
+    provider: str | None = None,
+    model: str | None = None,
+    prompt: object = None,
+    response: object = None,
+    usage: Usage | None = None,
+    model_calls: int = 0,
+    outcome: str | None = None,
+    end_reason: str | None = None,
+    error_type: str | None = None,
+    error_message: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    capture_content: bool = True,
+) -> SpanData:
+    """A sub-agent run inside its parent's trace: `invoke_agent {agent_type}`, INTERNAL,
+    parented to the tool call that spawned it.
+
+    Attributes (requirement level): as `turn_span`, plus
+    - `staso.agent.type` = agent_type (required)
+    - `gen_ai.agent.id` = the sub-agent's own id (required when known)
+    - `gen_ai.agent.name` = agent_name, default agent_type (required)
+    """
+    attrs: dict[str, AttributeValue] = {}
+    _agent_attrs(
+        attrs,
+        agent_name=agent_name or agent_type,
+        agent_id=agent_id,
+        provider=provider,
+        model=model,
+        prompt=prompt,
+        response=response,
+        usage=usage,
+        model_calls=model_calls,
+        outcome=outcome,
+        end_reason=end_reason,
+    )
+    _put(attrs, sc.STASO_AGENT_TYPE, agent_type)
+    _common(attrs, session_id=session_id, target=target)
+    return _finish(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=sc.span_name(sc.OP_INVOKE_AGENT, agent_type),
+        kind=sc.KIND_INTERNAL,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attrs=attrs,
+        extra=extra,
+        error_type=error_type,
+        error_message=error_message,
+        capture_content=capture_content,
+        target=target,
+    )
+
+
+def chat_span(
+    *,
+    trace_id: int,
+    span_id: int,
+    parent_span_id: int | None,
+    start_ns: int,
+    end_ns: int,
+    request_model: str | None,
+    target: str,
+    session_id: str | None,
+    provider: str | None = None,
+    response_model: str | None = None,
+    response_id: str | None = None,
+    usage: Usage | None = None,
+    input_messages: object = None,
+    output: object = None,
+    finish_reasons: list[str] | tuple[str, ...] | None = None,
+    agent_name: str | None = None,
+    error_type: str | None = None,
+    error_message: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    capture_content: bool = True,
+) -> SpanData:
+    """One model request: `chat {model}`, kind CLIENT.
+
+    Attributes (requirement level):
+    - `gen_ai.operation.name` = `chat`, `openinference.span.kind` = `LLM` (required)
+    - `gen_ai.provider.name`, `llm.provider`, `llm.system` (required when known)
+    - `gen_ai.request.model`, `llm.model_name` (conditionally required: when known)
+    - `gen_ai.response.model` (recommended; defaults to the request model),
+      `gen_ai.response.id` (recommended), `gen_ai.response.finish_reasons` (recommended)
+    - `gen_ai.usage.input_tokens` (includes cached), `.output_tokens`,
+      `.cache_read.input_tokens`, `.cache_write.input_tokens` and the legacy
+      `.cache_creation.input_tokens`, `.reasoning.output_tokens`, and OpenInference
+      `llm.token_count.prompt/completion/total`, `.prompt_details.cache_read/cache_write`,
+      `.completion_details.reasoning` (recommended: when usage is given)
+    - `input.value` = input messages, `output.value` = the response content (opt-in)
+    - `gen_ai.agent.name` (recommended), `gen_ai.conversation.id`, `session.id`
+    - `error.type` + status ERROR (conditionally required: when the request failed)
+    """
+    attrs: dict[str, AttributeValue] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
+        sc.OPENINFERENCE_SPAN_KIND: sc.OI_KIND_LLM,
+    }
+    _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
+    _put(attrs, sc.LLM_PROVIDER, provider)
+    _put(attrs, sc.LLM_SYSTEM, provider)
+    _put(attrs, sc.GEN_AI_REQUEST_MODEL, request_model)
+    _put(attrs, sc.LLM_MODEL_NAME, response_model or request_model)
+    _put(attrs, sc.GEN_AI_RESPONSE_MODEL, response_model or (None if error_type else request_model))
+    _put(attrs, sc.GEN_AI_RESPONSE_ID, response_id)
+    _put(attrs, sc.GEN_AI_RESPONSE_FINISH_REASONS, finish_reasons)
+    _put(attrs, sc.GEN_AI_AGENT_NAME, agent_name)
+    if usage is not None:
+        _usage_attrs(attrs, usage)
+    text, mime = _as_text(input_messages)
+    if text is not None:
+        attrs[sc.INPUT_VALUE] = text
+        attrs[sc.INPUT_MIME_TYPE] = mime
+    text, mime = _as_text(output)
+    if text is not None:
+        attrs[sc.OUTPUT_VALUE] = text
+        attrs[sc.OUTPUT_MIME_TYPE] = mime
+    _common(attrs, session_id=session_id, target=target)
+    return _finish(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=sc.span_name(sc.OP_CHAT, request_model or ""),
+        kind=sc.KIND_CLIENT,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attrs=attrs,
+        extra=extra,
+        error_type=error_type,
+        error_message=error_message,
+        capture_content=capture_content,
+        target=target,
+    )
+
+
+def tool_span(
+    *,
+    trace_id: int,
+    span_id: int,
+    parent_span_id: int | None,
+    start_ns: int,
+    end_ns: int,
+    tool_name: str,
+    target: str,
+    session_id: str | None,
+    call_id: str | None = None,
+    tool_type: str = sc.TOOL_TYPE_FUNCTION,
+    category: str | None = None,
+    arguments: object = None,
+    result: object = None,
+    description: str | None = None,
+    facts: Mapping[str, object] | None = None,
+    error_type: str | None = None,
+    error_message: str | None = None,
+    extra: Mapping[str, object] | None = None,
+    capture_content: bool = True,
+) -> SpanData:
+    """One tool call: `execute_tool {tool_name}`, kind INTERNAL.
+
+    Attributes (requirement level):
+    - `gen_ai.operation.name` = `execute_tool`, `openinference.span.kind` = `TOOL` (required)
+    - `gen_ai.tool.name`, `tool.name` (required)
+    - `gen_ai.tool.call.id` (recommended: when the agent gives one)
+    - `gen_ai.tool.type` = function | extension | datastore (recommended)
+    - `tool.description` (opt-in)
+    - `gen_ai.tool.call.arguments`, `input.value` (+ mime) = the arguments (opt-in content)
+    - `gen_ai.tool.call.result`, `output.value` (+ mime) = the result (opt-in content)
+    - `staso.tool.category` = shell | file | code | planning | multi_agent | batch | system |
+      mcp | other (recommended)
+    - `facts`: the tool's own facts, `staso.shell.*`, `staso.file.*`, `staso.plan.*`,
+      `staso.agent.*`, `staso.mcp.*` … (recommended; those in CONTENT_KEYS are opt-in)
+    - `error.type` + status ERROR (conditionally required: when the call failed)
+    """
+    attrs: dict[str, AttributeValue] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+        sc.OPENINFERENCE_SPAN_KIND: sc.OI_KIND_TOOL,
+    }
+    _put(attrs, sc.GEN_AI_TOOL_NAME, tool_name)
+    _put(attrs, sc.TOOL_NAME, tool_name)
+    _put(attrs, sc.GEN_AI_TOOL_CALL_ID, call_id)
+    _put(attrs, sc.GEN_AI_TOOL_TYPE, tool_type)
+    _put(attrs, sc.TOOL_DESCRIPTION, description)
+    _put(attrs, sc.STASO_TOOL_CATEGORY, category)
+    text, mime = _as_text(arguments)
+    if text is not None:
+        attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = text
+        attrs[sc.INPUT_VALUE] = text
+        attrs[sc.INPUT_MIME_TYPE] = mime
+    text, mime = _as_text(result)
+    if text is not None:
+        attrs[sc.GEN_AI_TOOL_CALL_RESULT] = text
+        attrs[sc.OUTPUT_VALUE] = text
+        attrs[sc.OUTPUT_MIME_TYPE] = mime
+    for key, value in (facts or {}).items():
+        _put(attrs, key, value)
+    _common(attrs, session_id=session_id, target=target)
+    return _finish(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        name=sc.span_name(sc.OP_EXECUTE_TOOL, tool_name),
+        kind=sc.KIND_INTERNAL,
+        start_ns=start_ns,
+        end_ns=end_ns,
+        attrs=attrs,
+        extra=extra,
+        error_type=error_type,
+        error_message=error_message,
+        capture_content=capture_content,
+        target=target,
+    )
