@@ -394,3 +394,32 @@ def _pick(
     if param.in_profile and stored.get(param.name) not in (None, ""):
         return stored[param.name], "profile", param.parse
     return None, "default", param.parse
+
+
+def markdown_table() -> str:
+    """docs/settings.md, generated from PARAMS (a test keeps the file in step)."""
+    lines = [
+        "# Settings",
+        "",
+        "Generated from `staso_otel/settings.py`:"
+        " `python -m staso_otel.settings > docs/settings.md`.",
+        "Precedence: flag > `STASO_*` env > `OTEL_*` env > profile (`STASO_HOME/settings.json`)"
+        " > default. An empty variable counts as unset. API keys live in"
+        " `STASO_HOME/credentials.json` (0600), never in `settings.json` or a hook config.",
+        "",
+        "| setting | STASO env | OTEL env | in profile | default | what it does |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for p in PARAMS:
+        staso_env = ", ".join(f"`{v}`" for v in p.staso_env) or "-"
+        otel_env = ", ".join(f"`{v}`" for v, _ in p.otel_env) or "-"
+        default = "-" if p.default in (None, {}) else f"`{p.default}`"
+        in_profile = "no" if not p.in_profile else ("credentials" if p.secret else "yes")
+        lines.append(
+            f"| `{p.name}` | {staso_env} | {otel_env} | {in_profile} | {default} | {p.doc} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")
