@@ -191,3 +191,9 @@ CODEX_AGENT_NICKNAME: Final = "codex.agent.nickname"
 # claude_code.* (facts only Claude Code has)
 CLAUDE_CODE_PROMPT_ID: Final = "claude_code.prompt_id"
 CLAUDE_CODE_TURN_NUMBER: Final = "claude_code.turn_number"
+
+# codex.* added by the Codex target (turn reconstruction)
+CODEX_REQUEST_KIND: Final = "codex.request_kind"  # turn | compaction
+CODEX_TURN_SEGMENT: Final = "codex.turn_segment"  # >0: continued after a blocking Stop hook
+CODEX_STOP_HOOK_ACTIVE: Final = "codex.stop_hook_active"
+CODEX_RESPONSE_MODEL_SOURCE: Final = "codex.usage_source"  # hook | transcript
