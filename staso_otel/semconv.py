@@ -196,4 +196,4 @@ CLAUDE_CODE_TURN_NUMBER: Final = "claude_code.turn_number"
 CODEX_REQUEST_KIND: Final = "codex.request_kind"  # turn | compaction
 CODEX_TURN_SEGMENT: Final = "codex.turn_segment"  # >0: continued after a blocking Stop hook
 CODEX_STOP_HOOK_ACTIVE: Final = "codex.stop_hook_active"
-CODEX_RESPONSE_MODEL_SOURCE: Final = "codex.usage_source"  # hook | transcript
+CODEX_USAGE_SOURCE: Final = "codex.usage_source"  # hook | transcript
