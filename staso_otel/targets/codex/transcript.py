@@ -1,0 +1,280 @@
+"""Incremental reader of Codex rollout files: new complete lines -> per-turn facts. [targets/codex]
+
+A rollout only grows, so each file's byte offset lives in the session state and a read
+touches only bytes written since the last one: a turn at the end of a long session costs
+what that turn wrote. A line still being written (no newline yet) waits for the next read.
+
+Lines are attributed to turns by what the rollout itself says (`turn_id` on the line, else
+the turn opened by the last `task_started` / `turn_context` of that file), never by when
+the worker happens to read them: a worker that lags may read turn 2's lines while it
+closes turn 1. Both formats are accepted, keyed on `type` / `payload.type`: 0.169.0
+"paginated" (`ordinal`, `token_usage_record`, `item_completed`) and the legacy one of
+0.125/0.130 (`user_message`, `token_count` after every item, `patch_apply_end`).
+
+Facts are small dicts `{"k": kind, "ts": ns, ...}` kept in state["tx"][turn_id] until the
+turn closes; content in them is capped at MAX_TEXT so the state stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+from staso_otel.targets.codex import tools
+
+MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
+MAX_READ = 64 * 1024 * 1024  # per call, so one huge burst cannot stall the worker
+BACKSCAN_CHUNK = 1024 * 1024
+BACKSCAN_MAX = 16 * 1024 * 1024
+
+# Bytes read from rollout files by this process: tests assert a late turn reads only its own.
+stats = {"bytes_read": 0}
+
+
+def parse_ts(value: Any) -> int | None:
+    """ISO 8601 `2026-11-23T22:00:21.023Z` -> ns since the epoch."""
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(dt.timestamp() * 1_000_000) * 1000
+
+
+def _cap(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT]
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if len(text) > MAX_TEXT:
+            return text[:MAX_TEXT]
+    return value
+
+
+def read_lines(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """Complete JSON lines from `offset`; returns them and the offset after the last one."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(MAX_READ)
+    except OSError:
+        return [], offset
+    stats["bytes_read"] += len(data)
+    end = data.rfind(b"\n")
+    if end < 0:
+        return [], offset
+    lines = []
+    for raw in data[: end + 1].splitlines():
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines, offset + end + 1
+
+
+def start_offset(path: str, turn_id: str | None) -> int:
+    """Where to start reading a rollout first seen mid-session (`codex exec resume`, or
+    state lost): the line opening `turn_id`, found by scanning back from the end, so the
+    session's earlier bytes are never read. 0 for a small file or an unknown turn."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 0
+    if turn_id is None or size <= BACKSCAN_CHUNK:
+        return 0
+    needle = turn_id.encode()
+    found: int | None = None
+    with open(path, "rb") as fh:
+        pos = size
+        while pos > 0 and size - pos < BACKSCAN_MAX:
+            start = max(0, pos - BACKSCAN_CHUNK)
+            fh.seek(start)
+            chunk = fh.read(pos - start + len(needle))
+            stats["bytes_read"] += len(chunk)
+            hit = chunk.find(needle)
+            if hit < 0 and found is not None:
+                break  # the turn's first line is in the chunk after this one
+            if hit >= 0:
+                found = start + hit
+            pos = start
+        if found is None:
+            return 0
+        # back to the start of that line
+        fh.seek(max(0, found - BACKSCAN_CHUNK))
+        head = fh.read(found - max(0, found - BACKSCAN_CHUNK))
+        newline = head.rfind(b"\n")
+        line_start = max(0, found - BACKSCAN_CHUNK) + newline + 1 if newline >= 0 else 0
+    # a task_started line sits just before the first line naming the turn; take a margin
+    # of whole lines back is unnecessary: task_started itself carries the turn id.
+    return line_start
+
+
+def _text(content: Any, kinds: tuple[str, ...]) -> str | None:
+    if not isinstance(content, list):
+        return None
+    parts = [c.get("text", "") for c in content if isinstance(c, dict) and c.get("type") in kinds]
+    return "".join(parts) if parts else None
+
+
+def _item_fact(item: dict[str, Any], ts: int, p: dict[str, Any]) -> dict[str, Any] | None:
+    kind = item.get("type")
+    if kind == "UserMessage":
+        return {"k": "user", "ts": ts, "text": _cap(_text(item.get("content"), ("text",)))}
+    if kind == "HookPrompt":
+        frags = item.get("fragments") or []
+        text = "\n".join(f.get("text", "") for f in frags if isinstance(f, dict))
+        return {"k": "hookprompt", "ts": ts, "text": _cap(text)}
+    if kind == "ContextCompaction":
+        t0, t1 = p.get("started_at_ms"), p.get("completed_at_ms")
+        return {
+            "k": "compact",
+            "ts": ts,
+            "t0": int(t0) * 1_000_000 if isinstance(t0, int) else ts,
+            "t1": int(t1) * 1_000_000 if isinstance(t1, int) else ts,
+        }
+    if kind in ("CommandExecution", "FileChange", "McpToolCall", "WebSearch", "ImageView"):
+        kept = {k: _cap(v) for k, v in item.items() if k not in ("parsed_cmd",)}
+        fact = {"k": "item", "ts": ts, "id": str(item.get("id") or ""), "item": kept}
+        for key, out in (("started_at_ms", "t0"), ("completed_at_ms", "t1")):
+            if isinstance(p.get(key), int):
+                fact[out] = p[key] * 1_000_000
+        return fact
+    return None
+
+
+def ingest(fstate: dict[str, Any], lines: list[dict[str, Any]], tx: dict[str, list]) -> None:
+    """Turn rollout lines into facts appended to tx[turn_id]; fstate is the file's state."""
+    for line in lines:
+        ts = parse_ts(line.get("timestamp")) or 0
+        kind = line.get("type")
+        p = line.get("payload")
+        if not isinstance(p, dict):
+            continue
+        if "ordinal" in line:
+            fstate["paginated"] = True
+        ptype = p.get("type")
+        turn = p.get("turn_id") if isinstance(p.get("turn_id"), str) else None
+        fact: dict[str, Any] | None = None
+        if kind == "session_meta":
+            fstate["meta"] = {
+                "cli_version": p.get("cli_version"),
+                "provider": p.get("model_provider"),
+                "agent_path": p.get("agent_path"),
+                "agent_nickname": p.get("agent_nickname"),
+            }
+            continue
+        if kind == "turn_context":
+            fstate["turn"] = turn or fstate.get("turn")
+            fact = {"k": "ctx", "ts": ts, "model": p.get("model")}
+        elif kind == "token_usage_record":
+            fact = {
+                "k": "usage",
+                "ts": ts,
+                "rid": p.get("response_id"),
+                "u": p.get("usage"),
+                "turn_total": p.get("turn_token_usage"),
+            }
+        elif kind == "compacted":
+            fact = {"k": "compacted", "ts": ts}
+        elif kind == "event_msg":
+            fact = _event_msg(fstate, p, ptype, ts)
+            if ptype == "task_started" and turn:
+                fstate["turn"] = turn
+        elif kind == "response_item":
+            fact = _response_item(fstate, p, ptype, ts)
+        if fact is None:
+            continue
+        target = turn or fstate.get("turn")
+        if not target:
+            continue
+        tx.setdefault(target, []).append(fact)
+
+
+def _event_msg(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> dict | None:
+    if ptype == "task_started":
+        return {"k": "start", "ts": ts}
+    if ptype == "task_complete":
+        err = p.get("error") if isinstance(p.get("error"), dict) else None
+        return {
+            "k": "end",
+            "ts": ts,
+            "how": "failed" if err else "complete",
+            "last": _cap(p.get("last_agent_message")),
+            "error": err.get("message") if err else None,
+        }
+    if ptype == "turn_aborted":
+        return {"k": "end", "ts": ts, "how": "aborted", "reason": p.get("reason")}
+    if ptype == "item_completed" and isinstance(p.get("item"), dict):
+        fact = _item_fact(p["item"], ts, p)
+        if fact and fact["k"] == "item" and fact["id"].startswith("exec-") and fs.get("exec"):
+            fact["parent"] = fs["exec"][-1]  # code mode: the `exec` cell running it
+        return fact
+    if ptype == "user_message":
+        return {"k": "user", "ts": ts, "text": _cap(p.get("message"))}
+    if ptype == "patch_apply_end":
+        item = {
+            "type": "FileChange",
+            "id": p.get("call_id"),
+            "changes": p.get("changes"),
+            "status": "completed" if p.get("success", True) else "failed",
+            "stdout": _cap(p.get("stdout")),
+            "stderr": _cap(p.get("stderr")),
+        }
+        return {"k": "item", "ts": ts, "id": str(p.get("call_id") or ""), "item": item}
+    if ptype == "exec_command_end":
+        dur = p.get("duration")
+        item = {
+            "type": "CommandExecution",
+            "id": p.get("call_id"),
+            "command": p.get("command"),
+            "aggregated_output": _cap(p.get("aggregated_output") or p.get("stdout")),
+            "exit_code": p.get("exit_code"),
+            "duration": dur if isinstance(dur, dict) else None,
+        }
+        return {"k": "item", "ts": ts, "id": str(p.get("call_id") or ""), "item": item}
+    if ptype == "token_count" and not fs.get("paginated"):
+        # legacy: no token_usage_record; a model response shows as a rise of the total
+        info = p.get("info") if isinstance(p.get("info"), dict) else None
+        if not info:
+            return None
+        total = (info.get("total_token_usage") or {}).get("total_tokens")
+        if not isinstance(total, int) or total <= int(fs.get("total") or 0):
+            return None
+        fs["total"] = total
+        return {"k": "usage", "ts": ts, "rid": None, "u": info.get("last_token_usage")}
+    return None
+
+
+def _response_item(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> dict | None:
+    if ptype in ("function_call", "custom_tool_call"):
+        name = tools.canonical_transcript_name(str(p.get("name") or ""), p.get("namespace"))
+        call_id = str(p.get("call_id") or p.get("id") or "")
+        if ptype == "custom_tool_call" and name == "exec":
+            fs.setdefault("exec", []).append(call_id)
+        args = p.get("arguments") if ptype == "function_call" else p.get("input")
+        return {"k": "call", "ts": ts, "id": call_id, "name": name, "args": _cap(args)}
+    if ptype in ("function_call_output", "custom_tool_call_output"):
+        call_id = str(p.get("call_id") or "")
+        if call_id in fs.get("exec", []):
+            fs["exec"].remove(call_id)
+        return {"k": "out", "ts": ts, "id": call_id, "out": _cap(p.get("output"))}
+    if ptype == "web_search_call":
+        action = p.get("action") if isinstance(p.get("action"), dict) else {}
+        call_id = str(p.get("id") or f"web_search@{ts}")
+        return {
+            "k": "call",
+            "ts": ts,
+            "id": call_id,
+            "name": "web_search",
+            "args": {"query": action.get("query")} if action.get("query") else action,
+            "hosted": True,
+            "status": p.get("status"),
+        }
+    if ptype == "message" and p.get("role") == "assistant":
+        return {"k": "msg", "ts": ts, "text": _cap(_text(p.get("content"), ("output_text",)))}
+    return None

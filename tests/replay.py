@@ -1,0 +1,170 @@
+"""Replay a recorded Codex session through the real hook record path and the Codex target.
+
+A fixture folder (tests/fixtures/codex/<run>/) holds `hooks.jsonl` (each line
+`{"t": receipt time in s, "payload": <hook stdin>}`) and `sessions/` (the rollout files as
+they were at the end). `replay()`:
+
+1. copies the rollouts under `codex_home/sessions/` and rewrites every `/home/dev/.codex`
+   in the payloads to `codex_home`;
+2. feeds each payload, as bytes, to `staso_otel.hook.main.record("codex", raw, received_ns)`
+   (what `staso hook codex` calls) with received_ns from the fixture's "t", so the records
+   land in the real journal under STASO_HOME;
+3. runs the Codex target over the journal (`staso_otel.record.journal.read`) as the worker
+   does, round-tripping the state through JSON after every batch, and returns the spans.
+
+`worker="end"`: the rollouts are complete and the target runs once after every event is
+recorded (a worker that lags behind). `worker="prompt"`: the rollouts are written
+progressively (only lines whose own timestamp <= t exist when the event at t is recorded)
+and the target runs after every event (a worker that keeps up).
+
+Under pytest, tests/ is on sys.path (no __init__.py), so from any test:
+
+    from replay import FIXTURES_CODEX, replay
+    result = replay(FIXTURES_CODEX / "tour_resume", tmp_path / "codex-home")
+    for span in result.spans: ...
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from staso_otel.hook import main as hook_main
+from staso_otel.record import journal
+from staso_otel.span.model import SpanData
+from staso_otel.targets import Context, get
+
+RECORDED_CODEX_HOME = "/home/dev/.codex"
+FIXTURES_CODEX = Path(__file__).parent / "fixtures" / "codex"
+DAY_NS = 24 * 3600 * 10**9
+
+
+@dataclass
+class ReplayResult:
+    spans: list[SpanData]
+    state: dict[str, Any]
+    session_id: str
+    codex_home: Path
+    batches: int = 0
+    rollouts: dict[str, Path] = field(default_factory=dict)  # file name -> replayed path
+
+
+def ts_ns(value: str) -> int:
+    """A rollout line's ISO timestamp as ns since the epoch."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int(dt.timestamp() * 1_000_000) * 1000
+
+
+def load_events(fixture: Path, codex_home: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(received_ns, payload) of every recorded hook event, paths rewritten."""
+    events = []
+    for line in (fixture / "hooks.jsonl").read_text().splitlines():
+        if line.strip():
+            data = json.loads(line.replace(RECORDED_CODEX_HOME, str(codex_home)))
+            events.append((round(data["t"] * 1e9), data["payload"]))
+    return events
+
+
+class Rollouts:
+    """The fixture's rollout files, written under codex_home at once or up to a time."""
+
+    def __init__(self, fixture: Path, codex_home: Path) -> None:
+        self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
+        self.written: dict[Path, int] = {}
+        root = fixture / "sessions"
+        for src in sorted(root.rglob("*.jsonl")) if root.is_dir() else []:
+            lines = []
+            for raw in src.read_bytes().splitlines(keepends=True):
+                stamp = json.loads(raw).get("timestamp")
+                lines.append((ts_ns(stamp) if stamp else 0, raw))
+            self.files.append((codex_home / "sessions" / src.relative_to(root), lines))
+
+    def write_until(self, t_ns: int | None) -> None:
+        """Append, in file order, the lines written by t_ns (all lines if None)."""
+        for dst, lines in self.files:
+            done = self.written.get(dst, 0)
+            count = 0
+            for stamp, _raw in lines[done:]:
+                if t_ns is not None and stamp > t_ns:
+                    break
+                count += 1
+            if count == 0:
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with open(dst, "ab") as fh:
+                fh.write(b"".join(raw for _stamp, raw in lines[done : done + count]))
+            self.written[dst] = done + count
+
+
+def run_target(
+    state: dict[str, Any], path: Path, offset: int, ctx: Context
+) -> tuple[list[SpanData], int, dict[str, Any]]:
+    """One worker pass over a journal from `offset`: (spans, new offset, saved state)."""
+    records = list(journal.read(path, offset))
+    spans = get("codex").process(state, records, ctx)
+    saved = json.loads(json.dumps(state))  # the worker saves the state as JSON
+    return spans, (records[-1].end if records else offset), saved
+
+
+def replay(
+    fixture: Path,
+    codex_home: Path,
+    *,
+    worker: str = "end",
+    capture_content: bool = True,
+    expire: bool = False,
+) -> ReplayResult:
+    """Replay `fixture` (see the module docstring); `worker` is "end" or "prompt";
+    `expire` also runs the 24 h idle expiry afterwards."""
+    if worker not in ("end", "prompt"):
+        raise ValueError("worker must be 'end' or 'prompt'")
+    codex_home.mkdir(parents=True, exist_ok=True)
+    events = load_events(fixture, codex_home)
+    rollouts = Rollouts(fixture, codex_home)
+    session_id = events[0][1]["session_id"]
+    jpath = journal.journal_path("codex", session_id)
+    state: dict[str, Any] = {}
+    spans: list[SpanData] = []
+    offset = batches = 0
+    if worker == "end":
+        rollouts.write_until(None)
+    for t, payload in events:
+        if worker == "prompt":
+            rollouts.write_until(t)
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        if not hook_main.record("codex", raw, t):
+            raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+        if worker == "prompt":
+            ctx = Context(now_ns=t, capture_content=capture_content)
+            new, offset, state = run_target(state, jpath, offset, ctx)
+            spans += new
+            batches += 1
+    last_t = events[-1][0]
+    if worker == "end":
+        ctx = Context(now_ns=last_t, capture_content=capture_content)
+        new, offset, state = run_target(state, jpath, offset, ctx)
+        spans += new
+        batches += 1
+    if expire:
+        ctx = Context(now_ns=last_t + DAY_NS + 1, capture_content=capture_content)
+        spans += get("codex").expire(state, ctx)
+        state = json.loads(json.dumps(state))
+    return ReplayResult(
+        spans=spans,
+        state=state,
+        session_id=session_id,
+        codex_home=codex_home,
+        batches=batches,
+        rollouts={dst.name: dst for dst, _ in rollouts.files},
+    )
+
+
+def fixtures(root: Path = FIXTURES_CODEX) -> Iterator[Path]:
+    """Every recorded run under root (folders holding a hooks.jsonl)."""
+    for path in sorted(root.iterdir()):
+        if (path / "hooks.jsonl").is_file():
+            yield path
