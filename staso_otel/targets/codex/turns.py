@@ -37,6 +37,8 @@ PROVIDER = sc.PROVIDER_OPENAI
 STATE_VERSION = 1
 MAX_CLOSED = 64  # turn ids remembered after closing (late events, Stop continuations)
 MAX_HOOK_TEXT = transcript.MAX_TEXT
+MAX_FILES = 64  # rollout offsets kept (the session's own + recent sub-agents')
+MAX_AGENTS = 256
 
 
 def _hex(n: int) -> str:
@@ -203,7 +205,9 @@ def _turn_for(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]
             _close(state, other, ctx, out, None, "next_turn", e.t, other["last"])
     closed = state["closed"].get(e.turn_id)
     if closed is not None:  # the same turn continues after a Stop hook blocked
-        turn = _new_turn(e.turn_id, e.t, seg=closed["seg"] + 1, num=closed["num"])
+        # it starts where the blocked Stop left off, so the two traces tile the turn
+        start = min(closed.get("end") or e.t, e.t)
+        turn = _new_turn(e.turn_id, start, seg=closed["seg"] + 1, num=closed["num"])
     else:
         state["n"] += 1
         turn = _new_turn(e.turn_id, e.t, num=state["n"])
@@ -366,9 +370,24 @@ def _close(
     if not turn.get("agent"):
         closed = state["closed"]
         closed.pop(turn["id"], None)
-        closed[turn["id"]] = {"seg": turn["seg"], "num": turn["num"]}
+        closed[turn["id"]] = {"seg": turn["seg"], "num": turn["num"], "end": end}
         while len(closed) > MAX_CLOSED:
             closed.pop(next(iter(closed)))
+    _prune(state)
+
+
+def _prune(state: dict[str, Any]) -> None:
+    """Bound what a long session accumulates: rollout files of finished sub-agents and
+    sub-agent links, oldest first (each is small, but a session can spawn many)."""
+    open_paths = {t.get("path") for t in state["turns"].values()}
+    files = state["files"]
+    for path in list(files)[: max(0, len(files) - MAX_FILES)]:
+        if path not in open_paths and path != state.get("fresh"):
+            del files[path]
+    for key in ("agents", "spawns"):
+        links = state[key]
+        for agent_id in list(links)[: max(0, len(links) - MAX_AGENTS)]:
+            del links[agent_id]
 
 
 def _outcome(
