@@ -116,8 +116,8 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     if kind == ev_.SUBAGENT_START:
         _open_subagent(state, e)
         return
-    if e.turn_id is None:
-        return
+    if e.turn_id is None or kind == "other":
+        return  # unknown events (a newer Codex) must not open turns
     if kind == ev_.SUBAGENT_STOP:
         turn = state["turns"].get(e.turn_id)
         if turn is not None:
@@ -211,15 +211,19 @@ def _turn_for(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]
     else:
         state["n"] += 1
         turn = _new_turn(e.turn_id, e.t, num=state["n"])
-        _gc_facts(state)
     turns[e.turn_id] = turn
+    _gc_facts(state, e.t)
     return turn
 
 
-def _gc_facts(state: dict[str, Any]) -> None:
-    """Drop rollout facts left behind by closed turns (lines written after their close)."""
-    for turn_id in list(state["tx"]):
-        if turn_id in state["closed"] and turn_id not in state["turns"]:
+def _gc_facts(state: dict[str, Any], before: int) -> None:
+    """Drop rollout facts no open turn will use: those left behind by closed turns, and
+    those of turns that fired no hooks, once they are older than `before` (facts a lagging
+    read took from turns still to come are newer, so they stay)."""
+    for turn_id, facts in list(state["tx"].items()):
+        if turn_id in state["turns"]:
+            continue
+        if turn_id in state["closed"] or max((f.get("ts", 0) for f in facts), default=0) < before:
             del state["tx"][turn_id]
 
 
@@ -304,7 +308,10 @@ def _permission(turn: dict[str, Any], e: Event) -> None:
 
 
 def _post_tool(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
-    use_id = e.tool_use_id or f"{e.tool_name}@{e.t}"
+    use_id = e.tool_use_id
+    if use_id is None:  # no id to match on: the latest open call of that tool
+        open_ = [k for k, t in turn["tools"].items() if t["hook"] == e.tool_name and not t["t1"]]
+        use_id = open_[-1] if open_ else f"{e.tool_name}@{e.t}"
     tool = turn["tools"].setdefault(
         use_id, {"hook": e.tool_name or "", "t0": e.t, "t1": None, "in": _cap(e.tool_input)}
     )
@@ -366,6 +373,7 @@ def _close(
     else:
         state["tx"].pop(turn["id"], None)
     out.extend(_build(state, turn, facts, ctx, outcome, reason, end))
+    _gc_facts(state, turn["t0"])  # while this turn is still open: its leftovers stay
     state["turns"].pop(turn["id"], None)
     if not turn.get("agent"):
         closed = state["closed"]
