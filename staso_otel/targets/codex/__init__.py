@@ -2,7 +2,8 @@
 
 `TARGET` is what `targets.get("codex")` returns to the worker. The work is split by job:
 events.py (hook payloads -> Event), transcript.py (incremental rollout reader),
-tools.py (tool names, categories, facts) and turns.py (the per-session reducer).
+tools.py (tool names, categories, facts), turns.py (the per-session reducer) and
+assemble.py (a closed turn -> SpanData via span/build.py).
 """
 
 from __future__ import annotations

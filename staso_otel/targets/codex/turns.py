@@ -23,17 +23,14 @@ from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.record.journal import Record
-from staso_otel.span import build, ids
-from staso_otel.span.build import Usage
+from staso_otel.span import ids
 from staso_otel.span.model import SpanData
 from staso_otel.targets.base import Context
+from staso_otel.targets.codex import assemble, tools, transcript
 from staso_otel.targets.codex import events as ev_
-from staso_otel.targets.codex import tools, transcript
 from staso_otel.targets.codex.events import Event
 
-TARGET = "codex"
-AGENT_NAME = "codex"
-PROVIDER = sc.PROVIDER_OPENAI
+TARGET = assemble.TARGET
 STATE_VERSION = 1
 MAX_CLOSED = 64  # turn ids remembered after closing (late events, Stop continuations)
 MAX_HOOK_TEXT = transcript.MAX_TEXT
@@ -259,25 +256,11 @@ def _fallback_parent(state: dict[str, Any]) -> dict[str, str]:
         trace = ids.trace_id(TARGET, state["sid"], "orphan-subagents")
         return {"trace": _hex(trace), "span": _hex(ids.span_id(trace, "turn"))}
     main = mains[-1]
-    trace = _trace_of(state, main)
+    trace = assemble.trace_of(state, main)
     for use_id, tool in reversed(list(main["tools"].items())):
         if tools.canonical_hook_name(tool["hook"]) == "spawn_agent":
             return {"trace": _hex(trace), "span": _hex(ids.span_id(trace, "tool", use_id))}
-    return {"trace": _hex(trace), "span": _hex(_root_id(trace, main))}
-
-
-def _trace_of(state: dict[str, Any], turn: dict[str, Any]) -> int:
-    if turn.get("trace"):
-        return int(turn["trace"], 16)
-    if turn["seg"]:
-        return ids.trace_id(TARGET, state["sid"], turn["id"], turn["seg"])
-    return ids.trace_id(TARGET, state["sid"], turn["id"])
-
-
-def _root_id(trace: int, turn: dict[str, Any]) -> int:
-    if turn.get("agent"):
-        return ids.span_id(trace, "agent", turn["agent"], turn["id"])
-    return ids.span_id(trace, "turn")
+    return {"trace": _hex(trace), "span": _hex(assemble.root_id(trace, main))}
 
 
 def _post_model(turn: dict[str, Any], e: Event) -> None:
@@ -321,7 +304,7 @@ def _post_tool(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
         result = tools.parse_json(e.tool_response)
         agent_id = result.get("agent_id") if isinstance(result, dict) else None
         if isinstance(agent_id, str):
-            trace = _trace_of(state, turn)
+            trace = assemble.trace_of(state, turn)
             span = ids.span_id(trace, "tool", use_id)
             state["spawns"][agent_id] = {"trace": _hex(trace), "span": _hex(span)}
 
@@ -372,7 +355,7 @@ def _close(
         state["tx"][turn["id"]] = rest
     else:
         state["tx"].pop(turn["id"], None)
-    out.extend(_build(state, turn, facts, ctx, outcome, reason, end))
+    out.extend(assemble.build_spans(state, turn, facts, ctx, outcome, reason, end))
     _gc_facts(state, turn["t0"])  # while this turn is still open: its leftovers stay
     state["turns"].pop(turn["id"], None)
     if not turn.get("agent"):
@@ -396,349 +379,3 @@ def _prune(state: dict[str, Any]) -> None:
         links = state[key]
         for agent_id in list(links)[: max(0, len(links) - MAX_AGENTS)]:
             del links[agent_id]
-
-
-def _outcome(
-    turn: dict[str, Any], facts: list[dict], outcome: str | None
-) -> tuple[str, str | None, str | None]:
-    """(outcome, error.type, error message)."""
-    failed = [c for c in turn["calls"] if c[2] == "failed"]
-    ends = [f for f in facts if f["k"] == "end"]
-    if outcome is None:
-        if failed or (ends and ends[-1]["how"] == "failed"):
-            outcome = sc.TURN_FAILED
-        elif ends and ends[-1]["how"] == "aborted":
-            outcome = sc.TURN_INTERRUPTED
-        elif ends:
-            outcome = sc.TURN_COMPLETED
-        else:
-            outcome = sc.TURN_UNFINISHED
-    if outcome == sc.TURN_FAILED:
-        message = failed[-1][3] if failed else (ends[-1].get("error") if ends else None)
-        return outcome, "model_request_failed", message
-    if outcome == sc.TURN_INTERRUPTED:
-        return outcome, "interrupted", "turn interrupted"
-    if outcome == sc.TURN_UNFINISHED:
-        return outcome, "unfinished", "turn did not finish"
-    return outcome, None, None
-
-
-def _response_content(facts: list[dict]) -> Any:
-    texts = [f["text"] for f in facts if f["k"] == "msg" and f.get("text")]
-    calls = [f for f in facts if f["k"] == "call"]
-    if not calls:
-        return "\n".join(texts) if texts else None
-    items: list[dict[str, Any]] = [{"type": "message", "text": t} for t in texts]
-    items += [
-        {"type": "tool_call", "name": c["name"], "id": c["id"], "arguments": c.get("args")}
-        for c in calls
-    ]
-    return items
-
-
-def _build(
-    state: dict[str, Any],
-    turn: dict[str, Any],
-    facts: list[dict],
-    ctx: Context,
-    outcome_in: str | None,
-    reason: str,
-    end: int,
-) -> list[SpanData]:
-    sid = state["sid"]
-    trace = _trace_of(state, turn)
-    root = _root_id(trace, turn)
-    content = ctx.capture_content
-    model = turn.get("model") or next(
-        (f["model"] for f in reversed(facts) if f["k"] == "ctx" and f.get("model")), None
-    )
-    outcome, err_type, err_msg = _outcome(turn, facts, outcome_in)
-    common = {"target": TARGET, "session_id": sid, "capture_content": content}
-    spans: list[SpanData] = []
-
-    chats, total = _chat_spans(state, turn, facts, trace, root, model, ctx, common)
-    spans += chats
-    spans += _tool_spans(turn, facts, trace, root, outcome, end, common)
-
-    meta = state["meta"]
-    fmeta = state["files"].get(turn.get("path") or "", {}).get("meta") or {}
-    prompt = turn.get("prompt")
-    if prompt is None:
-        kinds = ("hookprompt", "user") if turn["seg"] else ("user", "hookprompt")
-        for k in kinds:
-            prompt = next((f.get("text") for f in facts if f["k"] == k and f.get("text")), None)
-            if prompt:
-                break
-    response = turn.get("response") or next(
-        (f["text"] for f in reversed(facts) if f["k"] == "msg" and f.get("text")), None
-    )
-    extra: dict[str, Any] = {
-        sc.CODEX_TURN_ID: turn["id"],
-        sc.CODEX_TURN_NUMBER: turn.get("num"),
-        sc.STASO_CWD: turn.get("cwd") or meta.get("cwd"),
-        sc.STASO_PERMISSION_MODE: turn.get("perm"),
-        sc.CODEX_CLI_VERSION: fmeta.get("cli_version"),
-        sc.STASO_COMPACTIONS: len(turn["compactions"]) or None,
-        sc.CODEX_TURN_SEGMENT: turn["seg"] or None,
-        sc.CODEX_STOP_HOOK_ACTIVE: True if turn.get("stop_active") else None,
-    }
-    agent_fields = {
-        "start_ns": turn["t0"],
-        "end_ns": max(end, turn["t0"]),
-        "provider": PROVIDER,
-        "model": model,
-        "prompt": prompt,
-        "response": response,
-        "usage": total,
-        "model_calls": len(chats),
-        "outcome": outcome,
-        "end_reason": reason,
-        "error_type": err_type,
-        "error_message": err_msg,
-        **common,
-    }
-    if turn.get("agent"):
-        extra[sc.CODEX_AGENT_PATH] = fmeta.get("agent_path")
-        extra[sc.CODEX_AGENT_NICKNAME] = fmeta.get("agent_nickname")
-        spans.insert(
-            0,
-            build.subagent_span(
-                trace_id=trace,
-                span_id=root,
-                parent_span_id=int(turn["parent"], 16),
-                agent_type=turn.get("agent_type") or "subagent",
-                agent_id=turn["agent"],
-                extra=extra,
-                **agent_fields,
-            ),
-        )
-    else:
-        spans.insert(
-            0,
-            build.turn_span(
-                trace_id=trace,
-                span_id=root,
-                agent_name=AGENT_NAME,
-                agent_id=ctx.agent_id,
-                extra=extra,
-                **agent_fields,
-            ),
-        )
-    return spans
-
-
-def _chat_spans(
-    state: dict[str, Any],
-    turn: dict[str, Any],
-    facts: list[dict],
-    trace: int,
-    root: int,
-    model: str | None,
-    ctx: Context,
-    common: dict[str, Any],
-) -> tuple[list[SpanData], Usage]:
-    usage_facts = [f for f in facts if f["k"] == "usage"]
-    windows = [(c[0], c[1] or turn["last"]) for c in turn["compactions"]]
-
-    def in_window(f: dict) -> tuple[int, int] | None:
-        return next(((a, b) for a, b in windows if a <= f["ts"] <= b), None)
-
-    normal = [f for f in usage_facts if in_window(f) is None]
-    # response content: the items written between one usage record and the previous one
-    contents: dict[int, Any] = {}
-    prev_ts = -1
-    for f in usage_facts:
-        span_facts = [
-            g for g in facts if prev_ts < g["ts"] <= f["ts"] and g["k"] in ("msg", "call")
-        ]
-        contents[id(f)] = _response_content(span_facts)
-        prev_ts = f["ts"]
-
-    # (start, end, usage, usage_source, response_id, content, status, error, kind)
-    rows: list[tuple] = []
-    hook_calls = turn["calls"]
-    if hook_calls:
-        queue = list(normal)
-        for t0, t1, status, error, usage in hook_calls:
-            failed = status == "failed" or t1 is None
-            f = None if failed or not queue else queue.pop(0)
-            u = Usage.from_dict(usage) if usage else None
-            source = "hook" if u else None
-            if u is None and f is not None and isinstance(f.get("u"), dict):
-                u, source = ev_.usage_from(f["u"]), "transcript"
-            if failed:
-                error = error or ("request did not complete" if t1 is None else "failed")
-            rows.append(
-                (t0, t1 or turn["last"], u, source, f and f.get("rid"),
-                 f and contents.get(id(f)), failed, error, "turn")
-            )  # fmt: skip
-        leftovers = queue
-    else:
-        leftovers = normal
-    boundaries = sorted(
-        [turn["t0"]] + [g["ts"] for g in facts if g["k"] in ("out", "user", "usage", "start")]
-    )
-    for f in leftovers:
-        start = max([b for b in boundaries if b < f["ts"]], default=f["ts"])
-        u = ev_.usage_from(f.get("u"))
-        rows.append(
-            (
-                start,
-                f["ts"],
-                u,
-                "transcript",
-                f.get("rid"),
-                contents.get(id(f)),
-                False,
-                None,
-                "turn",
-            )
-        )
-    for f in usage_facts:
-        window = in_window(f)
-        if window is not None:
-            u = ev_.usage_from(f.get("u"))
-            rows.append(
-                (
-                    window[0],
-                    window[1],
-                    u,
-                    "transcript",
-                    f.get("rid"),
-                    None,
-                    False,
-                    None,
-                    "compaction",
-                )
-            )
-    rows.sort(key=lambda r: (r[0], r[1]))
-
-    spans: list[SpanData] = []
-    total = Usage()
-    for k, (t0, t1, u, source, rid, content, failed, error, kind) in enumerate(rows):
-        if u is not None:
-            total = total + u
-        spans.append(
-            build.chat_span(
-                trace_id=trace,
-                span_id=ids.span_id(trace, "chat", turn["id"], turn["seg"], k),
-                parent_span_id=root,
-                start_ns=t0,
-                end_ns=t1,
-                request_model=model,
-                provider=PROVIDER,
-                response_id=rid,
-                usage=u,
-                output=content,
-                agent_name=AGENT_NAME if not turn.get("agent") else turn.get("agent_type"),
-                error_type="model_request_failed" if failed else None,
-                error_message=error,
-                extra={
-                    sc.CODEX_REQUEST_KIND: kind,
-                    sc.CODEX_USAGE_SOURCE: source,
-                    sc.CODEX_TURN_ID: turn["id"],
-                },
-                **common,
-            )
-        )
-    return spans, total
-
-
-def _tool_spans(
-    turn: dict[str, Any],
-    facts: list[dict],
-    trace: int,
-    root: int,
-    outcome: str,
-    end: int,
-    common: dict[str, Any],
-) -> list[SpanData]:
-    calls = {f["id"]: f for f in facts if f["k"] == "call"}
-    outs = {f["id"]: f for f in facts if f["k"] == "out"}
-    items = {f["id"]: f for f in facts if f["k"] == "item"}
-    spans: list[SpanData] = []
-
-    def parent_of(call_id: str) -> int:
-        item = items.get(call_id)
-        cell = item.get("parent") if item else None
-        if cell and (cell in calls or cell in turn["tools"]):
-            return ids.span_id(trace, "tool", cell)
-        return root
-
-    for use_id, tool in turn["tools"].items():
-        name = tools.canonical_hook_name(tool["hook"])
-        call = calls.get(use_id)
-        output = outs.get(use_id)
-        item = items.get(use_id)
-        args = call["args"] if call and call.get("args") is not None else tool.get("in")
-        result = output["out"] if output else tool.get("resp")
-        f = tools.facts(name, args, tool.get("resp"), item and item["item"],
-                        output and output["out"])  # fmt: skip
-        t1 = tool["t1"]
-        if t1 is None:
-            t1 = output["ts"] if output else end
-            if f.error_type is None:
-                f.error_type = "interrupted" if outcome == sc.TURN_INTERRUPTED else "no_result"
-                f.error_message = "tool call did not complete"
-        attrs = dict(f.attrs)
-        attrs[sc.STASO_TOOL_HOOK_NAME] = tool["hook"]
-        attrs[sc.STASO_TOOL_SOURCE] = "hook"
-        if tool.get("perm"):
-            attrs[sc.STASO_TOOL_PERMISSION_REQUESTED] = True
-        if item and item.get("parent"):
-            attrs[sc.STASO_TOOL_PARENT_CALL_ID] = item["parent"]
-        spans.append(
-            _tool(trace, use_id, parent_of(use_id), tool["t0"], t1, name,
-                  tools.parse_json(args), tools.parse_json(result), attrs, f, common)
-        )  # fmt: skip
-    for call_id, call in calls.items():
-        if call_id in turn["tools"]:
-            continue
-        output = outs.get(call_id)
-        item = items.get(call_id)
-        f = tools.facts(call["name"], call.get("args"), None, item and item["item"],
-                        output and output["out"])  # fmt: skip
-        t0 = item.get("t0", call["ts"]) if item and call.get("hosted") else call["ts"]
-        t1 = output["ts"] if output else (item.get("t1", call["ts"]) if item else call["ts"])
-        if output is None and not call.get("hosted") and f.error_type is None:
-            f.error_type, f.error_message = "no_result", "no output in the transcript"
-        attrs = dict(f.attrs)
-        attrs[sc.STASO_TOOL_SOURCE] = "transcript"
-        spans.append(
-            _tool(trace, call_id, parent_of(call_id), t0, t1, call["name"],
-                  tools.parse_json(call.get("args")),
-                  tools.parse_json(output["out"]) if output else None, attrs, f, common)
-        )  # fmt: skip
-    return spans
-
-
-def _tool(
-    trace: int,
-    call_id: str,
-    parent: int,
-    t0: int,
-    t1: int,
-    name: str,
-    args: Any,
-    result: Any,
-    attrs: dict[str, Any],
-    f: tools.ToolFacts,
-    common: dict[str, Any],
-) -> SpanData:
-    return build.tool_span(
-        trace_id=trace,
-        span_id=ids.span_id(trace, "tool", call_id),
-        parent_span_id=parent,
-        start_ns=t0,
-        end_ns=t1,
-        tool_name=name,
-        call_id=call_id,
-        tool_type=tools.tool_type(name),
-        category=tools.category(name),
-        arguments=args,
-        result=result,
-        facts=attrs,
-        error_type=f.error_type,
-        error_message=f.error_message,
-        **common,
-    )
