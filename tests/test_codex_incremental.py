@@ -108,16 +108,46 @@ def test_odd_events_are_ignored_not_fatal(tmp_path: Path) -> None:
     sid = "sess-odd"
     odd = [
         rec({"session_id": sid, "hook_event_name": "FutureEvent", "turn_id": "x"}, 1),
-        rec({"session_id": sid, "hook_event_name": "PreToolUse", "turn_id": "t1",
-             "tool_name": "Bash", "tool_input": "not an object"}, 2),
-        rec({"session_id": sid, "hook_event_name": "PostToolUse", "turn_id": "t1",
-             "tool_name": "Bash", "tool_response": {"weird": [1, 2]}}, 3),
-        rec({"session_id": sid, "hook_event_name": "PostModelRequest", "turn_id": "t1",
-             "token_usage": {"input_tokens": "many"}}, 4),
-        rec({"session_id": sid, "hook_event_name": "Stop", "turn_id": "t1",
-             "transcript_path": str(tmp_path / "missing.jsonl")}, 5),
+        rec(
+            {
+                "session_id": sid,
+                "hook_event_name": "PreToolUse",
+                "turn_id": "t1",
+                "tool_name": "Bash",
+                "tool_input": "not an object",
+            },
+            2,
+        ),
+        rec(
+            {
+                "session_id": sid,
+                "hook_event_name": "PostToolUse",
+                "turn_id": "t1",
+                "tool_name": "Bash",
+                "tool_response": {"weird": [1, 2]},
+            },
+            3,
+        ),
+        rec(
+            {
+                "session_id": sid,
+                "hook_event_name": "PostModelRequest",
+                "turn_id": "t1",
+                "token_usage": {"input_tokens": "many"},
+            },
+            4,
+        ),
+        rec(
+            {
+                "session_id": sid,
+                "hook_event_name": "Stop",
+                "turn_id": "t1",
+                "transcript_path": str(tmp_path / "missing.jsonl"),
+            },
+            5,
+        ),
         rec({"hook_event_name": "Stop"}, 6),
-    ]  # fmt: skip
+    ]
     spans, state = process([odd])
     names = sorted(s.name for s in spans)
     assert names == ["chat", "execute_tool exec_command", "invoke_agent codex"]
@@ -225,3 +255,18 @@ def test_resume_with_no_state_skips_the_old_transcript(tmp_path: Path) -> None:
 def test_rollout_timestamps_parse_to_ns() -> None:
     assert transcript.parse_ts("2026-11-23T22:00:21.023Z") == ts_ns("2026-11-23T22:00:21.023Z")
     assert transcript.parse_ts("garbage") is None
+
+
+def test_late_event_of_an_interrupted_turn_opens_nothing(tmp_path: Path) -> None:
+    records = record_all("interrupt", tmp_path / "codex")
+    spans, state = process([records])
+    pre = next(r for r in records if r.payload["hook_event_name"] == "PreToolUse")
+    late = Record(
+        "codex",
+        records[-1].received_ns + 1,
+        {**pre.payload, "hook_event_name": "PostToolUse", "tool_response": "woke\n"},
+    )
+    assert CODEX.process(state, [late], Context(now_ns=0)) == []
+    assert state["turns"] == {}
+    assert CODEX.expire(state, Context(now_ns=0)) == []
+    assert len([s for s in spans if s.parent_span_id is None]) == 1

@@ -123,6 +123,8 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
             _close(state, turn, ctx, out, sc.TURN_COMPLETED, "subagent_stop", e.t, e.t)
         return
     turn = _turn_for(state, e, ctx, out)
+    if not turn:
+        return
     turn["last"] = max(turn["last"], e.t)
     turn["model"] = turn.get("model") or e.model
     turn["path"] = turn.get("path") or e.transcript_path
@@ -187,7 +189,11 @@ def _new_turn(turn_id: str, t: int, **extra: Any) -> dict[str, Any]:
     return turn
 
 
-def _turn_for(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -> dict:
+def _turn_for(
+    state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]
+) -> dict[str, Any] | None:
+    """The open turn this event belongs to, opening one if needed; None for a late event
+    of a turn already closed by Interrupt or failure (its trace is out, it stays out)."""
     turns = state["turns"]
     assert e.turn_id is not None
     if e.turn_id in turns:
@@ -195,12 +201,14 @@ def _turn_for(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]
     if e.agent_id:
         # a sub-agent event without its SubagentStart (hook not installed for it, or lost)
         return _open_subagent(state, e)
+    closed = state["closed"].get(e.turn_id)
+    if closed is not None and not closed.get("stop"):
+        return None
     # a new main turn: whatever main turn is still open did not end with Stop/Interrupt
     for key in _open_keys(state):
         other = turns[key]
         if other.get("agent") is None:
             _close(state, other, ctx, out, None, "next_turn", e.t, other["last"])
-    closed = state["closed"].get(e.turn_id)
     if closed is not None:  # the same turn continues after a Stop hook blocked
         # it starts where the blocked Stop left off, so the two traces tile the turn
         start = min(closed.get("end") or e.t, e.t)
@@ -361,7 +369,12 @@ def _close(
     if not turn.get("agent"):
         closed = state["closed"]
         closed.pop(turn["id"], None)
-        closed[turn["id"]] = {"seg": turn["seg"], "num": turn["num"], "end": end}
+        closed[turn["id"]] = {
+            "seg": turn["seg"],
+            "num": turn["num"],
+            "end": end,
+            "stop": reason == "stop",
+        }
         while len(closed) > MAX_CLOSED:
             closed.pop(next(iter(closed)))
     _prune(state)
