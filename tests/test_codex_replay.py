@@ -231,6 +231,8 @@ def test_content_off_leaves_only_metadata(run, name: str) -> None:
         leaked = CONTENT_KEYS & set(span.attributes)
         assert not leaked, (span.name, leaked)
         assert sc.GEN_AI_OPERATION_NAME in span.attributes
+        if span.status == sc.STATUS_ERROR:  # no quoted output in the status either
+            assert span.status_description == span.attributes[sc.ERROR_TYPE]
 
 
 def test_content_off_keeps_facts(run) -> None:

@@ -181,3 +181,17 @@ def test_span_round_trips_through_json() -> None:
 def test_end_never_before_start() -> None:
     span = build.turn_span(span_id=1, agent_name="x", **{**BASE, "end_ns": 50})
     assert span.end_ns == span.start_ns
+
+
+def test_error_message_is_content() -> None:
+    kwargs = {
+        "span_id": 3,
+        "parent_span_id": 1,
+        "tool_name": "exec_command",
+        "error_type": "blocked",
+        "error_message": "Command blocked: cat ~/.ssh/id_rsa",
+    }
+    on = build.tool_span(capture_content=True, **BASE, **kwargs)
+    off = build.tool_span(capture_content=False, **BASE, **kwargs)
+    assert on.status_description == "Command blocked: cat ~/.ssh/id_rsa"
+    assert off.status == sc.STATUS_ERROR and off.status_description == "blocked"

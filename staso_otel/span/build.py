@@ -8,7 +8,8 @@ Langfuse read the same span as a generic OTLP backend.
 
 Rules shared by all builders:
 - unset values (None, "", empty collections) are skipped, never written as empty;
-- failure = status ERROR with a description plus `error.type`;
+- failure = status ERROR with a description plus `error.type` (the description is the
+  message when content is captured, else only the error type);
 - `capture_content=False` drops every key in CONTENT_KEYS (prompts, responses, tool
   arguments and results, commands, stdout, diffs, source): only metadata remains.
 """
@@ -184,7 +185,9 @@ def _finish(
         _put(attrs, key, value)
     status, description = sc.STATUS_UNSET, None
     if error_type:
-        status, description = sc.STATUS_ERROR, error_message or error_type
+        # an error message may quote content (a tool's output, a blocked command)
+        message = error_message if capture_content else None
+        status, description = sc.STATUS_ERROR, message or error_type
         attrs[sc.ERROR_TYPE] = error_type
     if not capture_content:
         attrs = {k: v for k, v in attrs.items() if k not in CONTENT_KEYS}
