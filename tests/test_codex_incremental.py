@@ -270,3 +270,76 @@ def test_late_event_of_an_interrupted_turn_opens_nothing(tmp_path: Path) -> None
     assert state["turns"] == {}
     assert CODEX.expire(state, Context(now_ns=0)) == []
     assert len([s for s in spans if s.parent_span_id is None]) == 1
+
+
+def _ev(t: int, kind: str, **fields: Any) -> Record:
+    return Record("codex", t, {"session_id": "s-v2", "hook_event_name": kind, **fields})
+
+
+def test_v2_subagents_hang_under_their_own_spawn_calls() -> None:
+    main = {"turn_id": "main"}
+    records = [
+        _ev(1, "UserPromptSubmit", prompt="fan out", **main),
+        *(
+            _ev(
+                t,
+                hook,
+                tool_name="collaborationspawn_agent",
+                tool_use_id=call,
+                tool_input={"task_name": name, "message": "go"},
+                tool_response=json.dumps({"task_name": name}),
+                **main,
+            )
+            for t, call, name in ((2, "c1", "/root/a"), (4, "c2", "/root/b"))
+            for hook in ("PreToolUse", "PostToolUse")
+        ),
+        _ev(5, "SubagentStart", turn_id="sa", agent_id="A", agent_type="worker"),
+        _ev(6, "SubagentStart", turn_id="sb", agent_id="B", agent_type="worker"),
+        _ev(
+            7,
+            "PreToolUse",
+            turn_id="sb",
+            agent_id="B",
+            tool_name="Bash",
+            tool_use_id="x",
+            tool_input={"command": "true"},
+        ),
+        _ev(
+            8,
+            "PostToolUse",
+            turn_id="sb",
+            agent_id="B",
+            tool_name="Bash",
+            tool_use_id="x",
+            tool_response="",
+        ),
+        _ev(9, "SubagentStop", turn_id="sa", agent_id="A", agent_type="worker"),
+        _ev(10, "SubagentStop", turn_id="sb", agent_id="B", agent_type="worker"),
+        _ev(11, "Stop", last_assistant_message="done", **main),
+    ]
+    spans, _ = process([records])
+    by_call = {s.attributes.get(sc.GEN_AI_TOOL_CALL_ID): s for s in spans}
+    subs = {s.attributes[sc.GEN_AI_AGENT_ID]: s for s in spans if s.name == "invoke_agent worker"}
+    assert subs["A"].parent_span_id == by_call["c1"].span_id
+    assert subs["B"].parent_span_id == by_call["c2"].span_id
+    assert by_call["x"].parent_span_id == subs["B"].span_id
+    assert len({s.trace_id for s in spans}) == 1
+    assert by_call["c1"].attributes[sc.STASO_AGENT_TASK_NAME] == "/root/a"
+
+
+def test_subagent_without_an_open_turn_is_a_root_not_an_orphan() -> None:
+    records = [
+        _ev(1, "SubagentStart", turn_id="sa", agent_id="A", agent_type="worker"),
+        _ev(
+            2,
+            "SubagentStop",
+            turn_id="sa",
+            agent_id="A",
+            agent_type="worker",
+            last_assistant_message="ok",
+        ),
+    ]
+    spans, _ = process([records])
+    (sub,) = spans
+    assert sub.name == "invoke_agent worker" and sub.parent_span_id is None
+    assert sub.attributes[sc.OUTPUT_VALUE] == "ok"

@@ -149,7 +149,7 @@ def build_spans(
             build.subagent_span(
                 trace_id=trace,
                 span_id=root,
-                parent_span_id=int(turn["parent"], 16),
+                parent_span_id=int(turn["parent"], 16) if turn.get("parent") else None,
                 agent_type=turn.get("agent_type") or "subagent",
                 agent_id=turn["agent"],
                 extra=extra,

@@ -239,8 +239,11 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
     if e.turn_id in turns:
         return turns[e.turn_id]
     link = state["spawns"].get(e.agent_id) or state["agents"].get(e.agent_id)
+    mains = [t for t in turns.values() if t.get("agent") is None]
+    if mains and link and link["trace"] != _hex(assemble.trace_of(state, mains[-1])):
+        link = None  # a later turn of a known sub-agent belongs to the turn driving it now
     if link is None:
-        link = _fallback_parent(state)
+        link = _fallback_parent(state, e)
     state["agents"][e.agent_id] = {"trace": link["trace"], "span": link["span"]}
     turn = _new_turn(
         e.turn_id,
@@ -256,19 +259,33 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
     return turn
 
 
-def _fallback_parent(state: dict[str, Any]) -> dict[str, str]:
-    """No spawn result named this agent: hang it under the open main turn's latest
-    spawn_agent call, else under that turn's root span."""
+def _fallback_parent(state: dict[str, Any], e: Event) -> dict[str, str | None]:
+    """No spawn result named this agent (multi-agent v2 answers with a task name) or it
+    is a later turn of a known one: hang it under the open main turn's first spawn call
+    not yet claimed by another sub-agent (they start in spawn order), else its latest
+    multi-agent call, else that turn's root. With no open turn at all it becomes the root
+    of a trace of its own, never an orphan."""
     mains = [t for t in state["turns"].values() if t.get("agent") is None]
     if not mains:
-        trace = ids.trace_id(TARGET, state["sid"], "orphan-subagents")
-        return {"trace": _hex(trace), "span": _hex(ids.span_id(trace, "turn"))}
+        trace = ids.trace_id(TARGET, state["sid"], "subagent", e.agent_id, e.turn_id)
+        return {"trace": _hex(trace), "span": None}
     main = mains[-1]
     trace = assemble.trace_of(state, main)
-    for use_id, tool in reversed(list(main["tools"].items())):
-        if tools.canonical_hook_name(tool["hook"]) == "spawn_agent":
-            return {"trace": _hex(trace), "span": _hex(ids.span_id(trace, "tool", use_id))}
-    return {"trace": _hex(trace), "span": _hex(assemble.root_id(trace, main))}
+    claimed = {link.get("span") for link in state["agents"].values()}
+    candidates = [
+        (tools.canonical_hook_name(tool["hook"]), _hex(ids.span_id(trace, "tool", use_id)))
+        for use_id, tool in main["tools"].items()
+        if tools.category(tools.canonical_hook_name(tool["hook"])) == sc.CATEGORY_MULTI_AGENT
+    ]
+    spawns = [span for name, span in candidates if name == "spawn_agent"]
+    free = [span for span in spawns if span not in claimed]
+    if free:
+        span = free[0]
+    elif candidates:  # e.g. send_input woke an existing sub-agent
+        span = candidates[-1][1]
+    else:
+        span = _hex(assemble.root_id(trace, main))
+    return {"trace": _hex(trace), "span": span}
 
 
 def _post_model(turn: dict[str, Any], e: Event) -> None:
