@@ -36,8 +36,19 @@ def trace_of(state: dict[str, Any], turn: dict[str, Any]) -> int:
 def root_id(trace: int, turn: dict[str, Any]) -> int:
     """The span id of a turn's root (or of a sub-agent's invoke_agent span)."""
     if turn.get("agent"):
+        if turn["seg"]:
+            return ids.span_id(trace, "agent", turn["agent"], turn["id"], turn["seg"])
         return ids.span_id(trace, "agent", turn["agent"], turn["id"])
     return ids.span_id(trace, "turn")
+
+
+def tool_id(trace: int, turn: dict[str, Any], call_id: str) -> int:
+    """A tool call's span id. A sub-agent is another thread whose call ids may repeat its
+    parent's, and its turns all live in the parent's trace, so its calls are keyed by
+    agent and turn too."""
+    if turn.get("agent"):  # its turns share the parent's trace: key by turn and segment
+        return ids.span_id(trace, "tool", turn["agent"], turn["id"], turn["seg"], call_id)
+    return ids.span_id(trace, "tool", call_id)
 
 
 def _outcome(
@@ -315,7 +326,7 @@ def _tool_spans(
         item = items.get(call_id)
         cell = item.get("parent") if item else None
         if cell and (cell in calls or cell in turn["tools"]):
-            return ids.span_id(trace, "tool", cell)
+            return tool_id(trace, turn, cell)
         return root
 
     for use_id, tool in turn["tools"].items():
@@ -344,6 +355,7 @@ def _tool_spans(
         spans.append(
             _tool(
                 trace,
+                turn,
                 use_id,
                 parent_of(use_id),
                 tool["t0"],
@@ -373,6 +385,7 @@ def _tool_spans(
         spans.append(
             _tool(
                 trace,
+                turn,
                 call_id,
                 parent_of(call_id),
                 t0,
@@ -390,6 +403,7 @@ def _tool_spans(
 
 def _tool(
     trace: int,
+    turn: dict[str, Any],
     call_id: str,
     parent: int,
     t0: int,
@@ -403,7 +417,7 @@ def _tool(
 ) -> SpanData:
     return build.tool_span(
         trace_id=trace,
-        span_id=ids.span_id(trace, "tool", call_id),
+        span_id=tool_id(trace, turn, call_id),
         parent_span_id=parent,
         start_ns=t0,
         end_ns=t1,

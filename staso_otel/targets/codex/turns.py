@@ -198,12 +198,12 @@ def _turn_for(
     assert e.turn_id is not None
     if e.turn_id in turns:
         return turns[e.turn_id]
-    if e.agent_id:
-        # a sub-agent event without its SubagentStart (hook not installed for it, or lost)
-        return _open_subagent(state, e)
     closed = state["closed"].get(e.turn_id)
     if closed is not None and not closed.get("stop"):
         return None
+    if e.agent_id:
+        # a sub-agent event without its SubagentStart (hook not installed for it, or lost)
+        return _open_subagent(state, e)
     # a new main turn: whatever main turn is still open did not end with Stop/Interrupt
     for key in _open_keys(state):
         other = turns[key]
@@ -238,6 +238,9 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
     turns = state["turns"]
     if e.turn_id in turns:
         return turns[e.turn_id]
+    closed = state["closed"].get(e.turn_id)
+    if closed is not None and not closed.get("stop"):
+        return {}
     link = state["spawns"].get(e.agent_id) or state["agents"].get(e.agent_id)
     mains = [t for t in turns.values() if t.get("agent") is None]
     if mains and link and link["trace"] != _hex(assemble.trace_of(state, mains[-1])):
@@ -248,6 +251,7 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
     turn = _new_turn(
         e.turn_id,
         e.t,
+        seg=closed["seg"] + 1 if closed else 0,  # continued after a blocked SubagentStop
         agent=e.agent_id,
         agent_type=e.agent_type or "subagent",
         trace=link["trace"],
@@ -273,7 +277,7 @@ def _fallback_parent(state: dict[str, Any], e: Event) -> dict[str, str | None]:
     trace = assemble.trace_of(state, main)
     claimed = {link.get("span") for link in state["agents"].values()}
     candidates = [
-        (tools.canonical_hook_name(tool["hook"]), _hex(ids.span_id(trace, "tool", use_id)))
+        (tools.canonical_hook_name(tool["hook"]), _hex(assemble.tool_id(trace, main, use_id)))
         for use_id, tool in main["tools"].items()
         if tools.category(tools.canonical_hook_name(tool["hook"])) == sc.CATEGORY_MULTI_AGENT
     ]
@@ -330,7 +334,7 @@ def _post_tool(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
         agent_id = result.get("agent_id") if isinstance(result, dict) else None
         if isinstance(agent_id, str):
             trace = assemble.trace_of(state, turn)
-            span = ids.span_id(trace, "tool", use_id)
+            span = assemble.tool_id(trace, turn, use_id)
             state["spawns"][agent_id] = {"trace": _hex(trace), "span": _hex(span)}
 
 
@@ -383,17 +387,16 @@ def _close(
     out.extend(assemble.build_spans(state, turn, facts, ctx, outcome, reason, end))
     _gc_facts(state, turn["t0"])  # while this turn is still open: its leftovers stay
     state["turns"].pop(turn["id"], None)
-    if not turn.get("agent"):
-        closed = state["closed"]
-        closed.pop(turn["id"], None)
-        closed[turn["id"]] = {
-            "seg": turn["seg"],
-            "num": turn["num"],
-            "end": end,
-            "stop": reason == "stop",
-        }
-        while len(closed) > MAX_CLOSED:
-            closed.pop(next(iter(closed)))
+    closed = state["closed"]
+    closed.pop(turn["id"], None)
+    closed[turn["id"]] = {
+        "seg": turn["seg"],
+        "num": turn["num"],
+        "end": end,
+        "stop": reason in ("stop", "subagent_stop"),  # a Stop hook may continue the turn
+    }
+    while len(closed) > MAX_CLOSED:
+        closed.pop(next(iter(closed)))
     _prune(state)
 
 

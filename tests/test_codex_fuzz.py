@@ -1,0 +1,76 @@
+"""Random event sequences never break the Codex reducer: no exception, JSON state, no span
+emitted twice, no orphan (every parent is emitted), nothing left open after expiry."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staso_otel.record.journal import Record
+from staso_otel.span.model import SpanData
+from staso_otel.targets import Context, get
+
+KINDS = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreModelRequest",
+    "PostModelRequest",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "Interrupt",
+    "SessionEnd",
+    "Unknown",
+]
+TOOLS = ["Bash", "apply_patch", "spawn_agent", "collaborationspawn_agent", "mcp__s__t", "x"]
+
+event = st.fixed_dictionaries(
+    {
+        "hook_event_name": st.sampled_from(KINDS),
+        "turn_id": st.sampled_from(["t1", "t2", "t3", None]),
+        "agent_id": st.sampled_from([None, None, "A", "B"]),
+        "tool_name": st.sampled_from(TOOLS),
+        "tool_use_id": st.sampled_from(["c1", "c2", "exec-1", None]),
+        "status": st.sampled_from(["completed", "failed", None]),
+        "source": st.sampled_from(["startup", "resume", "compact"]),
+        "stop_hook_active": st.booleans(),
+        "tool_response": st.sampled_from(['{"agent_id": "A"}', "ok", None, {"isError": True}]),
+        "token_usage": st.sampled_from([None, {"input_tokens": 3, "output_tokens": 1}]),
+    }
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(event, max_size=40), st.integers(1, 5))
+def test_random_sequences(events: list[dict[str, Any]], batch: int) -> None:
+    codex = get("codex")
+    records = [
+        Record(
+            "codex",
+            1_000 + i * 10,
+            {"session_id": "fuzz", **{k: v for k, v in e.items() if v is not None}},
+        )
+        for i, e in enumerate(events)
+    ]
+    state: dict[str, Any] = {}
+    spans: list[SpanData] = []
+    for start in range(0, len(records), batch):
+        spans += codex.process(state, records[start : start + batch], Context(now_ns=0))
+        state = json.loads(json.dumps(state))
+    spans += codex.expire(state, Context(now_ns=10**12))
+    assert state["turns"] == {} if records else True
+    keys = [(s.trace_id, s.span_id) for s in spans]
+    assert len(keys) == len(set(keys)), "a span emitted twice"
+    emitted = set(keys)
+    for span in spans:
+        if span.parent_span_id is not None:
+            assert (span.trace_id, span.parent_span_id) in emitted, span.name
+        assert span.end_ns >= span.start_ns
