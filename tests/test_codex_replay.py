@@ -312,6 +312,7 @@ def test_apply_patch_diffs_with_counts(run, name: str) -> None:
     assert add[sc.STASO_TOOL_CATEGORY] == sc.CATEGORY_FILE
     assert add[sc.STASO_FILE_LINES_ADDED] == 1 and add[sc.STASO_FILE_LINES_REMOVED] == 0
     assert "+hello from apply_patch" in add[sc.STASO_FILE_DIFF]
+    assert "+++ b/hello.txt\n" in add[sc.STASO_FILE_DIFF]  # relative to the session cwd
     assert add[sc.STASO_FILE_PATHS][0].endswith("hello.txt")
     update = by_tool(spans, "call_0012").attributes
     assert update[sc.STASO_FILE_LINES_ADDED] == 1 and update[sc.STASO_FILE_LINES_REMOVED] == 1

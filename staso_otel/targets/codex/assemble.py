@@ -318,6 +318,7 @@ def _tool_spans(
     common: dict[str, Any],
 ) -> list[SpanData]:
     calls = {f["id"]: f for f in facts if f["k"] == "call"}
+    cwd = turn.get("cwd")
     outs = {f["id"]: f for f in facts if f["k"] == "out"}
     items = {f["id"]: f for f in facts if f["k"] == "item"}
     spans: list[SpanData] = []
@@ -337,7 +338,7 @@ def _tool_spans(
         args = call["args"] if call and call.get("args") is not None else tool.get("in")
         result = output["out"] if output else tool.get("resp")
         f = tools.facts(
-            name, args, tool.get("resp"), item and item["item"], output and output["out"]
+            name, args, tool.get("resp"), item and item["item"], output and output["out"], cwd
         )
         t1 = tool["t1"]
         if t1 is None:
@@ -374,7 +375,12 @@ def _tool_spans(
         output = outs.get(call_id)
         item = items.get(call_id)
         f = tools.facts(
-            call["name"], call.get("args"), None, item and item["item"], output and output["out"]
+            call["name"],
+            call.get("args"),
+            None,
+            item and item["item"],
+            output and output["out"],
+            cwd,
         )
         t0 = item.get("t0", call["ts"]) if item and call.get("hosted") else call["ts"]
         t1 = output["ts"] if output else (item.get("t1", call["ts"]) if item else call["ts"])

@@ -124,12 +124,14 @@ def facts(
     result: Any,
     item: dict[str, Any] | None = None,
     transcript_output: Any = None,
+    cwd: str | None = None,
 ) -> ToolFacts:
     """The tool's own facts (SPEC "Tool categories") and whether it failed.
 
     `arguments` is a dict (or the raw text of a freeform tool), `result` what the hook got
     back, `transcript_output` the rollout's function_call_output, `item` the rollout's
-    `item_completed.item` for this call id (CommandExecution, FileChange, McpToolCall …).
+    `item_completed.item` for this call id (CommandExecution, FileChange, McpToolCall …);
+    `cwd` makes diff headers relative, as `git diff` shows them.
     """
     out = ToolFacts()
     args = parse_json(arguments)
@@ -145,7 +147,7 @@ def facts(
     if cat == sc.CATEGORY_SHELL:
         _shell(out, name, args, result, text, item)
     elif name == "apply_patch":
-        _patch(out, args, text, item)
+        _patch(out, args, text, item, cwd)
     elif name == "list_dir":
         out.attrs[sc.STASO_FILE_LISTING] = text
     elif cat == sc.CATEGORY_CODE:
@@ -261,7 +263,13 @@ def parse_patch(text: str) -> dict[str, dict[str, Any]]:
     return changes
 
 
-def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None) -> None:
+def _relative(path: str, cwd: str | None) -> str:
+    if cwd and path.startswith(cwd.rstrip("/") + "/"):
+        return path[len(cwd.rstrip("/")) + 1 :]
+    return path.lstrip("/")
+
+
+def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None, cwd: str | None) -> None:
     changes: dict[str, Any] | None = None
     if item and isinstance(item.get("changes"), dict):
         changes = item["changes"]
@@ -287,7 +295,7 @@ def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None) -> No
         if not isinstance(change, dict):
             continue
         kind = str(change.get("type") or "update")
-        diff = _file_diff(path, kind, change)
+        diff = _file_diff(_relative(path, cwd), kind, change)
         added, removed = diff_counts(diff)
         total_add, total_del = total_add + added, total_del + removed
         diffs.append(diff)
