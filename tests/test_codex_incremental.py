@@ -343,3 +343,48 @@ def test_subagent_without_an_open_turn_is_a_root_not_an_orphan() -> None:
     (sub,) = spans
     assert sub.name == "invoke_agent worker" and sub.parent_span_id is None
     assert sub.attributes[sc.OUTPUT_VALUE] == "ok"
+
+
+def _edited_fixture(tmp_path: Path, edit) -> Path:
+    """A copy of tour_resume whose rollout lines pass through `edit` (None drops a line)."""
+    import shutil
+
+    copy = tmp_path / "fixture"
+    shutil.copytree(FIXTURES_CODEX / "tour_resume", copy)
+    (rollout,) = (copy / "sessions").rglob("*.jsonl")
+    lines = [edit(json.loads(raw)) for raw in rollout.read_text().splitlines()]
+    rollout.write_text("".join(json.dumps(x) + "\n" for x in lines if x is not None))
+    return copy
+
+
+def _chats(spans: list[SpanData]) -> list[SpanData]:
+    return sorted((s for s in spans if s.name.startswith("chat ")), key=lambda s: s.start_ns)
+
+
+def test_missing_usage_record_does_not_shift_response_ids(tmp_path: Path) -> None:
+    from replay import replay
+
+    def drop_first(line: dict) -> dict | None:
+        is_first = line["payload"].get("response_id") == "resp_0004"
+        return None if line["type"] == "token_usage_record" and is_first else line
+
+    spans = replay(_edited_fixture(tmp_path, drop_first), tmp_path / "codex").spans
+    chats = _chats(spans)[:6]
+    ids_ = [c.attributes.get(sc.GEN_AI_RESPONSE_ID) for c in chats]
+    assert ids_ == [None, "resp_0007", "resp_0010", "resp_0013", "resp_0016", "resp_0018"]
+    assert chats[0].attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1000  # from the hook
+
+
+def test_usage_that_never_matches_is_not_counted_twice(tmp_path: Path) -> None:
+    from replay import replay
+
+    def skew(line: dict) -> dict:
+        if line["type"] == "token_usage_record":
+            line["payload"]["usage"]["total_tokens"] += 1
+        return line
+
+    spans = replay(_edited_fixture(tmp_path, skew), tmp_path / "codex").spans
+    chats = _chats(spans)
+    assert len(chats) == 8  # one per model hook, no extra transcript-only calls
+    assert chats[0].attributes[sc.GEN_AI_RESPONSE_ID] == "resp_0004"  # paired in order
+    assert chats[0].attributes[sc.LLM_TOKEN_COUNT_TOTAL] == 1050  # the hook's counts

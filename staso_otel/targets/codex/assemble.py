@@ -76,6 +76,13 @@ def _outcome(
     return outcome, None, None
 
 
+def _match(queue: list[dict], usage: Usage) -> int | None:
+    """The rollout usage record answering a model hook: hook and record carry the same
+    usage object of the response, so the first record with exactly those counts (a record
+    missing from the rollout must not shift every response id after it)."""
+    return next((i for i, f in enumerate(queue) if ev_.usage_from(f.get("u")) == usage), None)
+
+
 def _response_content(facts: list[dict]) -> Any:
     texts = [f["text"] for f in facts if f["k"] == "msg" and f.get("text")]
     calls = [f for f in facts if f["k"] == "call"]
@@ -214,9 +221,21 @@ def _chat_spans(
     hook_calls = turn["calls"]
     if hook_calls:
         queue = list(normal)
-        for t0, t1, status, error, usage in hook_calls:
+        done = [c for c in hook_calls if c[2] != "failed" and c[1] is not None]
+        pairs: dict[int, dict] = {}
+        for i, call in enumerate(done):  # exact usage matches first ...
+            usage = Usage.from_dict(call[4]) if call[4] else None
+            at = _match(queue, usage) if usage is not None else None
+            if at is not None:
+                pairs[i] = queue.pop(at)
+        for i in range(len(done)):  # ... then the rest in order, never counting twice
+            if i not in pairs and queue:
+                pairs[i] = queue.pop(0)
+        by_call = {id(call): pairs.get(i) for i, call in enumerate(done)}
+        for call in hook_calls:
+            t0, t1, status, error, usage = call
             failed = status == "failed" or t1 is None
-            f = None if failed or not queue else queue.pop(0)
+            f = by_call.get(id(call))
             u = Usage.from_dict(usage) if usage else None
             source = "hook" if u else None
             if u is None and f is not None and isinstance(f.get("u"), dict):
