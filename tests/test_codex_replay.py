@@ -459,3 +459,15 @@ def test_legacy_model_calls_from_transcript(run, name: str) -> None:
     chats = [s for s in spans if s.name.startswith("chat ")]
     assert chats and all(s.attributes[sc.CODEX_USAGE_SOURCE] == "transcript" for s in chats)
     assert all(s.end_ns > s.start_ns for s in chats)
+
+
+def test_parallel_calls_overlap(run) -> None:
+    spans = run("parallel").spans
+    one, two = by_tool(spans, "call_0002"), by_tool(spans, "call_0004")
+    assert one.start_ns < two.end_ns and two.start_ns < one.end_ns
+    assert one.parent_span_id == two.parent_span_id
+    (first_chat, _) = sorted(
+        (s for s in spans if s.name.startswith("chat ")), key=lambda s: s.start_ns
+    )
+    calls = json.loads(first_chat.attributes[sc.OUTPUT_VALUE])
+    assert [c["id"] for c in calls if c["type"] == "tool_call"] == ["call_0002", "call_0004"]
