@@ -33,7 +33,9 @@ from staso_otel.targets.codex.events import Event
 TARGET = assemble.TARGET
 STATE_VERSION = 1
 MAX_CLOSED = 64  # turn ids remembered after closing (late events, Stop continuations)
-MAX_HOOK_TEXT = transcript.MAX_TEXT
+# Hook content (tool input/response) waits in the state, rewritten after every event,
+# until its turn closes; the rollout has the same content, so keep only a bounded copy.
+MAX_HOOK_TEXT = 32 * 1024
 MAX_FILES = 64  # rollout offsets kept (the session's own + recent sub-agents')
 MAX_AGENTS = 256
 
