@@ -133,7 +133,7 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     turn["perm"] = e.permission_mode or turn.get("perm")
     turn["cwd"] = turn.get("cwd") or e.cwd
     if kind == ev_.USER_PROMPT_SUBMIT:
-        turn["prompt"] = _cap(e.prompt)
+        turn["prompt"] = e.prompt[: transcript.MAX_TEXT] if e.prompt else None
     elif kind == ev_.PRE_MODEL_REQUEST:
         turn["calls"].append([e.t, None, None, None, None])
     elif kind == ev_.POST_MODEL_REQUEST:
