@@ -380,6 +380,13 @@ def load(
     return Settings(profile=name, values=values, source=source)
 
 
+def defaults() -> Settings:
+    """Every setting at its default: what the worker records with when settings are broken."""
+    return Settings(
+        DEFAULT_PROFILE, {p.name: p.default for p in PARAMS}, {p.name: "default" for p in PARAMS}
+    )
+
+
 def _pick(
     param: Param, overrides: Mapping[str, Any], env: Mapping[str, str], stored: Mapping[str, Any]
 ) -> tuple[Any, str, Callable[[Any], Any]]:

@@ -131,6 +131,31 @@ def read(path: Path, offset: int = 0, limit_bytes: int | None = None) -> Iterato
         fh.close()
 
 
+def read_batch(path: Path, offset: int, limit_bytes: int) -> tuple[list[Record], int]:
+    """Up to ~limit_bytes of records from `offset`, and the offset consumed, which also
+    moves past corrupt lines (so a bad line is logged once, not on every pass)."""
+    records: list[Record] = []
+    end = offset
+    try:
+        fh = open(path, "rb")  # noqa: SIM115
+    except FileNotFoundError:
+        return records, offset
+    with fh:
+        fh.seek(offset)
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            start, end = end, end + len(line)
+            record = _decode(line, path, start)
+            if record is not None:
+                records.append(
+                    Record(record.target, record.received_ns, record.payload, start, end)
+                )
+            if end - offset >= limit_bytes:
+                break
+    return records, end
+
+
 def _decode(line: bytes, path: Path, offset: int) -> Record | None:
     try:
         data = json.loads(line)

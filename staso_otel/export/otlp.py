@@ -1,0 +1,206 @@
+"""SpanData -> OpenTelemetry ReadableSpan, and a sender that says why an export failed.
+
+The SDK's `SpanExporter.export()` only answers SUCCESS or FAILURE; to tell "split the
+batch" (413) from "try later" (429, 5xx, connection errors) from "rejected" (other 4xx)
+we pass the OTLP exporter our own `requests.Session` (a public argument) whose response
+hook records the last status. Nothing here prints: the SDK's loggers are quieted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+from staso_otel import __version__, semconv
+from staso_otel.settings import Settings
+from staso_otel.span.model import SpanData
+
+SCOPE = InstrumentationScope("staso", __version__)
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+MAX_BACKOFF_S = 128.0
+# Keep each request far below the SDK's 64 MiB drop limit and typical proxy limits.
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+for _name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+def resource_for(settings: Settings, target: str) -> Resource:
+    """The resource of SPEC.md; user resource attributes first, ours win on conflict."""
+    attrs: dict[str, Any] = dict(settings.resource_attributes)
+    workspace = settings.workspace
+    attrs.update(
+        {
+            semconv.SERVICE_NAME: settings.service_name or target or "staso",
+            semconv.SERVICE_VERSION: __version__,
+            semconv.DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
+            semconv.STASO_WORKSPACE: workspace,
+            semconv.STASO_AGENT_ID: settings.agent_id or target or "staso",
+            semconv.OPENINFERENCE_PROJECT_NAME: settings.project_name or workspace,
+            semconv.TELEMETRY_SDK_NAME: "staso",
+        }
+    )
+    return Resource(attrs)
+
+
+def to_readable(span: SpanData, resource: Resource) -> ReadableSpan:
+    """The one place a ReadableSpan is built (its docstring says users should not; the
+    SDK has no other door for spans finished elsewhere, so it happens here only)."""
+    context = SpanContext(span.trace_id, span.span_id, is_remote=False, trace_flags=_SAMPLED)
+    parent = None
+    if span.parent_span_id is not None:
+        parent = SpanContext(
+            span.trace_id, span.parent_span_id, is_remote=False, trace_flags=_SAMPLED
+        )
+    code = StatusCode[span.status] if span.status in StatusCode.__members__ else StatusCode.UNSET
+    status = Status(code, span.status_description if code is StatusCode.ERROR else None)
+    return ReadableSpan(
+        name=span.name,
+        context=context,
+        parent=parent,
+        resource=resource,
+        attributes=dict(span.attributes),
+        events=[Event(e.name, dict(e.attributes), e.time_ns) for e in span.events],
+        kind=SpanKind[span.kind] if span.kind in SpanKind.__members__ else SpanKind.INTERNAL,
+        status=status,
+        start_time=span.start_ns,
+        end_time=max(span.end_ns, span.start_ns),
+        instrumentation_scope=SCOPE,
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one export request."""
+
+    kind: str  # "ok" | "retry" | "too_large" | "rejected"
+    status_code: int | None = None
+    retry_after_s: float | None = None
+    detail: str = ""
+
+
+class _StatusSession(requests.Session):
+    """A requests.Session that remembers the last response's status and Retry-After."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_status: int | None = None
+        self.last_retry_after: float | None = None
+        self.hooks["response"].append(self._remember)
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.last_status = response.status_code
+        self.last_retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+
+    def reset(self) -> None:
+        self.last_status = None
+        self.last_retry_after = None
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def classify(status: int | None, result: SpanExportResult) -> str:
+    if result is SpanExportResult.SUCCESS:
+        return "ok"
+    if status == 413:
+        return "too_large"
+    if status is None or status in (408, 429) or status >= 500:
+        return "retry"
+    return "rejected"
+
+
+class Sender:
+    """Exports SpanData through an SDK SpanExporter and classifies the outcome.
+
+    With no `exporter`, builds OTLPSpanExporter (protobuf over HTTP) from settings; tests
+    and the demo may pass any SpanExporter (then status codes are unknown: FAILURE is
+    treated as retryable).
+    """
+
+    def __init__(self, settings: Settings, exporter: SpanExporter | None = None) -> None:
+        self.settings = settings
+        self._session: _StatusSession | None = None
+        if exporter is None:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            self._session = _StatusSession()
+            exporter = OTLPSpanExporter(
+                endpoint=settings.endpoint,
+                headers=settings.export_headers(),
+                timeout=settings.export_timeout,
+                session=self._session,
+            )
+        self.exporter = exporter
+        self._resources: dict[str, Resource] = {}
+
+    def _resource(self, target: str) -> Resource:
+        if target not in self._resources:
+            self._resources[target] = resource_for(self.settings, target)
+        return self._resources[target]
+
+    def send(self, spans: Sequence[SpanData]) -> Outcome:
+        readable = [to_readable(s, self._resource(s.target)) for s in spans]
+        if self._session is not None:
+            self._session.reset()
+        try:
+            result = self.exporter.export(readable)
+        except Exception as exc:  # an exporter must not take the worker down
+            return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")
+        status = self._session.last_status if self._session else None
+        kind = classify(status, result)
+        retry_after = self._session.last_retry_after if self._session else None
+        detail = "" if kind == "ok" else (f"HTTP {status}" if status else "no response")
+        return Outcome(kind, status, retry_after, detail)
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(Exception):
+            self.exporter.shutdown()
+
+
+def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
+    """2**n seconds with ±20% jitter, capped; a server's Retry-After wins when longer."""
+    delay = min(2.0 ** max(attempts, 0), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, MAX_BACKOFF_S * 4))
+    return delay
+
+
+def chunk(spans: Sequence[SpanData], max_bytes: int = MAX_REQUEST_BYTES) -> list[list[SpanData]]:
+    """Split spans into requests of at most ~max_bytes (estimated from attribute sizes)."""
+    out: list[list[SpanData]] = []
+    current: list[SpanData] = []
+    used = 0
+    for span in spans:
+        size = 256 + sum(len(k) + len(str(v)) for k, v in span.attributes.items())
+        if current and used + size > max_bytes:
+            out.append(current)
+            current, used = [], 0
+        current.append(span)
+        used += size
+    if current:
+        out.append(current)
+    return out

@@ -1,0 +1,193 @@
+"""The durable outbox: span batches on disk until the backend says SUCCESS. [export stage]
+
+A batch is one file `spool/<name>.batch`: a header line (attempts, next_attempt_ns, last
+error) then one SpanData JSON per line. Files are written atomically, so a batch is
+whole or absent; a batch is deleted only after a successful export. Names are
+deterministic (target, session, journal offset): re-processing after a crash rewrites
+the same batch instead of adding a duplicate. Rejected batches (4xx other than
+408/413/429) move to `spool/parked/` and are retried only by `staso flush`.
+
+The spool is bounded (setting spool_max_bytes): past the bound the oldest batches are
+dropped and the loss is logged with counts — an explicit policy instead of a full disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from staso_otel import log, paths
+from staso_otel.span.model import SpanData
+
+SUFFIX = ".batch"
+PARKED = "parked"
+
+
+@dataclass
+class Batch:
+    path: Path
+    spans: list[SpanData]
+    attempts: int = 0
+    next_attempt_ns: int = 0
+    last_error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name.removesuffix(SUFFIX)
+
+
+class Spool:
+    def __init__(self, home: Path | None = None, max_bytes: int | None = None) -> None:
+        self.root = paths.spool_dir(home)
+        self.max_bytes = max_bytes
+
+    @property
+    def parked_dir(self) -> Path:
+        return self.root / PARKED
+
+    def write(self, name: str, spans: Iterable[SpanData]) -> Path | None:
+        spans = list(spans)
+        if not spans:
+            return None
+        paths.ensure_dir(self.root)
+        path = self.root / f"{_safe(name)}{SUFFIX}"
+        self._save(Batch(path, spans))
+        if self.max_bytes:
+            self.enforce_bound(self.max_bytes)
+        return path
+
+    def _save(self, batch: Batch) -> None:
+        header = {
+            "attempts": batch.attempts,
+            "next_attempt_ns": batch.next_attempt_ns,
+            "last_error": batch.last_error,
+            "spans": len(batch.spans),
+        }
+        lines = [orjson.dumps({"header": header})]
+        lines.extend(orjson.dumps(span.to_dict()) for span in batch.spans)
+        paths.atomic_write(batch.path, b"\n".join(lines) + b"\n")
+
+    def load(self, path: Path) -> Batch | None:
+        """Read a batch; corrupt span lines are skipped with a log line, the rest kept."""
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        batch = Batch(path, [])
+        for number, line in enumerate(raw.splitlines()):
+            if not line.strip():
+                continue
+            try:
+                data = orjson.loads(line)
+                if number == 0 and isinstance(data, dict) and "header" in data:
+                    header = data["header"]
+                    batch.attempts = int(header.get("attempts", 0))
+                    batch.next_attempt_ns = int(header.get("next_attempt_ns", 0))
+                    batch.last_error = header.get("last_error")
+                    continue
+                batch.spans.append(SpanData.from_dict(data))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                log.warning("spool", f"skipped corrupt line {number} of {path.name}: {exc}")
+        return batch
+
+    def batches(self, *, parked: bool = False) -> Iterator[Path]:
+        """Batch files, oldest first."""
+        folder = self.parked_dir if parked else self.root
+        try:
+            entries = [
+                e
+                for e in os.scandir(folder)
+                if e.name.endswith(SUFFIX) and e.is_file(follow_symlinks=False)
+            ]
+        except FileNotFoundError:
+            return
+        entries.sort(key=lambda e: (e.stat().st_mtime_ns, e.name))
+        for entry in entries:
+            yield Path(entry.path)
+
+    def delete(self, batch: Batch) -> None:
+        batch.path.unlink(missing_ok=True)
+
+    def replace_spans(self, batch: Batch, spans: list[SpanData]) -> None:
+        """Keep only `spans` (the part of a split batch that is not yet delivered)."""
+        batch.spans = spans
+        if spans:
+            self._save(batch)
+        else:
+            self.delete(batch)
+
+    def defer(self, batch: Batch, next_attempt_ns: int, error: str) -> None:
+        batch.attempts += 1
+        batch.next_attempt_ns = next_attempt_ns
+        batch.last_error = error[:500]
+        self._save(batch)
+
+    def park(self, batch: Batch, error: str) -> None:
+        paths.ensure_dir(self.parked_dir)
+        batch.last_error = error[:500]
+        target = self.parked_dir / batch.path.name
+        self._save(batch)
+        os.replace(batch.path, target)
+        batch.path = target
+        log.warning("spool", f"parked {batch.name} ({len(batch.spans)} spans): {error}")
+
+    def unpark_all(self) -> int:
+        moved = 0
+        for path in list(self.batches(parked=True)):
+            os.replace(path, self.root / path.name)
+            moved += 1
+        return moved
+
+    def usage(self) -> dict[str, int]:
+        """Counts for `staso status` / `staso flush`: batches, spans, bytes (waiting, parked)."""
+        out = {"batches": 0, "spans": 0, "bytes": 0, "parked_batches": 0, "parked_spans": 0}
+        for parked in (False, True):
+            for path in self.batches(parked=parked):
+                try:
+                    size = path.stat().st_size
+                    with open(path, "rb") as fh:
+                        spans = int(orjson.loads(fh.readline())["header"]["spans"])
+                except (OSError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+                    spans = 0
+                if parked:
+                    out["parked_batches"] += 1
+                    out["parked_spans"] += spans
+                else:
+                    out["batches"] += 1
+                    out["spans"] += spans
+                out["bytes"] += size
+        return out
+
+    def enforce_bound(self, max_bytes: int) -> int:
+        """Drop the oldest batches (parked first) until the spool fits; returns spans dropped."""
+        files = [p for parked in (True, False) for p in self.batches(parked=parked)]
+        sizes = {}
+        for path in files:
+            with contextlib.suppress(FileNotFoundError):
+                sizes[path] = path.stat().st_size
+        total = sum(sizes.values())
+        dropped_batches = dropped_spans = 0
+        for path in files:
+            if total <= max_bytes:
+                break
+            batch = self.load(path)
+            path.unlink(missing_ok=True)
+            total -= sizes.get(path, 0)
+            dropped_batches += 1
+            dropped_spans += len(batch.spans) if batch else 0
+        if dropped_batches:
+            log.warning(
+                "spool",
+                f"spool over its bound of {max_bytes} bytes: dropped the oldest "
+                f"{dropped_batches} batches ({dropped_spans} spans)",
+            )
+        return dropped_spans
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)[:200]

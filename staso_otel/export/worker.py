@@ -1,0 +1,413 @@
+"""The export worker: journals -> target -> redacted spans -> spool -> OTLP. [export stage]
+
+One worker per STASO_HOME holds `run/worker.lock` (flock) while it runs; the hook starts
+one when the lock is free. It polls the journals, lets each session's target turn new
+records into finished spans, spools them (durable), sends what is due, and exits after
+`worker_idle_seconds` without work (longer while retries are pending). `drain()` is the
+same loop run once to completion, for `staso flush`, the demo and tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from staso_otel import log, paths, targets
+from staso_otel import settings as settings_mod
+from staso_otel.export import otlp
+from staso_otel.export.spool import Batch, Spool
+from staso_otel.hook.spawn import worker_lock_path
+from staso_otel.record import journal, state
+from staso_otel.span.model import SpanData
+from staso_otel.span.redact import redact_span
+from staso_otel.targets.base import IDLE_EXPIRY_NS, Context
+
+READ_LIMIT_BYTES = 8 * 1024 * 1024
+POLL_S = 0.1
+MAX_LINGER_S = 60.0  # while retries are pending, linger up to this long before exiting
+
+
+@dataclass
+class DrainReport:
+    records: int = 0
+    spans_spooled: int = 0
+    spans_sent: int = 0
+    spans_left: int = 0
+    batches_left: int = 0
+    parked_spans: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def status_path(home: Path | None = None) -> Path:
+    return paths.run_dir(home) / "status.json"
+
+
+def read_status(home: Path | None = None) -> dict:
+    try:
+        data = json.loads(status_path(home).read_bytes())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+class Pipeline:
+    """Everything the worker does, as methods a test can drive step by step."""
+
+    def __init__(
+        self,
+        home: Path | None = None,
+        settings: settings_mod.Settings | None = None,
+        exporter: SpanExporter | None = None,
+    ) -> None:
+        self.home = home or paths.staso_home()
+        self.settings_error: str | None = None
+        if settings is None:
+            try:
+                settings = settings_mod.load(home=self.home)
+                if exporter is None:
+                    settings.require_key()
+            except settings_mod.SettingsError as exc:
+                # Keep recording and spooling: nothing is lost while the user fixes it.
+                self.settings_error = str(exc)
+                log.warning("worker", f"not exporting: {exc}")
+                if settings is None:
+                    settings = settings_mod.defaults()
+        self.settings = settings
+        self.spool = Spool(self.home, settings.spool_max_bytes)
+        self._exporter = exporter
+        self._sender: otlp.Sender | None = None
+        self.known: dict[Path, int] = {}  # journal -> bytes consumed
+        self.blocked_until_ns = 0  # after a retryable failure, don't hammer the backend
+        self.sent_total = 0
+        self.last_error: str | None = None
+
+    @property
+    def sender(self) -> otlp.Sender:
+        if self._sender is None:
+            self._sender = otlp.Sender(self.settings, self._exporter)
+        return self._sender
+
+    def close(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown()
+
+    # -- journals -> spool ---------------------------------------------------------------
+    def pending(self) -> bool:
+        """Any journal with bytes this worker has not consumed?"""
+        for _, path in journal.journals(self.home):
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if self.known.get(path) != size:
+                return True
+        return False
+
+    def process_journals(self, now_ns: int | None = None) -> tuple[int, int]:
+        """Consume new records of every journal; returns (records, spans spooled)."""
+        now_ns = now_ns or time.time_ns()
+        ctx = Context(
+            now_ns=now_ns,
+            capture_content=bool(self.settings.capture_content),
+            agent_id=self.settings.agent_id,
+        )
+        records = spans = 0
+        for target_name, path in list(journal.journals(self.home)):
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if self.known.get(path) == size and not self._maybe_expired(path, now_ns):
+                continue
+            try:
+                r, s = self._process_one(target_name, path, ctx)
+            except Exception:
+                log.internal_error("worker")
+                continue
+            records += r
+            spans += s
+        return records, spans
+
+    def _maybe_expired(self, path: Path, now_ns: int) -> bool:
+        try:
+            return now_ns - path.stat().st_mtime_ns > IDLE_EXPIRY_NS
+        except FileNotFoundError:
+            return False
+
+    def _process_one(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
+        target = targets.get(target_name)
+        spath = state.state_path(target_name, path.name, self.home)
+        records_done = spans_done = 0
+        expired = False
+        with state.locked(spath) as st:
+            offset = int(st.get("offset", 0))
+            size = path.stat().st_size
+            if size < offset:
+                log.warning("worker", f"journal {path.name} shrank; starting it over")
+                offset, st["target"] = 0, {}
+            while True:
+                records, end = journal.read_batch(path, offset, READ_LIMIT_BYTES)
+                if end == offset:
+                    break
+                tstate = st.setdefault("target", {})
+                produced = self._run_target(target, tstate, records, ctx, st)
+                self._spool(f"{target_name}.{path.stem}.{offset:014d}", produced)
+                spans_done += len(produced)
+                records_done += len(records)
+                offset = end
+                st["offset"] = offset
+                if records:
+                    st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
+            last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
+            if offset == path.stat().st_size and ctx.now_ns - last_ns > IDLE_EXPIRY_NS:
+                produced = target.expire(st.setdefault("target", {}), ctx)
+                self._spool(f"{target_name}.{path.stem}.expired", produced)
+                spans_done += len(produced)
+                expired = True
+            self.known[path] = offset
+        # Only if no hook appended meanwhile; otherwise the next pass picks it up.
+        if expired and path.stat().st_size == offset:
+            path.unlink(missing_ok=True)
+            state.delete(spath)
+            self.known.pop(path, None)
+        return records_done, spans_done
+
+    def _run_target(
+        self, target, tstate: dict, records: list[journal.Record], ctx: Context, st: dict
+    ) -> list[SpanData]:
+        if not records:
+            return []
+        backup = copy.deepcopy(tstate)
+        try:
+            return target.process(tstate, records, ctx)
+        except Exception:
+            log.internal_error("worker")
+        # One record broke the target: replay one at a time from the saved state, skipping
+        # the records that raise, so one bad event cannot wedge the session forever.
+        tstate.clear()
+        tstate.update(backup)
+        produced: list[SpanData] = []
+        for record in records:
+            before = copy.deepcopy(tstate)
+            try:
+                produced.extend(target.process(tstate, [record], ctx))
+            except Exception:
+                log.warning(
+                    "worker", f"skipped a record the target could not use at offset {record.offset}"
+                )
+                tstate.clear()
+                tstate.update(before)
+        return produced
+
+    def _spool(self, name: str, spans: list[SpanData]) -> None:
+        if not spans:
+            return
+        cap = int(self.settings.max_attribute_bytes)
+        self.spool.write(name, [redact_span(s, cap) for s in spans])
+
+    # -- spool -> backend ----------------------------------------------------------------
+    def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:
+        """Send due batches; returns (spans sent, whether batches wait for a later retry)."""
+        if self.settings_error:
+            return 0, False
+        now_ns = now_ns or time.time_ns()
+        sent = 0
+        waiting = False
+        for path in list(self.spool.batches()):
+            if not force and now_ns < self.blocked_until_ns:
+                return sent, True
+            batch = self.spool.load(path)
+            if batch is None:
+                continue
+            if not batch.spans:
+                self.spool.delete(batch)
+                continue
+            if not force and batch.next_attempt_ns > now_ns:
+                waiting = True
+                continue
+            delivered, retry = self._send_batch(batch, now_ns)
+            sent += delivered
+            if retry:
+                waiting = True
+                if force:
+                    break  # the backend is failing: stop instead of trying every batch
+        if sent:
+            self._write_status(sent=sent)
+        return sent, waiting
+
+    def _send_batch(self, batch: Batch, now_ns: int) -> tuple[int, bool]:
+        delivered = 0
+        left: list[SpanData] = []
+        worst: otlp.Outcome | None = None
+        for part in otlp.chunk(batch.spans):
+            n, rest, outcome = self._deliver(part)
+            delivered += n
+            left.extend(rest)
+            if outcome is not None and (worst is None or outcome.kind == "retry"):
+                worst = outcome
+        self.sent_total += delivered
+        if not left:
+            self.spool.delete(batch)
+            return delivered, False
+        self.spool.replace_spans(batch, left)
+        assert worst is not None
+        self._write_status(error=f"{worst.kind}: {worst.detail}")
+        if worst.kind == "retry":
+            delay = otlp.backoff_s(batch.attempts, worst.retry_after_s)
+            self.blocked_until_ns = now_ns + int(delay * 1e9)
+            self.spool.defer(batch, self.blocked_until_ns, worst.detail)
+            log.warning(
+                "worker",
+                f"export failed ({worst.detail}); {len(left)} spans kept, retry in {delay:.1f}s",
+            )
+            return delivered, True
+        self.spool.park(batch, f"{worst.kind}: {worst.detail}")
+        return delivered, False
+
+    def _deliver(self, spans: list[SpanData]) -> tuple[int, list[SpanData], otlp.Outcome | None]:
+        outcome = self.sender.send(spans)
+        if outcome.kind == "ok":
+            return len(spans), [], None
+        if outcome.kind == "too_large" and len(spans) > 1:
+            half = len(spans) // 2
+            n1, rest1, out1 = self._deliver(spans[:half])
+            n2, rest2, out2 = self._deliver(spans[half:])
+            worst = out1 if out1 is not None and (out2 is None or out1.kind == "retry") else out2
+            return n1 + n2, rest1 + rest2, worst
+        if outcome.kind == "too_large":
+            return 0, spans, otlp.Outcome("rejected", 413, None, "HTTP 413 for a single span")
+        return 0, spans, outcome
+
+    def _write_status(self, *, sent: int = 0, error: str | None = None) -> None:
+        data = read_status(self.home)
+        now = time.time_ns()
+        if sent:
+            data.update(
+                last_export_ns=now,
+                last_export_spans=sent,
+                sent_total=int(data.get("sent_total", 0)) + sent,
+            )
+        if error:
+            data.update(last_error=error, last_error_ns=now)
+        data["endpoint"] = self.settings.endpoint
+        with contextlib.suppress(OSError):
+            paths.atomic_write(status_path(self.home), json.dumps(data).encode())
+
+    def report(self) -> DrainReport:
+        usage = self.spool.usage()
+        return DrainReport(
+            spans_left=usage["spans"],
+            batches_left=usage["batches"],
+            parked_spans=usage["parked_spans"],
+        )
+
+
+@contextlib.contextmanager
+def worker_lock(home: Path | None = None, timeout_s: float = 0.0):
+    """Yield True holding the worker lock, or False if another process kept it past timeout."""
+    path = worker_lock_path(home)
+    paths.ensure_dir(path.parent)
+    fd = paths.open_private(path, os.O_RDWR | os.O_CREAT)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(0.05)
+        yield True
+    finally:
+        os.close(fd)
+
+
+def drain(
+    *,
+    home: Path | None = None,
+    settings: settings_mod.Settings | None = None,
+    exporter: SpanExporter | None = None,
+    send: bool = True,
+    include_parked: bool = True,
+    lock_timeout_s: float = 30.0,
+) -> DrainReport:
+    """Process everything recorded so far and export what the backend accepts, now."""
+    home = home or paths.staso_home()
+    pipeline = Pipeline(home, settings, exporter)
+    report = DrainReport()
+    with worker_lock(home, lock_timeout_s) as held:
+        if not held:
+            report.errors.append("a running worker kept the lock; its work is not counted here")
+        try:
+            report.records, report.spans_spooled = pipeline.process_journals()
+            if pipeline.settings_error:
+                report.errors.append(pipeline.settings_error)
+            elif send:
+                if include_parked:
+                    pipeline.spool.unpark_all()
+                report.spans_sent, _ = pipeline.send_spool(force=True)
+        finally:
+            pipeline.close()
+    left = pipeline.report()
+    report.spans_left, report.batches_left = left.spans_left, left.batches_left
+    report.parked_spans = left.parked_spans
+    if report.spans_left and not report.errors:
+        report.errors.append(read_status(home).get("last_error") or "export failed")
+    return report
+
+
+def run_worker(home: Path | None = None) -> int:
+    """The detached worker's life: hold the lock, work until idle, re-check, exit."""
+    home = home or paths.staso_home()
+    pipeline: Pipeline | None = None
+    try:
+        while True:
+            with worker_lock(home) as held:
+                if not held:
+                    return 0
+                if pipeline is None:
+                    pipeline = Pipeline(home)
+                _work_until_idle(pipeline)
+            # Lock released: a hook that saw it held did not spawn anyone, so look again.
+            if not pipeline.pending():
+                return 0
+    except Exception:
+        log.internal_error("worker")
+        return 1
+    finally:
+        if pipeline is not None:
+            pipeline.close()
+
+
+def _work_until_idle(pipeline: Pipeline) -> None:
+    idle_s = float(pipeline.settings.worker_idle_seconds)
+    last_work = time.monotonic()
+    while True:
+        records, _ = pipeline.process_journals()
+        sent, waiting = pipeline.send_spool()
+        now = time.monotonic()
+        if records or sent:
+            last_work = now
+        idle = now - last_work
+        if idle >= idle_s and (not waiting or idle >= MAX_LINGER_S):
+            return
+        time.sleep(POLL_S)
+
+
+def main() -> None:
+    sys.exit(run_worker())
+
+
+if __name__ == "__main__":
+    main()
