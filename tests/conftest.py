@@ -38,3 +38,19 @@ def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     ):
         monkeypatch.delenv(var, raising=False)
     return homes
+
+
+@pytest.fixture
+def receiver():
+    """A real OTLP/HTTP receiver on 127.0.0.1:<free port>, stopped after the test."""
+    from otlp_receiver import Receiver
+
+    rec = Receiver().start()
+    yield rec
+    rec.stop()
+
+
+@pytest.fixture
+def fast_export(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short exporter timeout so failure paths (the SDK retries inside it) stay quick."""
+    monkeypatch.setenv("STASO_EXPORT_TIMEOUT", "1.5")

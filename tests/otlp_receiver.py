@@ -44,21 +44,23 @@ def decode(body: bytes) -> list[dict[str, Any]]:
         resource = {kv.key: any_value(kv.value) for kv in rs.resource.attributes}
         for ss in rs.scope_spans:
             for s in ss.spans:
-                spans.append({
-                    "trace_id": s.trace_id.hex(),
-                    "span_id": s.span_id.hex(),
-                    "parent_span_id": s.parent_span_id.hex() or None,
-                    "name": s.name,
-                    "kind": KINDS.get(s.kind, str(s.kind)),
-                    "start_ns": s.start_time_unix_nano,
-                    "end_ns": s.end_time_unix_nano,
-                    "attributes": {kv.key: any_value(kv.value) for kv in s.attributes},
-                    "status": STATUS.get(s.status.code, str(s.status.code)),
-                    "status_message": s.status.message,
-                    "events": [{"name": e.name, "time_ns": e.time_unix_nano} for e in s.events],
-                    "resource": resource,
-                    "scope": ss.scope.name,
-                })
+                spans.append(
+                    {
+                        "trace_id": s.trace_id.hex(),
+                        "span_id": s.span_id.hex(),
+                        "parent_span_id": s.parent_span_id.hex() or None,
+                        "name": s.name,
+                        "kind": KINDS.get(s.kind, str(s.kind)),
+                        "start_ns": s.start_time_unix_nano,
+                        "end_ns": s.end_time_unix_nano,
+                        "attributes": {kv.key: any_value(kv.value) for kv in s.attributes},
+                        "status": STATUS.get(s.status.code, str(s.status.code)),
+                        "status_message": s.status.message,
+                        "events": [{"name": e.name, "time_ns": e.time_unix_nano} for e in s.events],
+                        "resource": resource,
+                        "scope": ss.scope.name,
+                    }
+                )
     return spans
 
 
@@ -92,15 +94,16 @@ class Receiver:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 with receiver.lock:
                     number = len(receiver.requests)
-                    receiver.requests.append({"path": self.path, "headers": dict(self.headers),
-                                              "bytes": len(body)})
+                    receiver.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "bytes": len(body)}
+                    )
                 status = receiver._status(number, len(body))
                 if status == 200 and self.path == "/v1/traces":
                     spans = decode(body)
@@ -147,8 +150,9 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
-                 timeout_s: float = 30.0) -> bool:
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout_s: float = 30.0
+    ) -> bool:
         """Poll until predicate(spans) holds; bounded in time."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
