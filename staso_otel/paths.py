@@ -81,7 +81,21 @@ def ensure_dir(path: Path) -> Path:
     """Create `path` (and parents) as 0700; refuse a symlink in its place."""
     if path.is_symlink():
         raise PermissionError(f"refusing symlinked staso directory: {path}")
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if path.is_dir():
+        return path
+    # mkdir(parents=True) gives intermediate folders the umask's mode, not 0700: create
+    # each missing level ourselves.
+    missing = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(folder, DIR_MODE)  # mkdir's mode is masked by the umask
     return path
 
 
@@ -96,7 +110,7 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     The temp file lives in the same folder (rename is atomic only within one filesystem);
     fsync before rename so a crash cannot leave an empty file under the real name.
     """
-    path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    ensure_dir(path.parent)
     if path.is_symlink():
         raise PermissionError(f"refusing to write through symlink: {path}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -1,0 +1,131 @@
+"""The hook as Codex runs it: a subprocess fed one event; stdout empty, exit 0, always."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from staso_otel import paths
+from staso_otel.record import journal
+
+HOOK = [sys.executable, "-m", "staso_otel.hook", "codex"]
+
+
+def run_hook(data: bytes, *, target: str = "codex", env: dict | None = None):
+    argv = [*HOOK[:-1], target]
+    environ = {**os.environ, "STASO_NO_WORKER": "1", **(env or {})}
+    environ.pop("STASO_RAISE_INTERNAL", None)  # as in production: never fail the agent
+    return subprocess.run(argv, input=data, env=environ, capture_output=True, timeout=60)
+
+
+def records(session: str = "s1") -> list[journal.Record]:
+    return list(journal.read(journal.journal_path("codex", session)))
+
+
+def test_event_is_recorded_with_its_receipt_time():
+    payload = {"session_id": "s1", "hook_event_name": "Stop", "turn_id": "t1"}
+    proc = run_hook(json.dumps(payload, indent=2).encode())  # pretty JSON: newlines folded
+    assert proc.returncode == 0 and proc.stdout == b"" and proc.stderr == b""
+    [record] = records()
+    assert record.payload == payload and record.target == "codex"
+    assert record.received_ns > 1_700_000_000 * 10**9
+    mode = journal.journal_path("codex", "s1").stat().st_mode & 0o777
+    assert mode == 0o600
+    assert paths.journal_dir().stat().st_mode & 0o777 == 0o700
+
+
+def test_garbage_empty_and_unknown_target_exit_0_and_go_to_quarantine():
+    for data in (b"", b"not json", b"[1,2]", b'{"no_session": 1}', b"\xff\xfe\x00"):
+        proc = run_hook(data)
+        assert (proc.returncode, proc.stdout) == (0, b"")
+    assert run_hook(b'{"session_id":"x"}', target="nope").returncode == 0
+    lines = (paths.quarantine_dir() / "events.jsonl").read_text().splitlines()
+    reasons = [json.loads(line)["reason"] for line in lines]
+    assert len(reasons) == 6 and any("unknown target" in r for r in reasons)
+    assert not journal.journal_path("codex", "x").exists()
+
+
+def test_huge_event_is_recorded_whole():
+    payload = {
+        "session_id": "big",
+        "hook_event_name": "PostToolUse",
+        "tool_response": "x" * (8 * 1024 * 1024),
+    }
+    proc = run_hook(json.dumps(payload).encode())
+    assert (proc.returncode, proc.stdout) == (0, b"")
+    [record] = records("big")
+    assert len(record.payload["tool_response"]) == 8 * 1024 * 1024
+
+
+def test_unwritable_home_still_exits_0(tmp_path: Path):
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("")
+    proc = run_hook(b'{"session_id":"s"}', env={"STASO_HOME": str(blocked)})
+    assert (proc.returncode, proc.stdout) == (0, b"")
+
+
+def test_session_ids_cannot_escape_the_journal_folder():
+    for session in ("../../etc/passwd", "a/b", ".hidden", "x" * 500):
+        path = journal.journal_path("codex", session)
+        assert path.parent == paths.journal_dir() / "codex"
+        assert "/" not in path.name and not path.name.startswith(".")
+
+
+def test_symlinked_journal_is_refused(tmp_path: Path):
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    path = journal.journal_path("codex", "s1")
+    path.parent.mkdir(parents=True)
+    path.symlink_to(target)
+    proc = run_hook(b'{"session_id":"s1"}')
+    assert (proc.returncode, proc.stdout) == (0, b"")
+    assert target.read_text() == ""  # nothing written through the link
+
+
+def test_16_concurrent_writers_lose_no_record():
+    def one(n: int) -> int:
+        payload = {
+            "session_id": "shared",
+            "hook_event_name": "PreToolUse",
+            "n": n,
+            "pad": "y" * 20000,
+        }
+        return run_hook(json.dumps(payload).encode()).returncode
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(one, range(16)))
+    assert codes == [0] * 16
+    got = sorted(r.payload["n"] for r in records("shared"))
+    assert got == list(range(16))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+            lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+            max_leaves=20,
+        ).map(lambda v: json.dumps(v).encode()),
+        st.fixed_dictionaries(
+            {
+                "session_id": st.text(min_size=1, max_size=40),
+                "hook_event_name": st.text(max_size=20),
+            }
+        ).map(lambda v: json.dumps(v).encode()),
+    )
+)
+def test_fuzzed_input_never_disturbs_the_agent(data: bytes):
+    proc = run_hook(data)
+    assert proc.returncode == 0
+    assert proc.stdout == b""
