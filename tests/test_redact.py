@@ -1,0 +1,105 @@
+"""A corpus of secrets never reaches the collector; huge content is capped as valid JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from staso_otel import semconv
+from staso_otel.span.model import SpanData
+from staso_otel.span.redact import cap_text, redact_span, redact_text
+
+SECRETS = {
+    "aws": "AKIAIOSFODNN7EXAMPLE",
+    "gcp": "AIzaSyA-1234567890abcdefghijklmnopqrstu",
+    "openai": "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789",
+    "anthropic": "sk-ant-api03-abcdefghijklmnopqrstuvwxyz-0123456789",
+    "github": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "slack": "xoxb-123456789012-abcdefghijklmnop",
+    "stripe": "sk_live_abcdefghijklmnopqrstuvwx",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9Pl",
+    "url": "hunter2-db-pass",
+    "env": "Zm9vYmFyYmF6cXV4",
+    "bearer": "abcdefghijklmnopqrstuvwxyz012345",
+    "pem": "MIIEpAIBAAKCAQEA1234567890abcdef",
+}
+TEXT = f"""
+aws={SECRETS["aws"]} and {SECRETS["gcp"]}
+OPENAI_API_KEY={SECRETS["openai"]}
+export ANTHROPIC_API_KEY="{SECRETS["anthropic"]}"
+git push https://{SECRETS["github"]}@github.com/x/y and token {SECRETS["slack"]}
+stripe {SECRETS["stripe"]} jwt {SECRETS["jwt"]}
+postgres://admin:{SECRETS["url"]}@db.internal:5432/app
+DB_PASSWORD={SECRETS["env"]}
+Authorization: Bearer {SECRETS["bearer"]}
+-----BEGIN RSA PRIVATE KEY-----
+{SECRETS["pem"]}
+-----END RSA PRIVATE KEY-----
+"""
+
+
+def test_no_secret_of_the_corpus_survives():
+    out, count = redact_text(TEXT)
+    for name, secret in SECRETS.items():
+        assert secret not in out, name
+    assert count >= len(SECRETS)
+    assert "postgres://admin:[REDACTED:url_password]@db.internal" in out
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        '{"input_tokens": 100000, "output_tokens": 123456}',
+        "max_tokens = 4096",
+        "the token count was high",
+        "https://example.com/path?q=1",
+    ],
+)
+def test_harmless_text_is_left_alone(harmless):
+    assert redact_text(harmless) == (harmless, 0)
+
+
+def _span(attrs: dict) -> SpanData:
+    return SpanData(1, 2, None, "execute_tool exec_command", "INTERNAL", 1, 2, attrs)
+
+
+def test_fifty_megabyte_output_is_capped_and_stays_valid_json():
+    huge = json.dumps({"output": "x" * (50 * 1024 * 1024), "exit_code": 0})
+    span = redact_span(
+        _span({semconv.OUTPUT_VALUE: huge, semconv.STASO_SHELL_STDOUT: "y" * 10**6}), 16384
+    )
+    value = span.attributes[semconv.OUTPUT_VALUE]
+    assert len(value.encode()) <= 16384
+    assert json.loads(value)["exit_code"] == 0
+    assert len(span.attributes[semconv.STASO_SHELL_STDOUT].encode()) <= 16384
+    assert set(span.attributes[semconv.STASO_TRUNCATED]) == {
+        semconv.OUTPUT_VALUE,
+        semconv.STASO_SHELL_STDOUT,
+    }
+
+
+def test_span_redaction_counts_and_covers_lists_and_status():
+    span = SpanData(
+        1,
+        2,
+        None,
+        "x",
+        "INTERNAL",
+        1,
+        2,
+        {"a": f"key {SECRETS['openai']}", "b": (f"pw {SECRETS['aws']}", "ok"), "n": 5},
+        status="ERROR",
+        status_description=f"failed with {SECRETS['github']}",
+    )
+    out = redact_span(span, 16384)
+    flat = json.dumps(out.to_dict())
+    for secret in (SECRETS["openai"], SECRETS["aws"], SECRETS["github"]):
+        assert secret not in flat
+    assert out.attributes[semconv.STASO_REDACTED] == 2 and out.attributes["n"] == 5
+
+
+def test_cap_cuts_plain_text_on_a_utf8_boundary():
+    text, cut = cap_text("é" * 10000, 1001)
+    assert cut and len(text.encode()) <= 1001
+    text.encode("utf-8")
