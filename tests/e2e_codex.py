@@ -1,0 +1,157 @@
+"""Drive the real Codex CLI offline: install it from npm once, point it at a mock model.
+
+`codex_binary()` installs `@openai/codex@0.169.0` into a cache folder (STASO_TEST_CACHE,
+default `<repo>/.cache`; `.ci/run` fills the same folder) and returns its path.
+`CodexSandbox` is a throwaway CODEX_HOME + HOME + workspace whose config.toml sends model
+requests to `tests/mock_responses.py` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CODEX_VERSION = "0.169.0"
+ALL_EVENTS = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreModelRequest",
+    "PostModelRequest",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PreCompact",
+    "PostCompact",
+    "SubagentStart",
+    "SubagentStop",
+    "Stop",
+    "Interrupt",
+    "SessionEnd",
+]
+HOOK_COMMAND = f"{sys.executable} -m staso_otel.hook codex"
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("STASO_TEST_CACHE") or ROOT / ".cache")
+
+
+def codex_binary() -> Path:
+    """The real codex binary, installed from the npm registry on first use."""
+    prefix = cache_dir() / f"codex-{CODEX_VERSION}"
+    binary = prefix / "node_modules" / ".bin" / "codex"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        assert npm, "npm is needed to install the Codex CLI for end-to-end tests"
+        prefix.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--prefix",
+                str(prefix),
+                "--no-audit",
+                "--no-fund",
+                f"@openai/codex@{CODEX_VERSION}",
+            ],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    return binary
+
+
+@dataclass
+class CodexSandbox:
+    root: Path
+    mock_url: str
+
+    def __post_init__(self) -> None:
+        for folder in (self.codex_home, self.home, self.workspace):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.codex_home / "config.toml").write_text(
+            "# a user's config: comments and other settings must survive staso\n"
+            'model_provider = "mock"\n\n'
+            "[model_providers.mock]\n"
+            'name = "mock"\n'
+            f'base_url = "{self.mock_url}"\n'
+            'wire_api = "responses"\n'
+            'env_key = "MOCK_API_KEY"\n'
+            "request_max_retries = 0\n"
+            "stream_max_retries = 0\n"
+        )
+
+    @property
+    def codex_home(self) -> Path:
+        return self.root / "codex-home"
+
+    @property
+    def home(self) -> Path:
+        return self.root / "home"
+
+    @property
+    def workspace(self) -> Path:
+        return self.root / "workspace"
+
+    def write_hooks(self, command: str = HOOK_COMMAND) -> None:
+        hooks = {
+            event: [{"hooks": [{"type": "command", "command": command, "timeout": 30}]}]
+            for event in ALL_EVENTS
+        }
+        (self.codex_home / "hooks.json").write_text(json.dumps({"hooks": hooks}, indent=2))
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("OPENAI_", "CODEX_", "STASO_RAISE"))
+        }
+        env.update(
+            CODEX_HOME=str(self.codex_home),
+            HOME=str(self.home),
+            MOCK_API_KEY="dummy-key",
+            NO_COLOR="1",
+        )
+        env.update(extra)
+        return env
+
+    def exec(
+        self,
+        prompt: str,
+        *extra_args: str,
+        resume: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> tuple[str | None, list[dict]]:
+        """`codex exec --json`; returns (thread id, the JSON event stream)."""
+        argv = [str(codex_binary()), "exec"]
+        if resume:
+            argv += ["resume", resume]
+        argv += [
+            "--json",
+            "--skip-git-repo-check",
+            "--dangerously-bypass-approvals-and-sandbox",
+            *extra_args,
+        ]
+        if not resume:
+            argv += ["-C", str(self.workspace)]
+        argv.append(prompt)
+        proc = subprocess.run(
+            argv,
+            cwd=self.workspace,
+            env=env or self.env(),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.returncode == 0, f"codex failed ({proc.returncode}): {proc.stderr[-2000:]}"
+        events = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        thread = next(
+            (e.get("thread_id") for e in events if e.get("type") == "thread.started"), None
+        )
+        return thread, events

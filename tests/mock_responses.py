@@ -1,0 +1,185 @@
+"""A scripted stand-in for the OpenAI Responses API, so the real Codex CLI runs offline.
+
+`POST /v1/responses` answers Server-Sent Events in the shape Codex 0.169.0 accepts
+(response.created, output_item.added/done, response.completed with usage). The script is
+picked by a `SCENARIO:<name>` marker in the latest user message; the step is the number of
+tool outputs sent back since that message. Every request body is kept in `requests`, and
+each step reports distinct token counts so tests can check the sums that reach a backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+PATCH_ADD = "*** Begin Patch\n*** Add File: notes.txt\n+first line\n+second line\n*** End Patch"
+
+
+class MockResponses:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self.port = 0
+        self.scenarios: dict[str, list[Callable[[], list[dict[str, Any]]]]] = {
+            "hello": [lambda: [self.message("Hello from the mock model.")]],
+            "work": [
+                lambda: [self.function_call("exec_command", {"cmd": "echo hi"})],
+                lambda: [self.function_call("exec_command", {"cmd": "echo oops >&2; exit 3"})],
+                lambda: [self.custom_call("apply_patch", PATCH_ADD)],
+                lambda: [self.message("Done: ran two commands and wrote notes.txt.")],
+            ],
+            "more": [
+                lambda: [self.function_call("exec_command", {"cmd": "cat notes.txt"})],
+                lambda: [self.message("notes.txt has two lines.")],
+            ],
+        }
+
+    # -- Responses API items ------------------------------------------------------------
+    def _id(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}_{next(self._ids):04d}"
+
+    def message(self, text: str) -> dict[str, Any]:
+        return {
+            "type": "message",
+            "role": "assistant",
+            "id": self._id("msg"),
+            "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}],
+        }
+
+    def function_call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "function_call",
+            "id": self._id("fc"),
+            "call_id": self._id("call"),
+            "name": name,
+            "arguments": json.dumps(args),
+            "status": "completed",
+        }
+
+    def custom_call(self, name: str, text: str) -> dict[str, Any]:
+        return {
+            "type": "custom_tool_call",
+            "id": self._id("ctc"),
+            "call_id": self._id("call"),
+            "name": name,
+            "input": text,
+            "status": "completed",
+        }
+
+    @staticmethod
+    def usage(step: int) -> dict[str, Any]:
+        inp, out = 1000 + 100 * step, 40 + step
+        return {
+            "input_tokens": inp,
+            "input_tokens_details": {"cached_tokens": 200 * step},
+            "output_tokens": out,
+            "output_tokens_details": {"reasoning_tokens": 8},
+            "total_tokens": inp + out,
+        }
+
+    # -- scripting ------------------------------------------------------------------------
+    @staticmethod
+    def _text(item: dict[str, Any]) -> str:
+        return "\n".join(
+            c.get("text", "")
+            for c in item.get("content") or []
+            if isinstance(c, dict) and isinstance(c.get("text"), str)
+        )
+
+    def choose(self, body: dict[str, Any]) -> tuple[str | None, int]:
+        items = body.get("input") or []
+        marker_at, scenario = None, None
+        for i, item in enumerate(items):
+            if item.get("type") == "message" and item.get("role") == "user":
+                found = re.findall(r"SCENARIO:([a-z_]+)", self._text(item))
+                if found:
+                    marker_at, scenario = i, found[-1]
+        if scenario is None:
+            return None, 0
+        step = sum(
+            1
+            for item in items[marker_at + 1 :]
+            if item.get("type") in ("function_call_output", "custom_tool_call_output")
+        )
+        return scenario, step
+
+    def respond(self, body: dict[str, Any]) -> bytes:
+        scenario, step = self.choose(body)
+        script = self.scenarios.get(scenario or "", [])
+        items = script[step]() if step < len(script) else [self.message("ok")]
+        response_id = self._id("resp")
+        events: list[dict[str, Any]] = [
+            {"type": "response.created", "response": {"id": response_id}}
+        ]
+        for item in items:
+            events.append({"type": "response.output_item.added", "item": item})
+            if item["type"] == "message":
+                events.append({"type": "response.output_text.delta", "delta": self._text(item)})
+            events.append({"type": "response.output_item.done", "item": item})
+        events.append(
+            {
+                "type": "response.completed",
+                "response": {"id": response_id, "usage": self.usage(step)},
+            }
+        )
+        return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+    # -- server ---------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> MockResponses:
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, code: int, ctype: str, data: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path.split("?")[0].rstrip("/").endswith("/models"):
+                    self._send(200, "application/json", b'{"models": [], "data": []}')
+                else:
+                    self._send(404, "application/json", b"{}")
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    body = json.loads(raw) if raw else {}
+                except ValueError:
+                    body = {}
+                with mock._lock:
+                    mock.requests.append(body)
+                if not self.path.split("?")[0].endswith("/responses"):
+                    self._send(404, "application/json", b"{}")
+                    return
+                self._send(200, "text/event-stream", mock.respond(body))
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
