@@ -7,9 +7,6 @@ for what they do not call.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 __version__ = "0.1.0"
 
 # public name -> module that defines it (filled by api/ as it lands)
@@ -18,10 +15,12 @@ _LAZY: dict[str, str] = {}
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'staso_otel' has no attribute {name!r}")
+    import importlib  # here, not at the top: the hook imports this package on every event
+
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

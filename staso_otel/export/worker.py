@@ -314,7 +314,7 @@ class Pipeline:
 @contextlib.contextmanager
 def worker_lock(home: Path | None = None, timeout_s: float = 0.0):
     """Yield True holding the worker lock, or False if another process kept it past timeout."""
-    path = worker_lock_path(home)
+    path = Path(worker_lock_path(home))
     paths.ensure_dir(path.parent)
     fd = paths.open_private(path, os.O_RDWR | os.O_CREAT)
     deadline = time.monotonic() + timeout_s

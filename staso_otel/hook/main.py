@@ -15,9 +15,8 @@ import time
 
 RECEIVED_NS = time.time_ns()  # as early as possible: the event's real receipt time
 
-from staso_otel import log  # noqa: E402 - after the timestamp on purpose
-from staso_otel.hook import spawn  # noqa: E402
-from staso_otel.record import journal  # noqa: E402
+from staso_otel.hook import spawn  # noqa: E402 - after the timestamp on purpose
+from staso_otel.record import append  # noqa: E402
 
 TARGETS = ("codex", "claude-code")
 MAX_STDIN_BYTES = 256 * 1024 * 1024  # a bound, so a runaway producer cannot exhaust memory
@@ -43,9 +42,9 @@ def record(target: str, raw: bytes, received_ns: int) -> bool:
     """Append one event; False if it went to quarantine instead."""
     session_id, reason = session_of(raw)
     if session_id is None:
-        journal.quarantine(target, received_ns, raw, reason)
+        append.quarantine(target, received_ns, raw, reason)
         return False
-    journal.append(target, session_id, received_ns, raw)
+    append.append(target, session_id, received_ns, raw)
     return True
 
 
@@ -55,12 +54,14 @@ def run(argv: list[str]) -> int:
         target = argv[0] if argv else ""
         raw = sys.stdin.buffer.read(MAX_STDIN_BYTES)
         if target not in TARGETS:
-            journal.quarantine(target or "?", RECEIVED_NS, raw, f"unknown target {target!r}")
+            append.quarantine(target or "?", RECEIVED_NS, raw, f"unknown target {target!r}")
             return 0
         record(target, raw, RECEIVED_NS)
         if os.environ.get("STASO_NO_WORKER", "") not in ("1", "true"):
             spawn.ensure_worker()
     except Exception:
+        from staso_otel import log  # only on the error path: it costs imports
+
         log.internal_error("hook")
     return 0
 

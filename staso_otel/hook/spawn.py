@@ -1,4 +1,4 @@
-"""Start the detached export worker unless one already holds the worker lock. [stdlib]
+"""Start the detached export worker unless one already holds the worker lock. [stdlib, os only]
 
 One worker per STASO_HOME, decided by an flock on `run/worker.lock` (a lock, not a pid
 guess: a dead worker's lock is released by the kernel). The hook only probes the lock;
@@ -12,22 +12,26 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
-from pathlib import Path
 
-from staso_otel import paths
+from staso_otel.record import append
 
 WORKER_MODULE = "staso_otel.export.worker"
 
 
-def worker_lock_path(home: Path | None = None) -> Path:
-    return paths.run_dir(home) / "worker.lock"
+def worker_lock_path(home: object = None) -> str:
+    """STASO_HOME/run/worker.lock (home: a str or Path, None for the default)."""
+    return _lock_file(None if home is None else str(home))
 
 
-def worker_running(home: Path | None = None) -> bool:
+def _lock_file(home: str | None) -> str:
+    return os.path.join(home or append.staso_home(), "run", "worker.lock")
+
+
+def worker_running(home: object = None) -> bool:
     """True if a live process holds the worker lock."""
-    path = worker_lock_path(home)
+    path = _lock_file(None if home is None else str(home))
     try:
-        fd = paths.open_private(path, os.O_RDWR | os.O_CREAT)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, append.FILE_MODE)
     except FileNotFoundError:
         return False
     try:
@@ -39,10 +43,11 @@ def worker_running(home: Path | None = None) -> bool:
     return False
 
 
-def ensure_worker(home: Path | None = None) -> bool:
+def ensure_worker(home: object = None) -> bool:
     """Spawn a worker if none runs; returns True when one was started."""
-    paths.ensure_dir(paths.run_dir(home))
-    if worker_running(home):
+    home_str = None if home is None else str(home)
+    append.ensure_dir(os.path.dirname(_lock_file(home_str)))
+    if worker_running(home_str):
         return False
     spawn_worker()
     return True

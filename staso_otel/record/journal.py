@@ -1,6 +1,8 @@
 """Per-session append-only journals: what each hook received, stamped with its time. [stdlib]
 
-A record is one JSON line `{"v":1,"target":…,"received_ns":…,"payload":<raw event>}`.
+Appending lives in `append.py` (the hook's lean write path); this module reads and
+offers Path-based wrappers. A record is one JSON line
+`{"v":1,"target":…,"received_ns":…,"payload":<raw event>}`.
 The hook records what arrived and decides nothing; the worker interprets records later,
 so a fix in a target's reconstruction can replay old journals.
 
@@ -10,21 +12,15 @@ happen under `fcntl.flock` on the journal itself, each record in one locked writ
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from staso_otel import log, paths
-
-VERSION = 1
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-QUARANTINE_MAX_BYTES = 64 * 1024
+from staso_otel.record import append as append_mod
 
 
 @dataclass(frozen=True)
@@ -36,47 +32,18 @@ class Record:
     end: int = 0  # byte offset just past the line
 
 
-def session_file_name(session_id: str) -> str:
-    """A session id as a file name; anything unusual is hashed rather than trusted."""
-    if _SAFE_ID.match(session_id):
-        return f"{session_id}.jsonl"
-    return "h-" + hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()[:32] + ".jsonl"
+def _home(home: Path | None) -> str | None:
+    return None if home is None else str(home)
 
 
 def journal_path(target: str, session_id: str, home: Path | None = None) -> Path:
-    return paths.journal_dir(home) / target / session_file_name(session_id)
-
-
-def encode(target: str, received_ns: int, raw_payload: bytes) -> bytes:
-    """One journal line embedding the payload's own bytes (already checked to be a JSON object).
-
-    Newlines can only sit between JSON tokens (inside strings they are escaped), so
-    folding them to spaces keeps the object equal and the record on one line.
-    """
-    body = raw_payload.strip().replace(b"\r", b" ").replace(b"\n", b" ")
-    head = f'{{"v":{VERSION},"target":"{target}","received_ns":{received_ns},"payload":'
-    return head.encode() + body + b"}\n"
-
-
-def _locked_append(path: Path, line: bytes) -> None:
-    paths.ensure_dir(path.parent)
-    fd = paths.open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        view = memoryview(line)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-    finally:
-        os.close(fd)  # closing releases the flock
+    return Path(append_mod.journal_path(target, session_id, _home(home)))
 
 
 def append(
     target: str, session_id: str, received_ns: int, raw_payload: bytes, home: Path | None = None
 ) -> Path:
-    path = journal_path(target, session_id, home)
-    _locked_append(path, encode(target, received_ns, raw_payload))
-    return path
+    return Path(append_mod.append(target, session_id, received_ns, raw_payload, _home(home)))
 
 
 def append_record(
@@ -94,16 +61,7 @@ def append_record(
 def quarantine(
     target: str, received_ns: int, raw: bytes, reason: str, home: Path | None = None
 ) -> None:
-    """Keep input we could not read as an event, capped, so a bug report has evidence."""
-    folder = paths.ensure_dir(paths.quarantine_dir(home))
-    entry = {
-        "target": target,
-        "received_ns": received_ns,
-        "reason": reason,
-        "size": len(raw),
-        "raw": raw[:QUARANTINE_MAX_BYTES].decode("utf-8", "replace"),
-    }
-    _locked_append(folder / "events.jsonl", json.dumps(entry).encode() + b"\n")
+    append_mod.quarantine(target, received_ns, raw, reason, _home(home))
 
 
 def read(path: Path, offset: int = 0, limit_bytes: int | None = None) -> Iterator[Record]:

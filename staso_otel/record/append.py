@@ -1,0 +1,102 @@
+"""Appending one record to a session journal: the hook's whole write path. [stdlib, os only]
+
+Kept apart from `journal.py` (which the worker uses to read) because every import here
+is paid on every hook event: no pathlib, no re, no dataclasses — plain `os` calls, about
+a millisecond in all. Journals live at STASO_HOME/journal/<target>/<session>.jsonl.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+
+VERSION = 1
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+QUARANTINE_MAX_BYTES = 64 * 1024
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def staso_home() -> str:
+    """Same rule as paths.staso_home(), as a string."""
+    return os.environ.get("STASO_HOME") or os.path.join(os.path.expanduser("~"), ".staso")
+
+
+def session_file_name(session_id: str) -> str:
+    """A session id as a file name; anything unusual is hashed rather than trusted."""
+    if 0 < len(session_id) <= 128 and session_id[0].isalnum() and set(session_id) <= _SAFE:
+        return f"{session_id}.jsonl"
+    import hashlib  # rare path: only for odd ids
+
+    digest = hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()[:32]
+    return f"h-{digest}.jsonl"
+
+
+def ensure_dir(path: str) -> None:
+    """Create missing folders as 0700 (each level: mkdir(parents) would use the umask)."""
+    if os.path.isdir(path):
+        if os.path.islink(path):
+            raise PermissionError(f"refusing symlinked staso directory: {path}")
+        return
+    parent = os.path.dirname(path)
+    if parent and parent != path:
+        ensure_dir(parent)
+    try:
+        os.mkdir(path, DIR_MODE)
+    except FileExistsError:
+        return
+    os.chmod(path, DIR_MODE)
+
+
+def locked_append(path: str, line: bytes) -> None:
+    """Append under flock: parallel tool hooks write the same journal at the same time."""
+    ensure_dir(os.path.dirname(path))
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(path, flags, FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def encode(target: str, received_ns: int, raw_payload: bytes) -> bytes:
+    """One journal line embedding the payload's own bytes (already checked to be a JSON object).
+
+    Newlines can only sit between JSON tokens (inside strings they are escaped), so
+    folding them to spaces keeps the object equal and the record on one line.
+    """
+    body = raw_payload.strip().replace(b"\r", b" ").replace(b"\n", b" ")
+    head = f'{{"v":{VERSION},"target":"{target}","received_ns":{received_ns},"payload":'
+    return head.encode() + body + b"}\n"
+
+
+def journal_path(target: str, session_id: str, home: str | None = None) -> str:
+    return os.path.join(home or staso_home(), "journal", target, session_file_name(session_id))
+
+
+def append(
+    target: str, session_id: str, received_ns: int, raw_payload: bytes, home: str | None = None
+) -> str:
+    path = journal_path(target, session_id, home)
+    locked_append(path, encode(target, received_ns, raw_payload))
+    return path
+
+
+def quarantine(
+    target: str, received_ns: int, raw: bytes, reason: str, home: str | None = None
+) -> None:
+    """Keep input we could not read as an event, capped, so a bug report has evidence."""
+    import json
+
+    entry = {
+        "target": target,
+        "received_ns": received_ns,
+        "reason": reason,
+        "size": len(raw),
+        "raw": raw[:QUARANTINE_MAX_BYTES].decode("utf-8", "replace"),
+    }
+    path = os.path.join(home or staso_home(), "quarantine", "events.jsonl")
+    locked_append(path, json.dumps(entry).encode() + b"\n")
