@@ -9,8 +9,20 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it (filled by api/ as it lands)
-_LAZY: dict[str, str] = {}
+# public name -> module that defines it; imported (with OpenTelemetry) on first use
+_LAZY: dict[str, str] = {
+    name: "staso_otel.api"
+    for name in (
+        "configure",
+        "turn",
+        "llm_call",
+        "tool_call",
+        "tool",
+        "Turn",
+        "LLMCall",
+        "ToolCall",
+    )
+}
 
 __all__ = ["__version__", *_LAZY]
 

@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, Trace
 
 from staso_otel import __version__, semconv
 from staso_otel.settings import Settings
-from staso_otel.span.model import SpanData
+from staso_otel.span.model import SpanData, SpanEvent
 
 SCOPE = InstrumentationScope("staso", __version__)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -79,6 +79,27 @@ def to_readable(span: SpanData, resource: Resource) -> ReadableSpan:
         start_time=span.start_ns,
         end_time=max(span.end_ns, span.start_ns),
         instrumentation_scope=SCOPE,
+    )
+
+
+def from_readable(span: ReadableSpan, target: str) -> SpanData:
+    """The inverse of to_readable, for spans finished by the live SDK (the library API's
+    durable mode spools them like the hooks' spans)."""
+    context = span.get_span_context()
+    parent = span.parent.span_id if span.parent is not None else None
+    return SpanData(
+        trace_id=context.trace_id,
+        span_id=context.span_id,
+        parent_span_id=parent,
+        name=span.name,
+        kind=span.kind.name,
+        start_ns=span.start_time or 0,
+        end_ns=span.end_time or span.start_time or 0,
+        attributes=dict(span.attributes or {}),
+        status=span.status.status_code.name,
+        status_description=span.status.description,
+        events=tuple(SpanEvent(e.name, e.timestamp, dict(e.attributes or {})) for e in span.events),
+        target=target,
     )
 
 

@@ -1,0 +1,287 @@
+"""`import staso_otel` for your own agent: the same spans as a traced Codex turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import staso_otel
+from staso_otel import semconv
+from staso_otel.api import config
+from staso_otel.span import build
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def spans():
+    exporter = InMemorySpanExporter()
+    staso_otel.configure(
+        agent="triage-bot",
+        provider="openai",
+        exporter=exporter,
+        endpoint="http://127.0.0.1:9",
+        tracer_provider=TracerProvider(),
+    )
+    yield exporter
+    config.reset()
+
+
+def by_name(exporter: InMemorySpanExporter) -> dict:
+    return {s.name: s for s in exporter.get_finished_spans()}
+
+
+def run_turn() -> None:
+    with staso_otel.turn("find the bug", session_id="sess-1", model="gpt-5") as turn:
+        with staso_otel.llm_call("gpt-5") as call:
+            call.set_usage(812, 64, cache_read_tokens=100, reasoning_tokens=8)
+            call.set_response("I will grep", response_id="resp_1")
+        with staso_otel.tool_call(
+            "grep", {"pattern": "TODO"}, call_id="c1", category=semconv.CATEGORY_SHELL
+        ) as tool:
+            tool.set_result("a.py:3: TODO")
+        turn.set_response("found it")
+
+
+def test_api_spans_equal_the_builders_output_for_the_same_facts(spans):
+    run_turn()
+    got = by_name(spans)
+    root, chat, tool = got["invoke_agent triage-bot"], got["chat gpt-5"], got["execute_tool grep"]
+    assert chat.parent.span_id == root.context.span_id == tool.parent.span_id
+    assert {chat.context.trace_id, tool.context.trace_id} == {root.context.trace_id}
+
+    def ids(span):
+        return dict(
+            trace_id=span.context.trace_id,
+            span_id=span.context.span_id,
+            parent_span_id=span.parent.span_id if span.parent else None,
+            start_ns=span.start_time,
+            end_ns=span.end_time,
+        )
+
+    usage = build.Usage(812, 64, 100, 0, 8)
+    expected = {
+        root.name: build.turn_span(
+            **ids(root),
+            agent_name="triage-bot",
+            target="triage-bot",
+            session_id="sess-1",
+            provider="openai",
+            model="gpt-5",
+            prompt="find the bug",
+            response="found it",
+            usage=usage,
+            model_calls=1,
+            outcome=semconv.TURN_COMPLETED,
+        ),
+        chat.name: build.chat_span(
+            **ids(chat),
+            request_model="gpt-5",
+            target="triage-bot",
+            session_id="sess-1",
+            provider="openai",
+            usage=usage,
+            response_id="resp_1",
+            output="I will grep",
+            agent_name="triage-bot",
+        ),
+        tool.name: build.tool_span(
+            **ids(tool),
+            tool_name="grep",
+            target="triage-bot",
+            session_id="sess-1",
+            call_id="c1",
+            category=semconv.CATEGORY_SHELL,
+            arguments={"pattern": "TODO"},
+            result="a.py:3: TODO",
+        ),
+    }
+    for span in (root, chat, tool):
+        want = expected[span.name]
+        assert dict(span.attributes) == dict(want.attributes), span.name
+        assert span.kind.name == want.kind and span.name == want.name
+    assert root.attributes[semconv.STASO_USAGE_INPUT_TOKENS] == 812
+
+
+def test_user_exceptions_mark_error_and_propagate(spans):
+    with pytest.raises(KeyError), staso_otel.turn("x"), staso_otel.tool_call("lookup"):
+        raise KeyError("missing")
+    got = by_name(spans)
+    for name in ("execute_tool lookup", "invoke_agent triage-bot"):
+        assert got[name].status.status_code.name == "ERROR"
+        assert got[name].attributes[semconv.ERROR_TYPE] == "KeyError"
+    assert got["invoke_agent triage-bot"].attributes[semconv.STASO_TURN_OUTCOME] == "failed"
+
+
+def test_decorated_tools_sync_and_async_and_asyncio_nesting(spans):
+    @staso_otel.tool
+    def add(a: int, b: int = 2) -> int:
+        return a + b
+
+    @staso_otel.tool(name="fetch", category=semconv.CATEGORY_SYSTEM)
+    async def fetch(url: str) -> str:
+        await asyncio.sleep(0)
+        return f"<{url}>"
+
+    async def main() -> None:
+        async with staso_otel.turn("go", session_id="s-async"):
+            await asyncio.gather(fetch("a"), fetch("b"))
+            add(1)
+
+    asyncio.run(main())
+    finished = spans.get_finished_spans()
+    root = next(s for s in finished if s.name == "invoke_agent triage-bot")
+    children = [s for s in finished if s is not root]
+    assert sorted(s.name for s in children) == [
+        "execute_tool add",
+        "execute_tool fetch",
+        "execute_tool fetch",
+    ]
+    assert all(s.parent.span_id == root.context.span_id for s in children)
+    assert all(s.attributes[semconv.SESSION_ID] == "s-async" for s in children)
+    add_span = next(s for s in children if s.name == "execute_tool add")
+    assert add_span.attributes[semconv.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"a":1,"b":2}'
+    assert add_span.attributes[semconv.GEN_AI_TOOL_CALL_RESULT] == "3"
+
+
+def test_nesting_follows_a_copied_context_into_threads(spans):
+    with staso_otel.turn("threads", session_id="s-thr"):
+        ctx = contextvars.copy_context()
+
+        def work() -> None:
+            with staso_otel.tool_call("in_thread"):
+                pass
+
+        thread = threading.Thread(target=ctx.run, args=(work,))
+        thread.start()
+        thread.join(timeout=30)
+    got = by_name(spans)
+    child = got["execute_tool in_thread"]
+    assert child.parent.span_id == got["invoke_agent triage-bot"].context.span_id
+    assert child.attributes[semconv.SESSION_ID] == "s-thr"
+
+
+def test_content_off_keeps_metadata_only():
+    exporter = InMemorySpanExporter()
+    staso_otel.configure(
+        exporter=exporter,
+        capture_content=False,
+        tracer_provider=TracerProvider(),
+        endpoint="http://127.0.0.1:9",
+    )
+    try:
+        run_turn()
+    finally:
+        config.reset()
+    for span in exporter.get_finished_spans():
+        assert not set(span.attributes) & build.CONTENT_KEYS
+    assert by_name(exporter)["chat gpt-5"].attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 812
+
+
+def test_secrets_are_redacted_like_the_hook_runtime(spans):
+    with staso_otel.tool_call(
+        "env", {"cmd": "export OPENAI_API_KEY=sk-proj-abcdefghijklmnopqrstu12"}
+    ):
+        pass
+    span = by_name(spans)["execute_tool env"]
+    assert "sk-proj-abcdefghijklmnopqrstu12" not in str(dict(span.attributes))
+    assert span.attributes[semconv.STASO_REDACTED] >= 1
+
+
+def test_the_applications_own_provider_keeps_working():
+    theirs = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(theirs))
+    ours = InMemorySpanExporter()
+    returned = staso_otel.configure(
+        exporter=ours, tracer_provider=provider, endpoint="http://127.0.0.1:9"
+    )
+    try:
+        assert returned is provider
+        app_tracer = provider.get_tracer("app")
+        with app_tracer.start_as_current_span("app-request"), staso_otel.tool_call("t"):
+            pass
+    finally:
+        config.reset()
+    names = sorted(s.name for s in theirs.get_finished_spans())
+    assert names == ["app-request", "execute_tool t"]
+    tool = ours.get_finished_spans()[0]
+    app = next(s for s in theirs.get_finished_spans() if s.name == "app-request")
+    assert tool.parent.span_id == app.context.span_id
+
+
+def test_configure_sets_the_global_provider_only_when_none_exists():
+    code = (
+        "import staso_otel; from opentelemetry import trace;"
+        "from opentelemetry.sdk.trace import TracerProvider;"
+        "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter;"
+        "p = staso_otel.configure(exporter=InMemorySpanExporter(), endpoint='http://127.0.0.1:9');"
+        "assert trace.get_tracer_provider() is p;"
+        "q = staso_otel.configure(exporter=InMemorySpanExporter(), endpoint='http://127.0.0.1:9');"
+        "assert q is p; print('ok')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_missing_key_for_the_staso_endpoint_is_a_clear_error():
+    from staso_otel.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="no API key"):
+        staso_otel.configure(tracer_provider=TracerProvider())
+
+
+def test_durable_mode_survives_a_collector_outage(isolated_homes, tmp_path):
+    """A process traces a turn and exits while the collector is down; once it is up,
+    `staso flush` delivers every span."""
+    from otlp_receiver import Receiver
+
+    probe = Receiver().start()
+    port = probe.port
+    probe.stop()
+    endpoint = f"http://127.0.0.1:{port}"
+    script = (
+        "import staso_otel\n"
+        f"staso_otel.configure(agent='durable-bot', durable=True, endpoint={endpoint!r})\n"
+        "with staso_otel.turn('hi', session_id='d1'):\n"
+        "    with staso_otel.llm_call('m') as c:\n"
+        "        c.set_usage(10, 2)\n"
+        "    with staso_otel.tool_call('t'):\n"
+        "        pass\n"
+    )
+    env = {
+        **os.environ,
+        "STASO_ENDPOINT": endpoint,
+        "STASO_WORKER_IDLE_SECONDS": "0.2",
+        "STASO_EXPORT_TIMEOUT": "1",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    up = Receiver().start(port=port)
+    try:
+        flush = subprocess.run(
+            [sys.executable, "-m", "staso_cli.entry", "flush"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert flush.returncode == 0, flush.stdout + flush.stderr
+        assert up.wait_for(lambda s: len(s) >= 3, timeout_s=30)
+        names = sorted(s["name"] for s in up.spans)
+        assert names == ["chat m", "execute_tool t", "invoke_agent durable-bot"]
+        assert up.spans[0]["resource"]["service.name"] == "durable-bot"
+    finally:
+        up.stop()
