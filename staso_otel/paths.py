@@ -77,10 +77,23 @@ def store_file(home: Path | None = None) -> Path:
     return (home or staso_home()) / "local" / "traces.sqlite"
 
 
+def refuse_symlinks(path: Path) -> None:
+    """Refuse `path` if it, or any folder between STASO_HOME and it, is a symlink: a
+    planted link must not redirect what staso writes. (STASO_HOME itself may be a link:
+    that is the user's own choice.)"""
+    home = staso_home()
+    current = path
+    while True:
+        if current.is_symlink():
+            raise PermissionError(f"refusing symlinked staso path: {current}")
+        if current == home or current.parent == current or home not in current.parents:
+            return
+        current = current.parent
+
+
 def ensure_dir(path: Path) -> Path:
     """Create `path` (and parents) as 0700; refuse a symlink in its place."""
-    if path.is_symlink():
-        raise PermissionError(f"refusing symlinked staso directory: {path}")
+    refuse_symlinks(path)
     if path.is_dir():
         return path
     # mkdir(parents=True) gives intermediate folders the umask's mode, not 0700: create
@@ -111,8 +124,7 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     fsync before rename so a crash cannot leave an empty file under the real name.
     """
     ensure_dir(path.parent)
-    if path.is_symlink():
-        raise PermissionError(f"refusing to write through symlink: {path}")
+    refuse_symlinks(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, mode)

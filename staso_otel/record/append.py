@@ -33,14 +33,23 @@ def session_file_name(session_id: str) -> str:
 
 
 def ensure_dir(path: str) -> None:
-    """Create missing folders as 0700 (each level: mkdir(parents) would use the umask)."""
+    """Create missing folders as 0700 (each level: mkdir(parents) would use the umask).
+    Folders below STASO_HOME must not be symlinks: a planted link must not redirect us."""
+    below = staso_home() + os.sep
+    current = path
+    while current.startswith(below):
+        if os.path.islink(current):
+            raise PermissionError(f"refusing symlinked staso directory: {current}")
+        current = os.path.dirname(current)
+    _make_dirs(path)
+
+
+def _make_dirs(path: str) -> None:
     if os.path.isdir(path):
-        if os.path.islink(path):
-            raise PermissionError(f"refusing symlinked staso directory: {path}")
         return
     parent = os.path.dirname(path)
     if parent and parent != path:
-        ensure_dir(parent)
+        _make_dirs(parent)
     try:
         os.mkdir(path, DIR_MODE)
     except FileExistsError:
