@@ -102,7 +102,7 @@ def _run_hook(payload: dict, env: dict) -> int:
     return proc.returncode
 
 
-def test_eight_concurrent_sessions_with_parallel_tool_hooks(receiver, isolated_homes, tmp_path):
+def test_eight_concurrent_sessions_with_parallel_tool_hooks(receiver, isolated_homes):
     """8 sessions at once through the real hook processes (the fixture `parallel` has two
     tool calls whose hooks run concurrently); the worker the hooks spawn exports all."""
     env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
@@ -142,13 +142,6 @@ def test_eight_concurrent_sessions_with_parallel_tool_hooks(receiver, isolated_h
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(play, sessions))
     assert all(code == 0 for codes in results for code in codes)
-    # one session alone yields this many spans
-    per_session = worker.drain(
-        home=tmp_path / "alone",
-        send=False,
-        settings=settings.load(overrides={"endpoint": receiver.endpoint}),
-    )
-    assert per_session.spans_spooled == 0  # (empty home: sanity of the helper)
     report = worker.drain(settings=settings.load(overrides={"endpoint": receiver.endpoint}))
     assert report.spans_left == 0
     roots = [s for s in receiver.spans if s["name"] == "invoke_agent codex"]
