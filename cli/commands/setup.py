@@ -1,0 +1,130 @@
+"""`staso setup`: configure where spans go and install the agent's hooks."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from staso_cli.options import profile_option, scope_option
+
+LOCAL_ENDPOINT = "http://127.0.0.1:4318"
+
+
+@click.command()
+@click.option("--target", type=click.Choice(["codex"]), help="The agent to trace.")
+@click.option("--api-key", envvar="STASO_API_KEY", help="Staso API key (or STASO_API_KEY).")
+@click.option("--workspace", help="Staso workspace.")
+@click.option("--environment", help="deployment.environment.name, e.g. dev, prod.")
+@click.option("--agent-id", help="gen_ai.agent.id for this machine or team.")
+@scope_option
+@click.option(
+    "--auto-sync/--no-auto-sync",
+    default=None,
+    help="Re-sync the hooks automatically after staso is upgraded.",
+)
+@click.option("--endpoint", help="Any OTLP/HTTP collector: http://host:4318 or .../v1/traces.")
+@click.option("--local", is_flag=True, help=f"Send to `staso collector` on {LOCAL_ENDPOINT}.")
+@profile_option
+@click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
+@click.option("--yes", "-y", is_flag=True, help="Don't ask; take flags and defaults.")
+def command(
+    target,
+    api_key,
+    workspace,
+    environment,
+    agent_id,
+    scope,
+    auto_sync,
+    endpoint,
+    local,
+    profile,
+    codex_bin,
+    yes,
+) -> None:
+    """Trace every session of a coding agent from now on.
+
+    Without --target on a terminal, a wizard asks for each setting. The API key is
+    stored in ~/.staso/credentials.json (0600), never in the agent's hook config.
+
+    \b
+    Examples:
+      staso setup                                             # the wizard
+      staso setup --target codex --api-key $STASO_API_KEY     # to the Staso dashboard
+      staso setup --target codex --endpoint http://localhost:4318
+      staso setup --target codex --local                      # to `staso collector`
+    """
+    from staso_otel import settings as settings_mod
+    from staso_otel.targets.codex import install
+
+    if local:
+        endpoint = LOCAL_ENDPOINT
+    if target is None:
+        if yes or not interactive():
+            raise click.UsageError("--target is required when not run interactively")
+        target, endpoint, api_key, workspace, environment, agent_id, scope = _wizard(
+            endpoint, api_key, workspace, environment, agent_id, scope
+        )
+    scope = scope or "global"
+    values = {
+        "endpoint": endpoint,
+        "workspace": workspace,
+        "environment": environment,
+        "agent_id": agent_id,
+    }
+    if auto_sync is not None:
+        values["auto_sync"] = auto_sync
+    name = profile or settings_mod.DEFAULT_PROFILE
+    try:
+        check = settings_mod.load(
+            name if profile and _known(name) else None, {**values, "api_key": api_key}
+        )
+        check.require_key()
+        existing = settings_mod.load_profiles().get("profiles", {}).get(name, {})
+        merged = {**existing, **{k: v for k, v in values.items() if v is not None}}
+        if "endpoint" in merged:
+            merged["endpoint"] = check.endpoint
+        plan = install.plan(scope, codex_bin=codex_bin)
+        install.install(plan, auto_sync=auto_sync)
+        settings_mod.save_profile(name, merged, api_key=api_key)
+    except (settings_mod.SettingsError, install.InstallError) as exc:
+        raise click.ClickException(str(exc)) from None
+    version = ".".join(map(str, plan.version)) if plan.version else "not found on PATH"
+    click.echo(f"codex {version}: {len(plan.events)} hook events -> {plan.hooks_file}")
+    click.echo(f"trusted in {plan.config_file}; spans go to {check.endpoint} (profile {name!r})")
+    for note in plan.notes:
+        click.echo(f"note: {note}")
+    click.echo("next: run codex as usual, then `staso status --target codex`")
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _known(name: str) -> bool:
+    from staso_otel import settings as settings_mod
+
+    return name in settings_mod.load_profiles().get("profiles", {})
+
+
+def _wizard(endpoint, api_key, workspace, environment, agent_id, scope):
+    from staso_otel import settings as settings_mod
+
+    target = click.prompt("Agent to trace", type=click.Choice(["codex"]), default="codex")
+    endpoint = click.prompt(
+        "Send spans to (Staso, or any OTLP/HTTP collector URL)",
+        default=endpoint or settings_mod.STASO_ENDPOINT,
+    )
+    if settings_mod.normalize_endpoint(endpoint) == settings_mod.STASO_ENDPOINT and not api_key:
+        api_key = click.prompt("Staso API key", hide_input=True)
+    workspace = click.prompt("Workspace", default=workspace or "default")
+    environment = click.prompt("Environment", default=environment or "development")
+    agent_id = click.prompt("Agent id", default=agent_id or "codex")
+    scope = click.prompt(
+        "Scope", type=click.Choice(["global", "project"]), default=scope or "global"
+    )
+    click.echo(
+        f"\nWill write: {scope} Codex hooks -> {endpoint} (workspace {workspace}, "
+        f"environment {environment}, agent {agent_id})"
+    )
+    click.confirm("Write these settings?", default=True, abort=True)
+    return target, endpoint, api_key, workspace, environment, agent_id, scope

@@ -1,0 +1,95 @@
+"""What `staso status` reports, gathered as plain data (install, settings, spool, worker)."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from staso_otel import settings as settings_mod
+
+
+def endpoint_reachable(url: str, timeout_s: float = 2.0) -> str | None:
+    """None if a TCP connection opens, else why not. Status's job, so it may touch the
+    network; nothing else at start-up does."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+            return None
+    except OSError as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def _ago(ns: int | None) -> str:
+    if not ns:
+        return "never"
+    seconds = max(time.time() - ns / 1e9, 0)
+    return f"{seconds:.0f}s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
+
+
+def gather(
+    scope: str | None = None, profile: str | None = None, codex_bin: str | None = None
+) -> dict[str, Any]:
+    from staso_otel.export.spool import Spool
+    from staso_otel.export.worker import read_status
+    from staso_otel.targets.codex import install
+
+    problems: list[str] = []
+    lines: list[tuple[str, str]] = []
+    record = install.load_record()
+    scope = scope or record.get("scope") or "global"
+    project = (
+        Path(record["hooks_file"]).parent.parent
+        if scope == "project" and record.get("hooks_file")
+        else None
+    )
+    plan = install.plan(scope, project, codex_bin)
+    try:
+        health = install.check(plan)
+        problems += health.problems
+        lines.append(
+            ("codex", ".".join(map(str, health.version)) if health.version else "not found")
+        )
+        lines.append(("hooks", f"{len(health.events_installed)} events in {plan.hooks_file}"))
+        lines.append(
+            (
+                "trust",
+                "all trusted" if not health.untrusted else f"{len(health.untrusted)} untrusted",
+            )
+        )
+        lines.append((f"flag {health.flag}", "on" if health.flag_on else "off"))
+    except install.InstallError as exc:
+        problems.append(str(exc))
+    try:
+        s = settings_mod.load(profile)
+        lines.append(("endpoint", s.endpoint))
+        try:
+            s.require_key()
+        except settings_mod.SettingsError as exc:
+            problems.append(str(exc))
+        why = endpoint_reachable(s.endpoint)
+        lines.append(("reachable", "yes" if why is None else f"no ({why})"))
+        if why is not None:
+            problems.append(
+                f"cannot reach {s.endpoint}: spans wait in the spool; check the "
+                "URL or start the collector, then `staso flush`"
+            )
+    except settings_mod.SettingsError as exc:
+        problems.append(str(exc))
+    usage = Spool().usage()
+    lines.append(("spool", f"{usage['spans']} spans waiting, {usage['parked_spans']} parked"))
+    status = read_status()
+    lines.append(("last export", _ago(status.get("last_export_ns"))))
+    if status.get("last_error"):
+        lines.append(
+            ("last error", f"{status['last_error']} ({_ago(status.get('last_error_ns'))})")
+        )
+    if usage["parked_spans"]:
+        problems.append(
+            f"{usage['parked_spans']} spans were rejected by the backend (see "
+            "last error); fix the key or endpoint, then `staso flush`"
+        )
+    return {"lines": lines, "problems": problems, "spool": usage, "worker": status}
