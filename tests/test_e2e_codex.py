@@ -94,3 +94,61 @@ def test_a_real_codex_session_arrives_as_traces(sandbox, receiver, mock_model, i
             text = str(item)
             assert "staso" not in text.lower() or item.get("role") != "developer"
     assert any(e.get("type") == "turn.completed" for e in events2)
+
+
+def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver, isolated_homes):
+    """No --dangerously-bypass-hook-trust: the trust staso setup wrote must be enough."""
+    from staso_otel import paths
+
+    staso_home = os.environ["STASO_HOME"]
+    env = sandbox.env(
+        STASO_HOME=staso_home,
+        STASO_WORKER_IDLE_SECONDS="1",
+        PATH=f"{codex_binary().parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    setup = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "staso_cli.entry",
+            "setup",
+            "--target",
+            "codex",
+            "--endpoint",
+            receiver.base_url,
+            "--yes",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    status = subprocess.run(
+        [sys.executable, "-m", "staso_cli.entry", "status", "--target", "codex"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stdout
+
+    thread, _ = sandbox.exec("SCENARIO:hello say hi", env=env)
+    _flush(env)
+    turns = [s for s in receiver.spans if s["name"] == "invoke_agent codex"]
+    assert [t["attributes"]["session.id"] for t in turns] == [thread]
+    assert turns[0]["attributes"]["output.value"] == "Hello from the mock model."
+
+    uninstall = subprocess.run(
+        [sys.executable, "-m", "staso_cli.entry", "uninstall", "--target", "codex"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert uninstall.returncode == 0, uninstall.stdout + uninstall.stderr
+    before = len(receiver.spans)
+    sandbox.exec("SCENARIO:hello say hi again", env=env)
+    assert not paths.journal_dir().exists() or not any(paths.journal_dir().rglob("*.jsonl"))
+    _flush(env)
+    assert len(receiver.spans) == before

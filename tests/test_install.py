@@ -258,3 +258,18 @@ def test_real_codex_reports_our_hooks_trusted_with_our_hash(
     theirs = [h for h in listed if "guard.sh" in (h.get("command") or "")]
     assert theirs and theirs[0]["trustStatus"] != "trusted"  # we never trust others' hooks
     assert trust.snake("PostToolUse") == "post_tool_use"
+
+
+def test_auto_sync_rewrites_entries_after_an_upgrade_and_is_a_no_op_otherwise(isolated_homes):
+    assert run("setup", "--target", "codex", *ENDPOINT, "--auto-sync").exit_code == 0
+    assert install.sync_if_needed() is False  # nothing changed
+    record = json.loads(install.record_path().read_text())
+    record["staso_version"] = "0.0.1"  # as if setup ran under an older staso
+    install.record_path().write_text(json.dumps(record))
+    assert install.sync_if_needed() is True
+    assert json.loads(install.record_path().read_text())["staso_version"] != "0.0.1"
+    assert run("sync", "--disable-auto-sync").exit_code == 0
+    record = json.loads(install.record_path().read_text())
+    record["staso_version"] = "0.0.1"
+    install.record_path().write_text(json.dumps(record))
+    assert install.sync_if_needed() is False

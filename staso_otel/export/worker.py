@@ -378,6 +378,7 @@ def run_worker(home: Path | None = None) -> int:
                     return 0
                 if pipeline is None:
                     pipeline = Pipeline(home)
+                    _auto_sync()
                 _work_until_idle(pipeline)
             # Lock released: a hook that saw it held did not spawn anyone, so look again.
             if not pipeline.pending():
@@ -388,6 +389,18 @@ def run_worker(home: Path | None = None) -> int:
     finally:
         if pipeline is not None:
             pipeline.close()
+
+
+def _auto_sync() -> None:
+    """With auto-sync on, a worker started by SessionStart re-writes the hook entries after
+    a staso upgrade: off the hook's path, so the agent never waits for it."""
+    try:
+        from staso_otel.targets.codex import install
+
+        if install.sync_if_needed():
+            log.info("worker", "auto-sync: hook entries re-written for this staso version")
+    except Exception:
+        log.internal_error("worker")
 
 
 def _work_until_idle(pipeline: Pipeline) -> None:
