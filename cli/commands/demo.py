@@ -1,0 +1,28 @@
+"""`staso demo`: a recorded real Codex session, replayed offline and shown."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+def command() -> None:
+    """See staso work with no agent, no account and no network.
+
+    Replays a recorded real Codex session (two turns: shell commands, a failing one,
+    patches, a plan) through the real hook runtime and export worker into an embedded
+    collector on 127.0.0.1, stores it locally and shows it. Nothing is sent to your
+    configured endpoint.
+
+    \b
+    Example:
+      staso demo && staso traces --last 2
+    """
+    from rich.console import Console
+
+    from staso_otel.local.demo_run import run_demo
+
+    try:
+        run_demo(Console())
+    except Exception as exc:  # one line, not a traceback, for a first-run experience
+        raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,78 @@
+"""The demo's steps: scratch homes, replay, drain over real OTLP/HTTP, show. [local]"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+
+from staso_otel import paths, settings
+from staso_otel.local import replay, viewer
+from staso_otel.local.collector import Collector
+from staso_otel.local.store import Store
+
+
+@contextmanager
+def _scratch_home(path: Path) -> Iterator[None]:
+    """Journals, state and spool of the demo live in a scratch STASO_HOME, so the user's
+    profile and endpoint are never used."""
+    old = os.environ.get("STASO_HOME")
+    os.environ["STASO_HOME"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("STASO_HOME", None)
+        else:
+            os.environ["STASO_HOME"] = old
+
+
+def run_demo(console: Console, recording: Path = replay.DEMO_SESSION) -> int:
+    """Returns the number of spans the collector received."""
+    from staso_otel.export import worker
+
+    store = Store(paths.store_file())  # the user's local store: `staso traces` shows it after
+    collector = Collector(store, port=0).start()
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="staso-demo-") as tmp,
+            _scratch_home(Path(tmp) / "staso"),
+        ):
+            codex_home = Path(tmp) / "codex"
+            codex_home.mkdir()
+            count = replay.replay(recording, codex_home)
+            console.print(
+                f"replayed {count} hook events of a recorded Codex session "
+                "through `staso hook codex`"
+            )
+            demo_settings = settings.load(
+                overrides={"endpoint": collector.endpoint},
+                env={"STASO_HOME": os.environ["STASO_HOME"]},
+            )
+            report = worker.drain(settings=demo_settings)
+            console.print(
+                f"exported {report.spans_sent} spans over OTLP/HTTP to {collector.endpoint}\n"
+            )
+    finally:
+        collector.stop()
+    ids = store.trace_ids(last=None)
+    session_traces = [store.trace(t) for t in ids]
+    mine = [
+        t
+        for t in session_traces
+        if any(s["attributes"].get("session.id") == _session_of(recording) for s in t)
+    ]
+    viewer.render(console, mine)
+    console.print("stored in " + str(paths.store_file()) + "; see it again: staso traces")
+    return collector.received
+
+
+def _session_of(recording: Path) -> str:
+    import json
+
+    first = (recording / "hooks.jsonl").read_text().splitlines()[0]
+    return json.loads(first)["payload"]["session_id"]
