@@ -271,3 +271,43 @@ def test_worker_status_file_records_the_last_export(receiver, isolated_homes):
     worker.drain(settings=_settings(receiver.endpoint))
     status = worker.read_status()
     assert status["sent_total"] == 2 and status["last_export_ns"] > 0
+
+
+def test_a_session_idle_for_a_day_is_collected_and_its_open_turn_exported(receiver, isolated_homes):
+    day_ago = time.time_ns() - 25 * 3600 * 10**9
+    record_fixture("interrupt", isolated_homes["codex"], now_ns=day_ago)
+    # an unfinished turn: a prompt and a model request, then nothing
+    from staso_otel.hook import main as hook_main
+
+    hook_main.record(
+        "codex",
+        json.dumps(
+            {
+                "session_id": "idle-1",
+                "turn_id": "t1",
+                "hook_event_name": "UserPromptSubmit",
+                "prompt": "never finished",
+                "transcript_path": None,
+                "cwd": "/w",
+            }
+        ).encode(),
+        day_ago,
+    )
+    report = worker.drain(settings=_settings(receiver.endpoint))
+    assert report.spans_left == 0
+    unfinished = [s for s in receiver.spans if s["attributes"].get("session.id") == "idle-1"]
+    assert [s["attributes"]["staso.turn.outcome"] for s in unfinished] == ["unfinished"]
+    assert not list((paths.journal_dir() / "codex").glob("*.jsonl"))
+    assert not list(state.all_states())
+
+
+def test_runtime_log_rotates(isolated_homes, monkeypatch):
+    from staso_otel import log
+
+    monkeypatch.setattr(log, "MAX_BYTES", 2000)
+    for n in range(200):
+        log.info("test", f"line {n} " + "x" * 50)
+    logs = sorted(p.name for p in paths.logs_dir().iterdir())
+    assert logs == ["staso.log", "staso.log.1", "staso.log.2", "staso.log.3"]
+    assert all((paths.logs_dir() / n).stat().st_size <= 2200 for n in logs)
+    assert "line 199" in (paths.logs_dir() / "staso.log").read_text()
