@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_ships_the_demo_and_installs_the_cli_under_a_unique_name(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path),
-                    str(ROOT)], check=True, timeout=300, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
     [wheel] = tmp_path.glob("staso-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "staso_otel/local/demo/tour_resume/hooks.jsonl" in names

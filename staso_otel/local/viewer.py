@@ -95,8 +95,11 @@ def _llm_output(value: Any) -> str:
         parsed = None
     if isinstance(parsed, list) and parsed and all(isinstance(p, dict) for p in parsed):
         calls = [p for p in parsed if p.get("type") == "tool_call"]
-        texts = [str(p.get("text") or p.get("content") or "") for p in parsed
-                 if p.get("type") != "tool_call"]
+        texts = [
+            str(p.get("text") or p.get("content") or "")
+            for p in parsed
+            if p.get("type") != "tool_call"
+        ]
         parts = [f"→ {c.get('name')}({_short(c.get('arguments') or '', 80)})" for c in calls]
         return _short("  ".join([*filter(None, texts), *parts]), 200)
     return _short(value, 200)
