@@ -16,24 +16,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from staso_otel.targets.codex.install import ALL_EVENTS
+
 ROOT = Path(__file__).resolve().parent.parent
 CODEX_VERSION = "0.169.0"
-ALL_EVENTS = [
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreModelRequest",
-    "PostModelRequest",
-    "PreToolUse",
-    "PermissionRequest",
-    "PostToolUse",
-    "PreCompact",
-    "PostCompact",
-    "SubagentStart",
-    "SubagentStop",
-    "Stop",
-    "Interrupt",
-    "SessionEnd",
-]
 HOOK_COMMAND = f"{sys.executable} -m staso_otel.hook codex"
 
 

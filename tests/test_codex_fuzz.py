@@ -12,24 +12,9 @@ from hypothesis import strategies as st
 from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
 from staso_otel.targets import Context, get
+from staso_otel.targets.codex.install import ALL_EVENTS
 
-KINDS = [
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreModelRequest",
-    "PostModelRequest",
-    "PreToolUse",
-    "PermissionRequest",
-    "PostToolUse",
-    "PreCompact",
-    "PostCompact",
-    "SubagentStart",
-    "SubagentStop",
-    "Stop",
-    "Interrupt",
-    "SessionEnd",
-    "Unknown",
-]
+KINDS = [*ALL_EVENTS, "Unknown"]
 TOOLS = ["Bash", "apply_patch", "spawn_agent", "collaborationspawn_agent", "mcp__s__t", "x"]
 
 event = st.fixed_dictionaries(
