@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,3 +28,14 @@ def record_fixture(name: str, codex_home: Path, *, now_ns: int | None = None) ->
     for received_ns, payload in events:
         hook_main.record("codex", json.dumps(payload).encode(), received_ns + shift)
     return len(events)
+
+
+def run_staso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`staso ARGS` as a user runs it: a fresh process, output captured, bounded in time."""
+    return subprocess.run(
+        [sys.executable, "-m", "staso_cli.entry", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

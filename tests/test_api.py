@@ -14,6 +14,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pipeline_helpers import run_staso
 
 import staso_otel
 from staso_otel import semconv
@@ -271,13 +272,7 @@ def test_durable_mode_survives_a_collector_outage(isolated_homes, tmp_path):
     assert proc.returncode == 0, proc.stderr
     up = Receiver().start(port=port)
     try:
-        flush = subprocess.run(
-            [sys.executable, "-m", "staso_cli.entry", "flush"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        flush = run_staso("flush", env=env)
         assert flush.returncode == 0, flush.stdout + flush.stderr
         assert up.wait_for(lambda s: len(s) >= 3, timeout_s=30)
         names = sorted(s["name"] for s in up.spans)

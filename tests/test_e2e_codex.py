@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 from e2e_codex import CodexSandbox, codex_binary
 from mock_responses import MockResponses
+from pipeline_helpers import run_staso
 
 pytestmark = pytest.mark.e2e
 
@@ -28,13 +27,7 @@ def sandbox(tmp_path, mock_model) -> CodexSandbox:
 
 
 def _flush(env: dict[str, str]) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_cli.entry", "flush"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_staso("flush", env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -106,31 +99,11 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
         STASO_WORKER_IDLE_SECONDS="1",
         PATH=f"{codex_binary().parent}{os.pathsep}{os.environ['PATH']}",
     )
-    setup = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "staso_cli.entry",
-            "setup",
-            "--target",
-            "codex",
-            "--endpoint",
-            receiver.base_url,
-            "--yes",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    setup = run_staso(
+        "setup", "--target", "codex", "--endpoint", receiver.base_url, "--yes", env=env
     )
     assert setup.returncode == 0, setup.stdout + setup.stderr
-    status = subprocess.run(
-        [sys.executable, "-m", "staso_cli.entry", "status", "--target", "codex"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    status = run_staso("status", "--target", "codex", env=env)
     assert status.returncode == 0, status.stdout
 
     thread, _ = sandbox.exec("SCENARIO:hello say hi", env=env)
@@ -139,13 +112,7 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
     assert [t["attributes"]["session.id"] for t in turns] == [thread]
     assert turns[0]["attributes"]["output.value"] == "Hello from the mock model."
 
-    uninstall = subprocess.run(
-        [sys.executable, "-m", "staso_cli.entry", "uninstall", "--target", "codex"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    uninstall = run_staso("uninstall", "--target", "codex", env=env)
     assert uninstall.returncode == 0, uninstall.stdout + uninstall.stderr
     before = len(receiver.spans)
     sandbox.exec("SCENARIO:hello say hi again", env=env)

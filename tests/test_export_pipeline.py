@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from otlp_receiver import Receiver
-from pipeline_helpers import record_fixture
+from pipeline_helpers import record_fixture, run_staso
 from staso_cli.main import cli
 
 from staso_otel import paths, settings
@@ -81,13 +81,7 @@ def test_collector_down_then_up_flush_delivers_exactly_once(isolated_homes, fast
 def test_flush_as_a_subprocess(receiver: Receiver, isolated_homes):
     record_fixture("hello", isolated_homes["codex"])
     env = {**os.environ, "STASO_ENDPOINT": receiver.base_url}
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_cli.entry", "flush"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_staso("flush", env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("sent 2 spans")
     assert {s["name"] for s in receiver.spans} == {"invoke_agent codex", "chat gpt-6.1-sol"}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,7 +15,7 @@ from click.testing import CliRunner
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from pipeline_helpers import record_fixture
+from pipeline_helpers import record_fixture, run_staso
 from rich.console import Console
 from staso_cli.main import cli
 
@@ -196,13 +194,7 @@ def test_demo_as_a_subprocess_with_a_configured_endpoint_never_sends_there(tmp_p
         "NO_COLOR": "1",
         "STASO_ENDPOINT": receiver.endpoint,
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_cli.entry", "demo"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_staso("demo", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "invoke_agent codex" in proc.stdout and "\x1b[" not in proc.stdout
     assert receiver.spans == []
