@@ -129,6 +129,7 @@ STASO_TOOL_CATEGORY: Final = "staso.tool.category"
 STASO_TOOL_HOOK_NAME: Final = "staso.tool.hook_name"  # Codex's name in the hook (`Bash`)
 STASO_TOOL_SOURCE: Final = "staso.tool.source"  # hook | transcript
 STASO_TOOL_BLOCKED: Final = "staso.tool.blocked"
+STASO_TOOL_EXECUTED: Final = "staso.tool.executed"  # false: blocked, denied, rejected
 STASO_TOOL_PERMISSION_REQUESTED: Final = "staso.tool.permission_requested"
 STASO_TOOL_PARENT_CALL_ID: Final = "staso.tool.parent_call_id"  # code-mode `exec` cell
 STASO_SHELL_COMMAND: Final = "staso.shell.command"
@@ -158,10 +159,13 @@ STASO_AGENT_WAIT_STATUS: Final = "staso.agent.wait_status"
 STASO_AGENT_TIMED_OUT: Final = "staso.agent.timed_out"
 STASO_AGENT_TYPE: Final = "staso.agent.type"
 STASO_AGENT_DEPTH: Final = "staso.agent.depth"
+STASO_AGENT_ASYNC: Final = "staso.agent.async"  # launched in the background
 STASO_BATCH_CSV_PATH: Final = "staso.batch.csv_path"
 STASO_BATCH_CONCURRENCY: Final = "staso.batch.concurrency"
 STASO_BATCH_RESULT: Final = "staso.batch.result"
 STASO_IMAGE_PATH: Final = "staso.image.path"
+STASO_WEB_URL: Final = "staso.web.url"
+STASO_SKILL_NAME: Final = "staso.skill.name"
 STASO_SEARCH_QUERY: Final = "staso.search.query"
 STASO_SEARCH_RESULTS: Final = "staso.search.results"
 STASO_PERMISSION_SCOPES: Final = "staso.permission.scopes"
@@ -191,6 +195,10 @@ CODEX_AGENT_NICKNAME: Final = "codex.agent.nickname"
 # claude_code.* (facts only Claude Code has)
 CLAUDE_CODE_PROMPT_ID: Final = "claude_code.prompt_id"
 CLAUDE_CODE_TURN_NUMBER: Final = "claude_code.turn_number"
+CLAUDE_CODE_TURN_SEGMENT: Final = "claude_code.turn_segment"  # >0: after a blocking Stop hook
+CLAUDE_CODE_REQUEST_ID: Final = "claude_code.request_id"  # transcript api-request id
+CLAUDE_CODE_TASK_NOTIFICATION: Final = "claude_code.task_notification"  # background result
+CLAUDE_CODE_SESSION_SOURCE: Final = "claude_code.session.source"  # startup | resume | ...
 
 # codex.* added by the Codex target (turn reconstruction)
 CODEX_REQUEST_KIND: Final = "codex.request_kind"  # turn | compaction

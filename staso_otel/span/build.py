@@ -59,6 +59,7 @@ CONTENT_KEYS: frozenset[str] = frozenset(
         sc.STASO_BATCH_RESULT,
         sc.STASO_SEARCH_QUERY,
         sc.STASO_SEARCH_RESULTS,
+        sc.STASO_WEB_URL,
     }
 )
 

@@ -11,6 +11,7 @@ __all__ = ["REGISTRY", "Context", "Target", "get"]
 # name -> "module:attribute"; imported only when the worker needs that target.
 REGISTRY: dict[str, str] = {
     "codex": "staso_otel.targets.codex:TARGET",
+    "claude-code": "staso_otel.targets.claude_code:TARGET",
 }
 
 

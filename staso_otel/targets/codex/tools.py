@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staso_otel import semconv as sc
+from staso_otel.targets.diffs import diff_counts
 
 HOOK_ALIASES = {"Bash": "exec_command", "Edit": "apply_patch", "Write": "apply_patch"}
 NAMESPACES = ("multi_agent_v1", "multi_agent_v2", "collaboration", "functions", "clock")
@@ -211,16 +212,6 @@ def _shell(
     out.attrs[sc.STASO_SHELL_PTY_SESSION_ID] = None if session is None else str(session)
     if exit_code not in (None, 0) and out.error_type is None:
         out.error_type, out.error_message = "exit_code", f"exit code {exit_code}"
-
-
-def diff_counts(diff: str) -> tuple[int, int]:
-    added = removed = 0
-    for line in diff.splitlines():
-        if line.startswith("+") and not line.startswith("+++"):
-            added += 1
-        elif line.startswith("-") and not line.startswith("---"):
-            removed += 1
-    return added, removed
 
 
 def _file_diff(path: str, kind: str, change: dict[str, Any]) -> str:

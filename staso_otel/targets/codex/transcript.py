@@ -17,101 +17,33 @@ turn closes; content in them is capped at MAX_TEXT so the state stays small.
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import datetime
 from typing import Any
 
+from staso_otel.targets import jsonl
 from staso_otel.targets.codex import tools
 
-MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
-MAX_READ = 64 * 1024 * 1024  # per call, so one huge burst cannot stall the worker
-BACKSCAN_CHUNK = 1024 * 1024
-BACKSCAN_MAX = 16 * 1024 * 1024
-
-# Bytes read from rollout files by this process: tests assert a late turn reads only its own.
-stats = {"bytes_read": 0}
-
-
-def parse_ts(value: Any) -> int | None:
-    """ISO 8601 `2026-11-23T22:00:21.023Z` -> ns since the epoch."""
-    if not isinstance(value, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return int(dt.timestamp() * 1_000_000) * 1000
-
-
-def _cap(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return value[:MAX_TEXT]
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        if len(text) > MAX_TEXT:
-            return text[:MAX_TEXT]
-    return value
-
-
-def read_lines(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Complete JSON lines from `offset`; returns them and the offset after the last one."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read(MAX_READ)
-    except OSError:
-        return [], offset
-    stats["bytes_read"] += len(data)
-    end = data.rfind(b"\n")
-    if end < 0:
-        return [], offset
-    lines = []
-    for raw in data[: end + 1].splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(line, dict):
-            lines.append(line)
-    return lines, offset + end + 1
+MAX_TEXT = jsonl.MAX_TEXT
+BACKSCAN_CHUNK = jsonl.BACKSCAN_CHUNK
+stats = jsonl.stats  # the same dict: tests read bytes read per target through either
+parse_ts = jsonl.parse_ts
+read_lines = jsonl.read_lines
+_cap = jsonl.cap
 
 
 def start_offset(path: str, turn_id: str | None) -> int:
     """Where to start reading a rollout first seen mid-session (`codex exec resume`, or
-    state lost): the line opening `turn_id`, found by scanning back from the end, so the
-    session's earlier bytes are never read. 0 for a small file or an unknown turn."""
+    state lost): the line opening `turn_id` (task_started carries it), found by scanning
+    back from the end, so the session's earlier bytes are never read. 0 for a small file
+    or an unknown turn."""
     try:
         size = os.path.getsize(path)
     except OSError:
         return 0
     if turn_id is None or size <= BACKSCAN_CHUNK:
         return 0
-    needle = turn_id.encode()
-    found: int | None = None
-    with open(path, "rb") as fh:
-        pos = size
-        while pos > 0 and size - pos < BACKSCAN_MAX:
-            start = max(0, pos - BACKSCAN_CHUNK)
-            fh.seek(start)
-            chunk = fh.read(pos - start + len(needle))
-            stats["bytes_read"] += len(chunk)
-            hit = chunk.find(needle)
-            if hit < 0 and found is not None:
-                break  # the turn's first line is in the chunk after this one
-            if hit >= 0:
-                found = start + hit
-            pos = start
-        if found is None:
-            return 0
-        # back to the start of that line
-        fh.seek(max(0, found - BACKSCAN_CHUNK))
-        head = fh.read(found - max(0, found - BACKSCAN_CHUNK))
-        newline = head.rfind(b"\n")
-        line_start = max(0, found - BACKSCAN_CHUNK) + newline + 1 if newline >= 0 else 0
-    # a task_started line sits just before the first line naming the turn; take a margin
-    # of whole lines back is unnecessary: task_started itself carries the turn id.
-    return line_start
+    found = jsonl.backscan(path, turn_id.encode(), size)
+    return 0 if found is None else found
 
 
 def _text(content: Any, kinds: tuple[str, ...]) -> str | None:

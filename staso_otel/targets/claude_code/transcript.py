@@ -1,0 +1,145 @@
+"""Incremental reader of Claude Code transcripts: new lines -> per-turn facts. [targets/claude_code]
+
+A transcript (`~/.claude/projects/<slug>/<session>.jsonl`) is a message DAG written one
+content block per line. What a tracer needs from it, and only from it:
+- model calls: `api-request` (id, timestamp = request start, params.model) and the
+  `assistant` lines answering it (`requestRef`), one per content block, each repeating
+  the whole message envelope with the final usage: deduplicated by `message.id`;
+- tool calls the hooks never saw (blocked, denied, unknown tool): `tool_use` blocks and
+  the `tool_result` that answered them;
+- the prompt as the model got it, and `promptId` (= the hook's `prompt_id`, the turn key).
+
+Assistant lines carry no promptId; they belong to the prompt of the last user line above
+them in the same file. A sub-agent's transcript is its own file; all its lines belong to
+that sub-agent. Bookkeeping lines (`queue-operation`, `cost-state`, ...) are skipped.
+
+Facts per turn live in state["tx"][key] as one small dict (capped content), until the
+turn closes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from staso_otel.targets import jsonl
+
+MAX_TEXT = jsonl.MAX_TEXT
+read_lines = jsonl.read_lines
+
+
+def empty() -> dict[str, Any]:
+    return {"user": [], "reqs": {}, "msgs": {}, "calls": {}, "results": {}}
+
+
+def start_offset(path: str, prompt_id: str | None) -> int:
+    """Where to start reading a transcript first seen mid-session (`--resume`, `-c`, or
+    state lost): the first line of `prompt_id`'s turn, found from the end. 0 for a small
+    file or an unknown prompt."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return 0
+    if prompt_id is None or size <= jsonl.BACKSCAN_CHUNK:
+        return 0
+    found = jsonl.backscan(path, f'"promptId":"{prompt_id}"'.encode(), size)
+    return 0 if found is None else found
+
+
+def _text(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return None
+    parts = [c.get("text", "") for c in content if isinstance(c, dict) and c.get("type") == "text"]
+    return "\n".join(parts) if parts else None
+
+
+def ingest(
+    fstate: dict[str, Any],
+    lines: list[dict[str, Any]],
+    tx: dict[str, dict[str, Any]],
+    key: str | None = None,
+) -> None:
+    """Fold transcript lines into tx[turn key]. `key` set: every line belongs to it (a
+    sub-agent's own file); else the turn is the promptId of the last user line."""
+    for line in lines:
+        kind = line.get("type")
+        if kind not in ("user", "assistant", "api-request"):
+            continue
+        ts = jsonl.parse_ts(line.get("timestamp")) or 0
+        if kind == "user" and isinstance(line.get("promptId"), str):
+            fstate["pid"] = line["promptId"]
+        target = key or fstate.get("pid")
+        if not target:
+            continue
+        facts = tx.setdefault(target, empty())
+        if kind == "api-request":
+            params = line.get("params") if isinstance(line.get("params"), dict) else {}
+            facts["reqs"][str(line.get("id") or "")] = {"ts": ts, "model": params.get("model")}
+            continue
+        message = line.get("message")
+        if not isinstance(message, dict):
+            continue
+        if kind == "assistant":
+            _assistant(facts, line, message, ts)
+        else:
+            _user(facts, line, message, ts)
+
+
+def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
+    mid = str(message.get("id") or line.get("requestRef") or f"msg@{ts}")
+    msg = facts["msgs"].setdefault(
+        mid,
+        {"t0": ts, "t1": ts, "rid": line.get("requestRef"), "model": None, "blocks": []},
+    )
+    msg["t1"] = max(msg["t1"], ts)
+    msg["model"] = message.get("model") or msg["model"]
+    if isinstance(message.get("usage"), dict):
+        msg["usage"] = message["usage"]  # the same final usage on every line: keep one
+    if message.get("stop_reason"):
+        msg["stop"] = message["stop_reason"]
+    if line.get("isApiErrorMessage") or line.get("error"):
+        msg["error"] = jsonl.cap(_text(message.get("content")) or str(line.get("error")))
+    for block in message.get("content") or []:
+        if not isinstance(block, dict):
+            continue
+        btype = block.get("type")
+        if btype == "text" and block.get("text"):
+            msg["blocks"].append({"type": "text", "text": jsonl.cap(block["text"])})
+        elif btype == "thinking":
+            msg["blocks"].append({"type": "thinking"})
+        elif btype in ("tool_use", "server_tool_use"):
+            call_id = str(block.get("id") or "")
+            msg["blocks"].append({"type": "tool_use", "id": call_id, "name": block.get("name")})
+            facts["calls"][call_id] = {
+                "ts": ts,
+                "name": block.get("name"),
+                "input": jsonl.cap(block.get("input")),
+                "mid": mid,
+                "hosted": btype == "server_tool_use",
+            }
+
+
+def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
+    content = message.get("content")
+    results = (
+        [c for c in content if isinstance(c, dict) and c.get("type") == "tool_result"]
+        if isinstance(content, list)
+        else []
+    )
+    if not results:
+        if line.get("isMeta") or line.get("isCompactSummary"):
+            return
+        text = _text(content)
+        if text and not text.startswith("<system-reminder>"):
+            facts["user"].append({"ts": ts, "text": jsonl.cap(text)})
+        return
+    for block in results:
+        call_id = str(block.get("tool_use_id") or "")
+        facts["results"][call_id] = {
+            "ts": ts,
+            "content": jsonl.cap(block.get("content")),
+            "is_error": block.get("is_error") is True,
+            "structured": jsonl.cap(line.get("toolUseResult")),
+        }

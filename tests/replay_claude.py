@@ -1,0 +1,145 @@
+"""Replay a recorded Claude Code session through the real hook record path and target.
+
+A fixture folder (tests/fixtures/claude-code/<run>/) holds `hooks.jsonl` (each line
+`{"t": receipt time in s, "payload": <hook stdin>}`) and `projects/` (the transcripts as
+they were at the end, `/home/dev` standing for the home folder). `replay()`:
+
+1. copies the transcripts under `home/.claude/projects/` and rewrites `/home/dev` in them
+   and in the payloads to `home`;
+2. feeds each payload, as bytes, to `staso_otel.hook.main.record("claude-code", ...)` (what
+   `staso hook claude-code` calls) with the recorded receipt time;
+3. runs the Claude Code target over the journal as the worker does, round-tripping the
+   state through JSON after every batch, and returns the spans.
+
+`worker="end"`: transcripts complete, the target runs once after every event (a worker
+that lags). `worker="prompt"`: transcript lines appear when their timestamp has passed
+(bookkeeping lines without one come with the line before them) and the target runs
+after every event (a worker that keeps up).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from replay import DAY_NS, ts_ns
+
+from staso_otel.hook import main as hook_main
+from staso_otel.record import journal
+from staso_otel.span.model import SpanData
+from staso_otel.targets import Context, get
+
+RECORDED_HOME = "/home/dev"
+FIXTURES_CLAUDE = Path(__file__).parent / "fixtures" / "claude-code"
+TARGET = "claude-code"
+
+
+@dataclass
+class ClaudeReplay:
+    spans: list[SpanData]
+    state: dict[str, Any]
+    session_id: str
+    home: Path
+    transcripts: list[Path]
+
+
+def load_events(fixture: Path, home: Path) -> list[tuple[int, dict[str, Any]]]:
+    events = []
+    for line in (fixture / "hooks.jsonl").read_text().splitlines():
+        if line.strip():
+            data = json.loads(line.replace(RECORDED_HOME + "/", str(home) + "/"))
+            events.append((round(data["t"] * 1e9), data["payload"]))
+    return events
+
+
+class Transcripts:
+    """The fixture's transcripts, written under home/.claude/projects at once or by time."""
+
+    def __init__(self, fixture: Path, home: Path) -> None:
+        self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
+        self.written: dict[Path, int] = {}
+        root = fixture / "projects"
+        for src in sorted(root.rglob("*")):
+            if not src.is_file():
+                continue
+            dst = home / ".claude" / "projects" / src.relative_to(root)
+            text = src.read_text().replace(RECORDED_HOME + "/", str(home) + "/")
+            if src.suffix != ".jsonl":
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_text(text)
+                continue
+            lines, stamp = [], 0
+            for raw in text.encode().splitlines(keepends=True):
+                stamp = ts_ns(json.loads(raw)["timestamp"]) if b'"timestamp"' in raw else stamp
+                lines.append((stamp, raw))
+            self.files.append((dst, lines))
+
+    def write_until(self, t_ns: int | None) -> None:
+        for dst, lines in self.files:
+            done = self.written.get(dst, 0)
+            count = 0
+            for stamp, _raw in lines[done:]:
+                if t_ns is not None and stamp > t_ns:
+                    break
+                count += 1
+            if count:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                with open(dst, "ab") as fh:
+                    fh.write(b"".join(raw for _s, raw in lines[done : done + count]))
+                self.written[dst] = done + count
+
+
+def _run(
+    state: dict[str, Any], path: Path, offset: int, ctx: Context
+) -> tuple[list[SpanData], int, dict[str, Any]]:
+    records = list(journal.read(path, offset))
+    spans = get(TARGET).process(state, records, ctx)
+    return spans, (records[-1].end if records else offset), json.loads(json.dumps(state))
+
+
+def replay(
+    fixture: Path,
+    home: Path,
+    *,
+    worker: str = "end",
+    capture_content: bool = True,
+    expire: bool = False,
+    events: list[tuple[int, dict[str, Any]]] | None = None,
+) -> ClaudeReplay:
+    if worker not in ("end", "prompt"):
+        raise ValueError("worker must be 'end' or 'prompt'")
+    home.mkdir(parents=True, exist_ok=True)
+    events = events if events is not None else load_events(fixture, home)
+    transcripts = Transcripts(fixture, home)
+    session_id = events[0][1]["session_id"]
+    jpath = journal.journal_path(TARGET, session_id)
+    state: dict[str, Any] = {}
+    spans: list[SpanData] = []
+    offset = 0
+    if worker == "end":
+        transcripts.write_until(None)
+    for t, payload in events:
+        if worker == "prompt":
+            transcripts.write_until(t)
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        if not hook_main.record(TARGET, raw, t):
+            raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+        if worker == "prompt":
+            new, offset, state = _run(state, jpath, offset, Context(t, capture_content))
+            spans += new
+    last = events[-1][0]
+    if worker == "end":
+        new, offset, state = _run(state, jpath, offset, Context(last, capture_content))
+        spans += new
+    if expire:
+        spans += get(TARGET).expire(state, Context(last + DAY_NS + 1, capture_content))
+    return ClaudeReplay(spans, state, session_id, home, [dst for dst, _ in transcripts.files])
+
+
+def fixtures() -> Iterator[Path]:
+    for path in sorted(FIXTURES_CLAUDE.iterdir()):
+        if (path / "hooks.jsonl").is_file():
+            yield path
