@@ -10,13 +10,11 @@ recorded in STASO_HOME/install/codex.json, so uninstall undoes exactly that.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from staso_otel import __version__, paths
+from staso_otel.targets import hookfile
 from staso_otel.targets.codex import trust
 
 MARKER = "-m staso_otel.hook codex"
@@ -89,11 +88,7 @@ def hook_command() -> str:
 
 
 def is_ours(handler: Any) -> bool:
-    return (
-        isinstance(handler, dict)
-        and handler.get("type", "command") == "command"
-        and str(handler.get("command", "")).rstrip().endswith(MARKER)
-    )
+    return hookfile.is_ours(handler, MARKER)
 
 
 def timeout_for(event: str) -> int:
@@ -101,44 +96,16 @@ def timeout_for(event: str) -> int:
 
 
 # -- files -------------------------------------------------------------------------------
-def _write_user_file(path: Path, text: str) -> None:
-    """Atomic replace that keeps the file's mode and writes through a dotfile symlink to
-    its real target instead of replacing the link."""
-    real = path.resolve() if path.is_symlink() else path
-    mode = real.stat().st_mode & 0o777 if real.exists() else 0o600
-    real.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, real)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_write_user_file = hookfile.write_user_file
+_indent_of = hookfile.indent_of
 
 
 def read_hooks_file(path: Path) -> tuple[dict[str, Any], str | None]:
     """(data, original text or None when absent); a broken file raises InstallError."""
-    if not path.exists():
-        return {}, None
-    text = path.read_text(encoding="utf-8")
     try:
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise InstallError(
-            f"{path} is not valid JSON ({exc}); fix or move it, then re-run"
-        ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("hooks", {}), dict):
-        raise InstallError(f"{path} has no hooks object at the top; fix it, then re-run")
-    return data, text
-
-
-def _indent_of(text: str | None) -> int:
-    match = re.search(r"\n( +)\"", text or "")
-    return len(match[1]) if match else 2
+        return hookfile.read(path)
+    except hookfile.HookFileError as exc:
+        raise InstallError(str(exc)) from None
 
 
 def read_config(path: Path) -> tuple[tomlkit.TOMLDocument, str | None]:
@@ -154,38 +121,11 @@ def read_config(path: Path) -> tuple[tomlkit.TOMLDocument, str | None]:
 # -- hooks.json ----------------------------------------------------------------------------
 def strip_ours(data: dict[str, Any]) -> bool:
     """Remove our handlers (and groups/events left empty by that); True if any removed."""
-    hooks = data.get("hooks") or {}
-    removed = False
-    for event in list(hooks):
-        groups = hooks[event]
-        if not isinstance(groups, list):
-            continue
-        kept_groups = []
-        for group in groups:
-            handlers = group.get("hooks") if isinstance(group, dict) else None
-            if not isinstance(handlers, list):
-                kept_groups.append(group)
-                continue
-            kept = [h for h in handlers if not is_ours(h)]
-            if len(kept) != len(handlers):
-                removed = True
-                if not kept:
-                    continue
-                group = {**group, "hooks": kept}
-            kept_groups.append(group)
-        if kept_groups:
-            hooks[event] = kept_groups
-        else:
-            del hooks[event]
-    return removed
+    return hookfile.strip(data, MARKER)
 
 
 def add_ours(data: dict[str, Any], events: tuple[str, ...], command: str) -> None:
-    hooks = data.setdefault("hooks", {})
-    for event in events:
-        hooks.setdefault(event, []).append(
-            {"hooks": [{"type": "command", "command": command, "timeout": timeout_for(event)}]}
-        )
+    hookfile.add(data, events, command, timeout_for)
 
 
 def our_entries(data: dict[str, Any], source: Path) -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""Editing an agent's JSON hook configuration without touching anything else. [targets]
+
+Codex's hooks.json and Claude Code's settings.json share one shape:
+`{"hooks": {"<Event>": [{"matcher": "...", "hooks": [{"type": "command", "command": ...}]}]}}`.
+Our handlers are recognised by an exact marker at the end of the command; everything
+else (other keys, other groups, other handlers, their order, the file's indent and mode,
+a dotfile symlink) is kept. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+class HookFileError(RuntimeError):
+    """A file we must edit is broken or unwritable: one line saying which and why."""
+
+
+def write_user_file(path: Path, text: str) -> None:
+    """Atomic replace that keeps the file's mode and writes through a dotfile symlink to
+    its real target instead of replacing the link."""
+    real = path.resolve() if path.is_symlink() else path
+    mode = real.stat().st_mode & 0o777 if real.exists() else 0o600
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", dir=real.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, real)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: Path) -> tuple[dict[str, Any], str | None]:
+    """(data, original text or None when absent); a broken file raises HookFileError."""
+    if not path.exists():
+        return {}, None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HookFileError(f"cannot read {path} ({exc})") from None
+    try:
+        data = json.loads(text) if text.strip() else {}
+    except ValueError as exc:
+        raise HookFileError(
+            f"{path} is not valid JSON ({exc}); fix or move it, then re-run"
+        ) from None
+    if not isinstance(data, dict) or not isinstance(data.get("hooks", {}), dict):
+        raise HookFileError(f"{path} has no hooks object at the top; fix it, then re-run")
+    return data, text
+
+
+def indent_of(text: str | None) -> int:
+    match = re.search(r"\n( +)\"", text or "")
+    return len(match[1]) if match else 2
+
+
+def dumps(data: dict[str, Any], original: str | None) -> str:
+    return json.dumps(data, indent=indent_of(original), ensure_ascii=False) + "\n"
+
+
+def is_ours(handler: Any, marker: str) -> bool:
+    return (
+        isinstance(handler, dict)
+        and handler.get("type", "command") == "command"
+        and str(handler.get("command", "")).rstrip().endswith(marker)
+    )
+
+
+def strip(data: dict[str, Any], marker: str) -> bool:
+    """Remove our handlers (and groups/events left empty by that); True if any removed."""
+    hooks = data.get("hooks") or {}
+    removed = False
+    for event in list(hooks):
+        groups = hooks[event]
+        if not isinstance(groups, list):
+            continue
+        kept_groups = []
+        for group in groups:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if not isinstance(handlers, list):
+                kept_groups.append(group)
+                continue
+            kept = [h for h in handlers if not is_ours(h, marker)]
+            if len(kept) != len(handlers):
+                removed = True
+                if not kept:
+                    continue
+                group = {**group, "hooks": kept}
+            kept_groups.append(group)
+        if kept_groups:
+            hooks[event] = kept_groups
+        else:
+            del hooks[event]
+    return removed
+
+
+def add(
+    data: dict[str, Any],
+    events: tuple[str, ...],
+    command: str,
+    timeout_for: Callable[[str], int],
+    matcher_for: Callable[[str], str | None] = lambda _event: None,
+) -> None:
+    hooks = data.setdefault("hooks", {})
+    for event in events:
+        group: dict[str, Any] = {}
+        matcher = matcher_for(event)
+        if matcher is not None:
+            group["matcher"] = matcher
+        group["hooks"] = [{"type": "command", "command": command, "timeout": timeout_for(event)}]
+        hooks.setdefault(event, []).append(group)
+
+
+def events_with(data: dict[str, Any], marker: str) -> list[str]:
+    """The events that have a handler of ours."""
+    out = []
+    for event, groups in (data.get("hooks") or {}).items():
+        for group in groups if isinstance(groups, list) else []:
+            handlers = group.get("hooks") if isinstance(group, dict) else None
+            if isinstance(handlers, list) and any(is_ours(h, marker) for h in handlers):
+                out.append(event)
+                break
+    return out
