@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-TARGETS = ["codex"]
+from staso_otel.targets.installers import NAMES
+
+TARGETS = list(NAMES)
 
 
 def target_option(required: bool = True) -> Callable[[Any], Any]:
@@ -15,19 +17,21 @@ def target_option(required: bool = True) -> Callable[[Any], Any]:
         "--target",
         type=click.Choice(TARGETS),
         required=required,
-        default=None if required else "codex",
-        show_default=not required,
-        help="The coding agent to trace.",
+        default=None,
+        help="The coding agent: codex or claude-code"
+        + ("." if required else " (default: every agent set up here)."),
     )
 
 
 def scope_option(f: Any) -> Any:
     return click.option(
         "--scope",
-        type=click.Choice(["global", "project"]),
+        type=click.Choice(["global", "project", "local"]),
         default=None,
-        help="global: $CODEX_HOME/hooks.json; project: ./.codex/hooks.json "
-        "(Codex loads it only for a trusted project).",
+        help="Where the hooks go. Codex: global ($CODEX_HOME/hooks.json) or project "
+        "(./.codex/hooks.json, loaded only for a trusted project). Claude Code: global "
+        "(~/.claude/settings.json), project (./.claude/settings.json) or local "
+        "(./.claude/settings.local.json).",
     )(f)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,38 +30,18 @@ def _ago(ns: int | None) -> str:
 
 
 def gather(
-    scope: str | None = None, profile: str | None = None, codex_bin: str | None = None
+    scope: str | None = None,
+    profile: str | None = None,
+    codex_bin: str | None = None,
+    target: str = "codex",
+    binary: str | None = None,
 ) -> dict[str, Any]:
     from staso_otel.export.spool import Spool
     from staso_otel.export.worker import read_status
-    from staso_otel.targets.codex import install
+    from staso_otel.targets import installers
 
-    problems: list[str] = []
-    lines: list[tuple[str, str]] = []
-    record = install.load_record()
-    scope = scope or record.get("scope") or "global"
-    project = (
-        Path(record["hooks_file"]).parent.parent
-        if scope == "project" and record.get("hooks_file")
-        else None
-    )
-    plan = install.plan(scope, project, codex_bin)
-    try:
-        health = install.check(plan)
-        problems += health.problems
-        lines.append(
-            ("codex", ".".join(map(str, health.version)) if health.version else "not found")
-        )
-        lines.append(("hooks", f"{len(health.events_installed)} events in {plan.hooks_file}"))
-        lines.append(
-            (
-                "trust",
-                "all trusted" if not health.untrusted else f"{len(health.untrusted)} untrusted",
-            )
-        )
-        lines.append((f"flag {health.flag}", "on" if health.flag_on else "off"))
-    except install.InstallError as exc:
-        problems.append(str(exc))
+    install = installers.get(target)
+    lines, problems = install.status_lines(scope, binary or codex_bin)
     try:
         s = settings_mod.load(profile)
         lines.append(("endpoint", s.endpoint))
@@ -92,4 +71,11 @@ def gather(
             f"{usage['parked_spans']} spans were rejected by the backend (see "
             "last error); fix the key or endpoint, then `staso flush`"
         )
-    return {"lines": lines, "problems": problems, "spool": usage, "worker": status}
+    return {
+        "target": target,
+        "agent": install.DISPLAY,
+        "lines": lines,
+        "problems": problems,
+        "spool": usage,
+        "worker": status,
+    }

@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 import click
-from staso_cli.options import profile_option, scope_option
+from staso_cli.options import TARGETS, profile_option, scope_option
 
 LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 
 
 @click.command()
-@click.option("--target", type=click.Choice(["codex"]), help="The agent to trace.")
+@click.option("--target", type=click.Choice(TARGETS), help="The agent to trace.")
 @click.option("--api-key", envvar="STASO_API_KEY", help="Staso API key (or STASO_API_KEY).")
 @click.option("--workspace", help="Staso workspace.")
 @click.option("--environment", help="deployment.environment.name, e.g. dev, prod.")
@@ -26,6 +26,7 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 @click.option("--local", is_flag=True, help=f"Send to `staso collector` on {LOCAL_ENDPOINT}.")
 @profile_option
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
+@click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
 @click.option("--yes", "-y", is_flag=True, help="Don't ask; take flags and defaults.")
 def command(
     target,
@@ -39,6 +40,7 @@ def command(
     local,
     profile,
     codex_bin,
+    claude_bin,
     yes,
 ) -> None:
     """Trace every session of a coding agent from now on.
@@ -52,9 +54,10 @@ def command(
       staso setup --target codex --api-key $STASO_API_KEY     # to the Staso dashboard
       staso setup --target codex --endpoint http://localhost:4318
       staso setup --target codex --local                      # to `staso collector`
+      staso setup --target claude-code --scope project --local
     """
     from staso_otel import settings as settings_mod
-    from staso_otel.targets.codex import install
+    from staso_otel.targets import installers
 
     if local:
         endpoint = LOCAL_ENDPOINT
@@ -65,6 +68,11 @@ def command(
             endpoint, api_key, workspace, environment, agent_id, scope
         )
     scope = scope or "global"
+    install = installers.get(target)
+    if scope not in install.SCOPES:
+        raise click.UsageError(
+            f"--scope {scope} is not a {install.DISPLAY} scope; use {'|'.join(install.SCOPES)}"
+        )
     values = {
         "endpoint": endpoint,
         "workspace": workspace,
@@ -83,17 +91,16 @@ def command(
         merged = {**existing, **{k: v for k, v in values.items() if v is not None}}
         if "endpoint" in merged:
             merged["endpoint"] = check.endpoint
-        plan = install.plan(scope, codex_bin=codex_bin)
-        install.install(plan, auto_sync=auto_sync)
+        binary = codex_bin if target == "codex" else claude_bin
+        lines = install.setup_target(scope, binary, auto_sync)
         settings_mod.save_profile(name, merged, api_key=api_key)
     except (settings_mod.SettingsError, install.InstallError) as exc:
         raise click.ClickException(str(exc)) from None
-    version = ".".join(map(str, plan.version)) if plan.version else "not found on PATH"
-    click.echo(f"codex {version}: {len(plan.events)} hook events -> {plan.hooks_file}")
-    click.echo(f"trusted in {plan.config_file}; spans go to {check.endpoint} (profile {name!r})")
-    for note in plan.notes:
-        click.echo(f"note: {note}")
-    click.echo("next: run codex as usual, then `staso status --target codex`")
+    for line in lines:
+        click.echo(line)
+    click.echo(f"spans go to {check.endpoint} (profile {name!r})")
+    agent = "codex" if target == "codex" else "claude"
+    click.echo(f"next: run {agent} as usual, then `staso status --target {target}`")
 
 
 def interactive() -> bool:
@@ -108,8 +115,9 @@ def _known(name: str) -> bool:
 
 def _wizard(endpoint, api_key, workspace, environment, agent_id, scope):
     from staso_otel import settings as settings_mod
+    from staso_otel.targets import installers
 
-    target = click.prompt("Agent to trace", type=click.Choice(["codex"]), default="codex")
+    target = click.prompt("Agent to trace", type=click.Choice(TARGETS), default="codex")
     endpoint = click.prompt(
         "Send spans to (Staso, or any OTLP/HTTP collector URL)",
         default=endpoint or settings_mod.STASO_ENDPOINT,
@@ -118,12 +126,13 @@ def _wizard(endpoint, api_key, workspace, environment, agent_id, scope):
         api_key = click.prompt("Staso API key", hide_input=True)
     workspace = click.prompt("Workspace", default=workspace or "default")
     environment = click.prompt("Environment", default=environment or "development")
-    agent_id = click.prompt("Agent id", default=agent_id or "codex")
+    agent_id = click.prompt("Agent id", default=agent_id or target)
+    install = installers.get(target)
     scope = click.prompt(
-        "Scope", type=click.Choice(["global", "project"]), default=scope or "global"
+        "Scope", type=click.Choice(list(install.SCOPES)), default=scope or "global"
     )
     click.echo(
-        f"\nWill write: {scope} Codex hooks -> {endpoint} (workspace {workspace}, "
+        f"\nWill write: {scope} {install.DISPLAY} hooks -> {endpoint} (workspace {workspace}, "
         f"environment {environment}, agent {agent_id})"
     )
     click.confirm("Write these settings?", default=True, abort=True)

@@ -13,31 +13,52 @@ from staso_cli.options import profile_option, scope_option, target_option
 @scope_option
 @profile_option
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
+@click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(
-    target: str, scope: str | None, profile: str | None, codex_bin: str | None, as_json: bool
+    target: str | None,
+    scope: str | None,
+    profile: str | None,
+    codex_bin: str | None,
+    claude_bin: str | None,
+    as_json: bool,
 ) -> None:
     """Check the installation end to end; exit 1 when tracing would not work.
 
-    Codex skips untrusted hooks without a word, so this checks what Codex checks:
-    the entries, their trust hashes, the feature flag; then the endpoint, the spool
-    backlog and the last export.
+    Codex skips untrusted hooks without a word, so for Codex this checks what Codex
+    checks: the entries, their trust hashes, the feature flag. For Claude Code: the
+    entries in the settings file and that no settings file disables all hooks. Then
+    for both: the endpoint, the spool backlog and the last export.
 
     \b
-    Example:
-      staso status --target codex
+    Examples:
+      staso status                       # every agent set up here
+      staso status --target claude-code
     """
     from staso_otel.status import gather
+    from staso_otel.targets import installers
 
-    report = gather(scope=scope, profile=profile, codex_bin=codex_bin)
+    names = [target] if target else (installers.installed() or ["codex"])
+    reports = [
+        gather(
+            scope=scope,
+            profile=profile,
+            target=name,
+            binary=codex_bin if name == "codex" else claude_bin,
+        )
+        for name in names
+    ]
     if as_json:
-        click.echo(json.dumps(report, indent=2, default=str))
+        click.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, default=str))
     else:
-        for label, value in report["lines"]:
-            click.echo(f"{label:<14} {value}")
-        for problem in report["problems"]:
-            click.echo(f"problem: {problem}")
-        if not report["problems"]:
-            click.echo("ok: Codex will run the staso hooks and spans reach the endpoint")
-    if report["problems"]:
+        for report in reports:
+            for label, value in report["lines"]:
+                click.echo(f"{label:<14} {value}")
+            for problem in report["problems"]:
+                click.echo(f"problem: {problem}")
+            if not report["problems"]:
+                click.echo(
+                    f"ok: {report['agent']} will run the staso hooks and spans reach the endpoint"
+                )
+    if any(report["problems"] for report in reports):
         raise SystemExit(1)

@@ -1,4 +1,4 @@
-"""`staso sync`: make the hook entries and their trust match what is installed now."""
+"""`staso sync`: make the hook entries match what is installed now."""
 
 from __future__ import annotations
 
@@ -15,31 +15,29 @@ import click
 )
 @click.option("--disable-auto-sync", "auto", flag_value=False, help="Stop doing that.")
 def command(auto: bool | None) -> None:
-    """Rewrite staso's hook entries for the installed Codex and interpreter.
+    """Rewrite staso's hook entries for every agent set up here (Codex, Claude Code).
 
-    Run it after upgrading Codex or moving staso to another Python: Codex only runs
-    hooks whose trust hash matches, and a new interpreter path changes the hash.
+    Run it after upgrading the agent or moving staso to another Python: the entries
+    name this interpreter, and Codex only runs hooks whose trust hash matches.
 
     \b
     Examples:
       staso sync
       staso sync --enable-auto-sync
     """
-    from pathlib import Path
+    from staso_otel.targets import installers
 
-    from staso_otel.targets.codex import install
-
-    record = install.load_record()
-    if not record:
+    names = installers.installed()
+    if not names:
         raise click.ClickException(
-            "staso is not set up for Codex: run `staso setup --target codex`"
+            "staso is not set up for any agent: run `staso setup --target codex` "
+            "(or --target claude-code)"
         )
-    scope = record.get("scope", "global")
-    project = Path(record["hooks_file"]).parent.parent if scope == "project" else None
-    try:
-        plan = install.install(install.plan(scope, project), auto_sync=auto)
-    except install.InstallError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"synced {len(plan.events)} hook events in {plan.hooks_file}")
+    for name in names:
+        install = installers.get(name)
+        try:
+            click.echo(install.resync(auto))
+        except install.InstallError as exc:
+            raise click.ClickException(str(exc)) from None
     if auto is not None:
         click.echo(f"auto-sync {'on' if auto else 'off'}")

@@ -12,17 +12,21 @@ from staso_cli.options import target_option
 @target_option()
 @click.option("--keep-data", is_flag=True, help="Keep journals, state and spool.")
 def command(target: str, keep_data: bool) -> None:
-    """Remove staso's hook entries, trust entries and feature-flag change.
+    """Remove staso's hook entries (and for Codex its trust entries and flag change).
 
-    Everything else in hooks.json and config.toml stays as it was. Before deleting
-    staso's state and spool, one last flush tries to send what is left.
+    Everything else in hooks.json, config.toml or settings.json stays as it was.
+    Before deleting staso's state and spool, one last flush tries to send what is
+    left; they are kept while another agent is still traced.
 
     \b
-    Example:
+    Examples:
       staso uninstall --target codex
+      staso uninstall --target claude-code
     """
     from staso_otel import paths
-    from staso_otel.targets.codex import install
+    from staso_otel.targets import installers
+
+    install = installers.get(target)
 
     try:
         done = install.uninstall()
@@ -30,7 +34,10 @@ def command(target: str, keep_data: bool) -> None:
         raise click.ClickException(str(exc)) from None
     for line in done:
         click.echo(line)
-    if not keep_data:
+    others = [installers.get(n).DISPLAY for n in installers.installed() if n != target]
+    if others and not keep_data:
+        click.echo(f"kept staso's journals, state and spool: {', '.join(others)} is still traced")
+    elif not keep_data:
         left = _last_flush()
         for folder in (paths.journal_dir(), paths.state_dir(), paths.spool_dir()):
             shutil.rmtree(folder, ignore_errors=True)
@@ -38,7 +45,7 @@ def command(target: str, keep_data: bool) -> None:
             "deleted staso's journals, state and spool"
             + (f" ({left} unsent spans dropped)" if left else "")
         )
-    click.echo("staso no longer traces Codex")
+    click.echo(f"staso no longer traces {install.DISPLAY}")
 
 
 def _last_flush() -> int:

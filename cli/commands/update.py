@@ -23,10 +23,10 @@ def command(pip_args: str) -> None:
     """
     if run_pip(["install", "--upgrade", "staso", *pip_args.split()]) != 0:
         raise click.ClickException("pip could not upgrade staso (see its output above)")
-    from staso_otel.targets.codex import install
+    from staso_otel.targets import installers
 
     # a fresh interpreter, so the new version's code writes the entries
     sync = [sys.executable, "-m", "staso_cli.entry", "sync"]
-    if install.load_record() and subprocess.call(sync) != 0:
+    if installers.installed() and subprocess.call(sync) != 0:
         raise click.ClickException("upgraded, but `staso sync` failed: run it by hand")
     click.echo("staso is up to date")

@@ -394,13 +394,14 @@ def run_worker(home: Path | None = None) -> int:
 def _auto_sync() -> None:
     """With auto-sync on, a worker started by SessionStart re-writes the hook entries after
     a staso upgrade: off the hook's path, so the agent never waits for it."""
-    try:
-        from staso_otel.targets.codex import install
+    from staso_otel.targets import installers
 
-        if install.sync_if_needed():
-            log.info("worker", "auto-sync: hook entries re-written for this staso version")
-    except Exception:
-        log.internal_error("worker")
+    for name in installers.NAMES:
+        try:
+            if installers.get(name).sync_if_needed():
+                log.info("worker", f"auto-sync: {name} hook entries re-written for this staso")
+        except Exception:
+            log.internal_error("worker")
 
 
 def _work_until_idle(pipeline: Pipeline) -> None:

@@ -430,3 +430,59 @@ def sync_if_needed() -> bool:
     )
     install(p)
     return True
+
+
+# -- the surface every target's installer offers the CLI (targets/installers.py) ----------
+DISPLAY = "Codex"
+SCOPES = ("global", "project")
+
+
+def setup_target(scope: str, binary: str | None = None, auto_sync: bool | None = None) -> list[str]:
+    """Install for `scope`; the lines `staso setup` prints about it."""
+    p = install(plan(scope, codex_bin=binary), auto_sync=auto_sync)
+    version = ".".join(map(str, p.version)) if p.version else "not found on PATH"
+    lines = [
+        f"codex {version}: {len(p.events)} hook events -> {p.hooks_file}",
+        f"trusted in {p.config_file}",
+    ]
+    return lines + [f"note: {note}" for note in p.notes]
+
+
+def _installed_plan(scope: str | None, binary: str | None) -> Plan:
+    record = load_record()
+    scope = scope or record.get("scope") or "global"
+    project = (
+        Path(record["hooks_file"]).parent.parent
+        if scope == "project" and record.get("hooks_file")
+        else None
+    )
+    return plan(scope, project, binary)
+
+
+def status_lines(
+    scope: str | None = None, binary: str | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(label, value) lines and problems for `staso status`."""
+    p = _installed_plan(scope, binary)
+    try:
+        health = check(p)
+    except InstallError as exc:
+        return [], [str(exc)]
+    version = ".".join(map(str, health.version)) if health.version else "not found"
+    trusted = "all trusted" if not health.untrusted else f"{len(health.untrusted)} untrusted"
+    lines = [
+        ("codex", version),
+        ("hooks", f"{len(health.events_installed)} events in {p.hooks_file}"),
+        ("trust", trusted),
+        (f"flag {health.flag}", "on" if health.flag_on else "off"),
+    ]
+    return lines, health.problems
+
+
+def resync(auto_sync: bool | None = None) -> str | None:
+    """Rewrite our entries where setup put them; None when not set up."""
+    record = load_record()
+    if not record:
+        return None
+    p = install(_installed_plan(None, None), auto_sync=auto_sync)
+    return f"synced {len(p.events)} Codex hook events in {p.hooks_file}"

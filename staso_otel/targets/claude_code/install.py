@@ -1,0 +1,288 @@
+"""Install, check and remove staso's Claude Code hooks in a settings.json. [targets/claude_code]
+
+Claude Code reads hooks from the `hooks` key of its settings files, with no trust step:
+- global:  $CLAUDE_CONFIG_DIR/settings.json (default ~/.claude/settings.json)
+- project: <project>/.claude/settings.json (checked in, shared with the team)
+- local:   <project>/.claude/settings.local.json (this machine only, git-ignored)
+
+Only our handlers are touched (the command ends with `-m staso_otel.hook claude-code`);
+every other key of the user's settings is kept, in order, with its indent. What setup did
+(which file, whether it created the file or the `hooks` key) is recorded in
+STASO_HOME/install/claude-code.json, so uninstall leaves the file as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from staso_otel import __version__, paths
+from staso_otel.targets import hookfile
+from staso_otel.targets.claude_code import events
+
+TARGET = "claude-code"
+MARKER = f"-m staso_otel.hook {TARGET}"
+EVENTS = events.ALL
+SCOPES = ("global", "project", "local")
+HOOK_TIMEOUT_S = 30
+TOOL_EVENTS = frozenset(
+    {
+        events.PRE_TOOL_USE,
+        events.PERMISSION_REQUEST,
+        events.PERMISSION_DENIED,
+        events.POST_TOOL_USE,
+        events.POST_TOOL_USE_FAILURE,
+    }
+)
+
+InstallError = hookfile.HookFileError
+Version = tuple[int, int, int]
+
+
+def config_dir() -> Path:
+    """Claude Code's own folder: CLAUDE_CONFIG_DIR, as Claude Code itself honours it."""
+    value = os.environ.get("CLAUDE_CONFIG_DIR")
+    return Path(value).expanduser() if value else Path.home() / ".claude"
+
+
+def settings_file(scope: str, project: Path | None = None) -> Path:
+    if scope not in SCOPES:
+        raise InstallError(f"unknown scope {scope!r}; use one of {', '.join(SCOPES)}")
+    if scope == "global":
+        return config_dir() / "settings.json"
+    folder = (project or Path.cwd()).resolve() / ".claude"
+    return folder / ("settings.json" if scope == "project" else "settings.local.json")
+
+
+def claude_version(binary: str | None = None) -> Version | None:
+    """`claude --version` of the Claude Code on PATH (or `binary`); None when not found."""
+    exe = binary or shutil.which("claude")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run(
+            [exe, "--version"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
+    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def hook_command() -> str:
+    """An absolute interpreter path: keeps working whatever the user's shell or PATH."""
+    return f"{shlex.quote(sys.executable)} {MARKER}"
+
+
+def _matcher(event: str) -> str | None:
+    return "*" if event in TOOL_EVENTS else None
+
+
+def _timeout(_event: str) -> int:
+    return HOOK_TIMEOUT_S
+
+
+# -- the install record --------------------------------------------------------------------
+def record_path() -> Path:
+    return paths.staso_home() / "install" / f"{TARGET}.json"
+
+
+def load_record() -> dict[str, Any]:
+    try:
+        data = json.loads(record_path().read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass
+class Plan:
+    settings_file: Path
+    scope: str
+    version: Version | None
+    events: tuple[str, ...] = EVENTS
+    notes: list[str] = field(default_factory=list)
+
+
+def plan(scope: str = "global", project: Path | None = None, claude_bin: str | None = None) -> Plan:
+    return Plan(
+        settings_file=settings_file(scope, project).absolute(),
+        scope=scope,
+        version=claude_version(claude_bin),
+    )
+
+
+def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
+    """Write our hook entries into the scope's settings file; idempotent."""
+    data, text = hookfile.read(p.settings_file)
+    record = load_record()
+    if record.get("settings_file") and record["settings_file"] != str(p.settings_file):
+        _remove_from(Path(record["settings_file"]), record)
+        record = {}
+    had_hooks_key = record.get("had_hooks_key", "hooks" in data)
+    hookfile.strip(data, MARKER)
+    hookfile.add(data, p.events, hook_command(), _timeout, _matcher)
+    new_text = hookfile.dumps(data, text)
+    if new_text != text:
+        hookfile.write_user_file(p.settings_file, new_text)
+    if data.get("disableAllHooks") is True:
+        p.notes.append(f"{p.settings_file} sets disableAllHooks: no hook runs until it is removed")
+    if p.scope == "local":
+        p.notes.append("settings.local.json is for this machine only; keep it out of git")
+    new_record = {
+        "scope": p.scope,
+        "settings_file": str(p.settings_file),
+        "created_file": record.get("created_file", text is None),
+        "had_hooks_key": had_hooks_key,
+        "events": list(p.events),
+        "claude_version": ".".join(map(str, p.version)) if p.version else None,
+        "staso_version": __version__,
+        "interpreter": sys.executable,
+    }
+    if auto_sync is not None:
+        new_record["auto_sync"] = auto_sync
+    elif "auto_sync" in record:
+        new_record["auto_sync"] = record["auto_sync"]
+    paths.atomic_write(record_path(), json.dumps(new_record, indent=2).encode())
+    return p
+
+
+def _remove_from(path: Path, record: dict[str, Any]) -> bool:
+    data, text = hookfile.read(path)
+    if text is None or not hookfile.strip(data, MARKER):
+        return False
+    if data.get("hooks") == {} and not record.get("had_hooks_key", True):
+        del data["hooks"]
+    if record.get("created_file") and not data:
+        path.unlink()
+        return True
+    hookfile.write_user_file(path, hookfile.dumps(data, text))
+    return True
+
+
+def uninstall() -> list[str]:
+    """Remove our entries from the recorded settings file; returns what was done."""
+    record = load_record()
+    path = Path(record.get("settings_file") or settings_file("global"))
+    done = []
+    if _remove_from(path, record):
+        done.append(f"removed staso's hook entries from {path}")
+    record_path().unlink(missing_ok=True)
+    return done
+
+
+@dataclass
+class Health:
+    version: Version | None
+    settings_file: Path
+    events_installed: list[str]
+    events_missing: list[str]
+    problems: list[str]
+
+
+def _hooks_disabled_in(p: Plan) -> list[Path]:
+    """Settings files that switch every hook off (any scope wins over ours)."""
+    project = p.settings_file.parent.parent if p.scope != "global" else Path.cwd()
+    candidates = {settings_file("global"), settings_file("project", project)}
+    candidates.add(settings_file("local", project))
+    out = []
+    for path in sorted(candidates):
+        try:
+            data, _ = hookfile.read(path)
+        except InstallError:
+            continue
+        if data.get("disableAllHooks") is True:
+            out.append(path)
+    return out
+
+
+def check(p: Plan) -> Health:
+    """Will Claude Code run our hooks? Every reason it would not, with the fix."""
+    data, _ = hookfile.read(p.settings_file)
+    installed = sorted(hookfile.events_with(data, MARKER))
+    missing = sorted(set(p.events) - set(installed))
+    problems = []
+    if p.version is None:
+        problems.append(
+            "claude not found on PATH: install it (npm install -g @anthropic-ai/claude-code)"
+        )
+    if not installed:
+        problems.append(
+            f"no staso hooks in {p.settings_file}: run `staso setup --target claude-code`"
+        )
+    elif missing:
+        problems.append("hooks missing for " + ", ".join(missing) + ": run `staso sync`")
+    for path in _hooks_disabled_in(p):
+        problems.append(f"{path} sets disableAllHooks: true; remove it or Claude Code runs none")
+    return Health(p.version, p.settings_file, installed, missing, problems)
+
+
+def sync_if_needed() -> bool:
+    """Re-install when staso or its interpreter changed since setup (auto-sync)."""
+    record = load_record()
+    if not record or not record.get("auto_sync"):
+        return False
+    if record.get("staso_version") == __version__ and record.get("interpreter") == sys.executable:
+        return False
+    install(replan(record))
+    return True
+
+
+def replan(record: dict[str, Any]) -> Plan:
+    """The plan of an existing installation (for sync and status)."""
+    scope = record.get("scope", "global")
+    path = Path(record["settings_file"]) if record.get("settings_file") else None
+    project = path.parent.parent if path is not None and scope != "global" else None
+    return plan(scope, project)
+
+
+# -- the surface every target's installer offers the CLI (targets/installers.py) ----------
+DISPLAY = "Claude Code"
+
+
+def setup_target(scope: str, binary: str | None = None, auto_sync: bool | None = None) -> list[str]:
+    """Install for `scope`; the lines `staso setup` prints about it."""
+    p = install(plan(scope, None, binary), auto_sync=auto_sync)
+    version = ".".join(map(str, p.version)) if p.version else "not found on PATH"
+    lines = [f"claude {version}: {len(p.events)} hook events -> {p.settings_file}"]
+    return lines + [f"note: {note}" for note in p.notes]
+
+
+def status_lines(
+    scope: str | None = None, binary: str | None = None
+) -> tuple[list[tuple[str, str]], list[str]]:
+    """(label, value) lines and problems for `staso status`."""
+    record = load_record()
+    if scope and scope != record.get("scope"):
+        p = plan(scope, None, binary)
+    else:
+        p = replan(record)
+        p.version = claude_version(binary)
+    try:
+        health = check(p)
+    except InstallError as exc:
+        return [], [str(exc)]
+    version = ".".join(map(str, health.version)) if health.version else "not found"
+    lines = [
+        ("claude", version),
+        ("hooks", f"{len(health.events_installed)} events in {p.settings_file}"),
+        ("trust", "not needed (Claude Code runs settings hooks as written)"),
+    ]
+    return lines, health.problems
+
+
+def resync(auto_sync: bool | None = None) -> str | None:
+    """Rewrite our entries where setup put them; None when not set up."""
+    record = load_record()
+    if not record:
+        return None
+    p = install(replan(record), auto_sync=auto_sync)
+    return f"synced {len(p.events)} Claude Code hook events in {p.settings_file}"
