@@ -6,6 +6,7 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 CODEX_VERSION=0.169.0
+CLAUDE_VERSION=2.1.330
 CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
 
 if [ ! -x .venv/bin/python ]; then
@@ -19,6 +20,12 @@ if [ ! -x "$CACHE/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
   mkdir -p "$CACHE/codex-$CODEX_VERSION"
   npm install --prefix "$CACHE/codex-$CODEX_VERSION" --no-audit --no-fund \
     "@openai/codex@$CODEX_VERSION" >/dev/null
+fi
+# The real Claude Code CLI (npm registry; its native binary ships in a platform package).
+if [ ! -x "$CACHE/claude-code-$CLAUDE_VERSION/node_modules/.bin/claude" ]; then
+  mkdir -p "$CACHE/claude-code-$CLAUDE_VERSION"
+  npm install --prefix "$CACHE/claude-code-$CLAUDE_VERSION" --no-audit --no-fund \
+    "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
 fi
 export STASO_TEST_CACHE="$CACHE"
 

@@ -1,0 +1,133 @@
+"""End to end with the real Claude Code 2.1.330, set up only by `staso setup`.
+
+claude (offline, against tests/mock_anthropic.py) -> `staso hook claude-code` -> journal
+-> worker -> the OTLP receiver this test started. Token counts are checked against what
+the mock answered, exit codes against what the commands did.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from e2e_claude import ClaudeSandbox, claude_binary
+from mock_anthropic import MockAnthropic
+from pipeline_helpers import run_staso
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path):
+    claude_binary()
+    workspace = tmp_path / "claude-e2e" / "workspace"
+    mock = MockAnthropic(str(workspace)).start()
+    yield ClaudeSandbox(tmp_path / "claude-e2e", mock.base_url), mock
+    mock.stop()
+
+
+def _journal_bytes(staso_home: Path) -> int:
+    root = staso_home / "journal" / "claude-code"
+    return sum(p.stat().st_size for p in root.glob("*")) if root.is_dir() else 0
+
+
+def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, receiver):
+    box, mock = sandbox
+    staso_home = Path(os.environ["STASO_HOME"])
+    env = box.env(
+        STASO_HOME=str(staso_home),
+        STASO_ENDPOINT=receiver.endpoint,
+        STASO_WORKER_IDLE_SECONDS="1",
+    )
+    setup = run_staso("setup", "--target", "claude-code", "--endpoint", receiver.endpoint, env=env)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert box.settings_file.exists()
+
+    session, events = box.run("-p", "SCENARIO:work do the work", env=env)
+    assert session
+    # a hook that printed anything would have reached the model (SessionStart, here)
+    for e in events:
+        if e.get("subtype") == "hook_response":
+            assert e.get("stdout", "") == "" and e.get("exit_code", 0) == 0, e
+    session2, _ = box.run("--resume", session, "-p", "SCENARIO:more show the notes", env=env)
+    assert session2 == session
+    flushed = run_staso("flush", env=env)
+    assert flushed.returncode == 0, flushed.stdout + flushed.stderr
+
+    spans = receiver.spans
+    assert spans, "no span reached the receiver"
+    assert max(Counter((s["trace_id"], s["span_id"]) for s in spans).values()) == 1
+    by_id = {s["span_id"]: s for s in spans}
+    for s in spans:
+        assert s["attributes"]["session.id"] == session
+        assert s["parent_span_id"] in (None, *by_id), f"orphan {s['name']}"
+    roots = sorted(
+        (s for s in spans if s["name"] == "invoke_agent claude-code"), key=lambda s: s["start_ns"]
+    )
+    prompts = [r["attributes"]["input.value"] for r in roots]
+    assert prompts[0] == "SCENARIO:work do the work"
+    assert prompts[-1] == "SCENARIO:more show the notes"
+    assert [r["attributes"]["claude_code.turn_number"] for r in roots] == list(
+        range(1, len(roots) + 1)
+    )
+    assert {r["attributes"]["staso.turn.outcome"] for r in roots} == {"completed"}
+
+    # tokens: every model answer the mock gave for the session, once each
+    answered: Counter = Counter()
+    for a in mock.answers:
+        if a["scenario"] != "side":
+            u = a["usage"]
+            answered["output"] += u["output_tokens"]
+            answered["cache_read"] += u["cache_read_input_tokens"]
+            answered["input"] += (
+                u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
+            )
+            answered["calls"] += 1
+    chats = [s for s in spans if s["attributes"].get("gen_ai.operation.name") == "chat"]
+    got: Counter = Counter()
+    for c in chats:
+        a = c["attributes"]
+        got["output"] += a["gen_ai.usage.output_tokens"]
+        got["cache_read"] += a["gen_ai.usage.cache_read.input_tokens"]
+        got["input"] += a["gen_ai.usage.input_tokens"]
+        got["calls"] += 1
+    assert got == answered
+    assert {c["attributes"]["gen_ai.response.id"] for c in chats} == {
+        a["id"] for a in mock.answers if a["scenario"] != "side"
+    }
+
+    shells = {
+        s["attributes"]["staso.shell.command"]: s
+        for s in spans
+        if s["attributes"].get("staso.tool.category") == "shell"
+    }
+    assert shells["echo hi"]["attributes"]["staso.shell.exit_code"] == 0
+    assert shells["echo hi"]["attributes"]["staso.shell.stdout"] == "hi"
+    failed = shells["echo oops >&2; exit 3"]
+    assert failed["attributes"]["staso.shell.exit_code"] == 3 and failed["status"] == "ERROR"
+    assert "second line" in shells["cat notes.txt"]["attributes"]["staso.shell.stdout"]
+    (write,) = [s for s in spans if s["name"] == "execute_tool Write"]
+    assert "+first line" in write["attributes"]["staso.file.diff"]
+    (edit,) = [s for s in spans if s["name"] == "execute_tool Edit"]
+    assert "+second line" in edit["attributes"]["staso.file.diff"]
+    assert edit["attributes"]["staso.file.lines_added"] >= 1
+
+    # the background sub-agent sits under the Agent call, in the first turn's trace
+    (sub,) = [s for s in spans if s["name"] == "invoke_agent general-purpose"]
+    call = by_id[sub["parent_span_id"]]
+    assert call["name"] in ("execute_tool Agent", "execute_tool Task")
+    assert by_id[call["parent_span_id"]] is roots[0]
+    count = shells["wc -l < notes.txt"]
+    assert count["parent_span_id"] == sub["span_id"]
+    assert count["attributes"]["staso.shell.stdout"].strip() == "2"
+    assert sub["attributes"]["output.value"] == "2 lines"
+
+    # uninstall: claude runs on, untraced
+    gone = run_staso("uninstall", "--target", "claude-code", env=env)
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not box.settings_file.exists()
+    before = _journal_bytes(staso_home)
+    box.run("-p", "SCENARIO:more again", env=env)
+    assert _journal_bytes(staso_home) == before
