@@ -5,8 +5,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -181,9 +183,19 @@ def test_traces_without_a_store_says_what_to_do(isolated_homes):
 def test_demo_in_a_fresh_home(isolated_homes):
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
-    assert "exported 16 spans over OTLP/HTTP" in result.output
-    assert "$ cat hello.txt; exit 3" in result.output
-    assert Store(paths.store_file()).count() == 16
+    sent = int(re.search(r"exported (\d+) spans over OTLP/HTTP", result.output)[1])
+    assert Store(paths.store_file()).count() == sent
+    assert "$ cat hello.txt; exit 3" in result.output  # Codex
+    for claude in ("invoke_agent claude-code", "$ echo oops >&2; exit 3", "[exit 3]", "oops"):
+        assert claude in result.output
+    assert "invoke_agent general-purpose" in result.output  # a background sub-agent
+    spans = [
+        s
+        for t in Store(paths.store_file()).trace_ids(last=None)
+        for s in Store(paths.store_file()).trace(t)
+    ]
+    by_target = Counter(s["attributes"]["staso.target"] for s in spans)
+    assert by_target["codex"] == 16 and by_target["claude-code"] == sent - 16
     assert not paths.journal_dir().exists()  # the demo used a scratch home
 
 

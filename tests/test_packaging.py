@@ -21,6 +21,9 @@ def test_wheel_ships_the_demo_and_installs_the_cli_under_a_unique_name(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "staso_otel/local/demo/tour_resume/hooks.jsonl" in names
     assert any(n.startswith("staso_otel/local/demo/tour_resume/sessions/") for n in names)
+    for run in ("tour_resume", "agent"):
+        assert f"staso_otel/local/demo/claude_code/{run}/hooks.jsonl" in names
+    assert any(n.endswith(".meta.json") for n in names)  # a sub-agent's link to its call
     assert "staso_cli/entry.py" in names and "staso_otel/py.typed" in names
     assert not any(n.startswith("cli/") for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -1,4 +1,4 @@
-"""`staso demo`: a recorded real Codex session, replayed offline and shown."""
+"""`staso demo`: recorded real Codex and Claude Code sessions, replayed offline and shown."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import click
 def command() -> None:
     """See staso work with no agent, no account and no network.
 
-    Replays a recorded real Codex session (two turns: shell commands, a failing one,
-    patches, a plan) through the real hook runtime and export worker into an embedded
-    collector on 127.0.0.1, stores it locally and shows it. Nothing is sent to your
-    configured endpoint.
+    Replays recorded real sessions through the real hook runtime and export worker
+    into an embedded collector on 127.0.0.1, stores them locally and shows them: a
+    Codex session (shell commands, a failing one, patches, a plan) and two Claude Code
+    sessions (Bash, Write, Edit, a failing command, a resumed session, a background
+    sub-agent). Nothing is sent to your configured endpoint.
 
     \b
     Example:

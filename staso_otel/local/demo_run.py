@@ -31,10 +31,18 @@ def _scratch_home(path: Path) -> Iterator[None]:
             os.environ["STASO_HOME"] = old
 
 
-def run_demo(console: Console, recording: Path = replay.DEMO_SESSION) -> int:
+def recordings() -> list[tuple[str, Path]]:
+    """The shipped recordings: one Codex session, two Claude Code sessions."""
+    return [("codex", replay.DEMO_SESSION)] + [
+        ("claude-code", path) for path in replay.DEMO_CLAUDE_SESSIONS
+    ]
+
+
+def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -> int:
     """Returns the number of spans the collector received."""
     from staso_otel.export import worker
 
+    sessions = recordings() if sessions is None else sessions
     store = Store(paths.store_file())  # the user's local store: `staso traces` shows it after
     collector = Collector(store, port=0).start()
     try:
@@ -42,13 +50,14 @@ def run_demo(console: Console, recording: Path = replay.DEMO_SESSION) -> int:
             tempfile.TemporaryDirectory(prefix="staso-demo-") as tmp,
             _scratch_home(Path(tmp) / "staso"),
         ):
-            codex_home = Path(tmp) / "codex"
-            codex_home.mkdir()
-            count = replay.replay(recording, codex_home)
-            console.print(
-                f"replayed {count} hook events of a recorded Codex session "
-                "through `staso hook codex`"
-            )
+            for n, (target, recording) in enumerate(sessions):
+                home = Path(tmp) / f"home-{n}"
+                home.mkdir()
+                count = replay.replay(recording, home, target=target)
+                console.print(
+                    f"replayed {count} hook events of a recorded {_AGENTS[target]} session "
+                    f"through `staso hook {target}`"
+                )
             demo_settings = settings.load(
                 overrides={"endpoint": collector.endpoint},
                 env={"STASO_HOME": os.environ["STASO_HOME"]},
@@ -59,16 +68,27 @@ def run_demo(console: Console, recording: Path = replay.DEMO_SESSION) -> int:
             )
     finally:
         collector.stop()
-    ids = store.trace_ids(last=None)
-    session_traces = [store.trace(t) for t in ids]
-    mine = [
-        t
-        for t in session_traces
-        if any(s["attributes"].get("session.id") == _session_of(recording) for s in t)
-    ]
+    order = {_session_of(recording): n for n, (_, recording) in enumerate(sessions)}
+
+    def session(trace: list[dict]) -> int | None:
+        return next(
+            (
+                order[s["attributes"]["session.id"]]
+                for s in trace
+                if s["attributes"].get("session.id") in order
+            ),
+            None,
+        )
+
+    traces = [store.trace(t) for t in store.trace_ids(last=None)]
+    mine = [t for t in traces if session(t) is not None]
+    mine.sort(key=lambda t: (session(t), min(s["start_ns"] for s in t)))
     viewer.render(console, mine)
     console.print("stored in " + str(paths.store_file()) + "; see it again: staso traces")
     return collector.received
+
+
+_AGENTS = {"codex": "Codex", "claude-code": "Claude Code"}
 
 
 def _session_of(recording: Path) -> str:

@@ -94,11 +94,11 @@ def _llm_output(value: Any) -> str:
     except ValueError:
         parsed = None
     if isinstance(parsed, list) and parsed and all(isinstance(p, dict) for p in parsed):
-        calls = [p for p in parsed if p.get("type") == "tool_call"]
+        calls = [p for p in parsed if p.get("type") in ("tool_call", "tool_use")]
         texts = [
             str(p.get("text") or p.get("content") or "")
             for p in parsed
-            if p.get("type") != "tool_call"
+            if p.get("type") not in ("tool_call", "tool_use")
         ]
         parts = [f"→ {c.get('name')}({_short(c.get('arguments') or '', 80)})" for c in calls]
         return _short("  ".join([*filter(None, texts), *parts]), 200)
@@ -123,6 +123,8 @@ def _card(node: Tree, span: dict[str, Any]) -> None:
         node.add(Text(f"$ {a[sc.STASO_SHELL_COMMAND]}", "bold"))
         for line in _lines(str(a.get(sc.STASO_SHELL_STDOUT) or "")):
             node.add(Text(line, "dim"))
+        for line in _lines(str(a.get(sc.STASO_SHELL_STDERR) or "")):
+            node.add(Text(line, "red"))
         return
     if category == sc.CATEGORY_FILE and a.get(sc.STASO_FILE_DIFF):
         added, removed = a.get(sc.STASO_FILE_LINES_ADDED, 0), a.get(sc.STASO_FILE_LINES_REMOVED, 0)
