@@ -6,6 +6,8 @@ import gzip
 import json
 import os
 import re
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -23,7 +25,7 @@ from staso_cli.main import cli
 
 from staso_otel import paths, settings
 from staso_otel.export import worker
-from staso_otel.local import viewer
+from staso_otel.local import replay, viewer
 from staso_otel.local.collector import Collector
 from staso_otel.local.store import Store
 
@@ -155,6 +157,36 @@ def test_pipeline_into_the_collector_and_the_viewer_snapshot(collector, isolated
     snapshot = SNAPSHOTS / "tour_resume.txt"
     if os.environ.get("STASO_UPDATE_SNAPSHOTS"):
         snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(text)
+    assert text == snapshot.read_text()
+
+
+def test_claude_code_sessions_in_the_collector_and_the_viewer_snapshot(collector):
+    # a home path of fixed length: the viewer cuts long arguments, so the cut must not move
+    tmp_path = Path(tempfile.mkdtemp(prefix="staso-snap-", dir="/tmp"))
+    for n, run in enumerate(("tour_resume", "agent")):
+        recording = replay.DEMO_ROOT / "claude_code" / run
+        replay.replay(
+            recording, tmp_path / f"h{n}", target="claude-code", now_ns=1_800_000_000 * 10**9
+        )
+    report = worker.drain(settings=settings.load(overrides={"endpoint": collector.endpoint}))
+    assert collector.received == report.spans_sent == collector.store.count()
+    with open(os.devnull, "w") as sink:
+        console = Console(width=100, no_color=True, record=True, file=sink)
+        viewer.render(console, [collector.store.trace(t) for t in collector.store.trace_ids()])
+        text = console.export_text().replace(str(tmp_path), "<tmp>")
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    for expected in (
+        "invoke_agent claude-code  turn 3",
+        "$ echo oops >&2; exit 3",
+        "[exit 3]",
+        "+hello world",
+        "invoke_agent general-purpose",
+        "$ echo from-sub",
+    ):
+        assert expected in text
+    snapshot = SNAPSHOTS / "claude_code.txt"
+    if os.environ.get("STASO_UPDATE_SNAPSHOTS"):
         snapshot.write_text(text)
     assert text == snapshot.read_text()
 

@@ -58,16 +58,17 @@ def _copy_shifted(src: Path, dst: Path, home: Path, shift_ns: int) -> None:
         target.write_text(text, encoding="utf-8")
 
 
-def replay(recording: Path, home: Path, *, target: str = "codex") -> int:
-    """Record every event of `recording` as if it just happened; returns the count.
-    `home` is the scratch home folder standing in for the recorded one."""
+def replay(recording: Path, home: Path, *, target: str = "codex", now_ns: int | None = None) -> int:
+    """Record every event of `recording` as if it just happened (or ended at `now_ns`);
+    returns the count. `home` is the scratch folder standing in for the recorded home."""
     events = []
     for line in (recording / "hooks.jsonl").read_text().splitlines():
         if line.strip():
             item = json.loads(line)
             raw = json.dumps(item["payload"]).replace(RECORDED_HOME + "/", f"{home}/")
             events.append((int(item["t"] * 1e9), raw.encode()))
-    shift = time.time_ns() - events[-1][0]
+    # whole milliseconds, as transcripts are stamped: hook and transcript times stay exact
+    shift = ((now_ns or time.time_ns()) - events[-1][0]) // 1_000_000 * 1_000_000
     folder, dest = AGENT_FILES[target]
     if (recording / folder).is_dir():
         _copy_shifted(recording / folder, home / dest, home, shift)

@@ -73,14 +73,22 @@ def usage_from(data: Any) -> Usage | None:
     )
 
 
-def _content(msg: dict[str, Any]) -> Any:
+def _content(msg: dict[str, Any], calls: dict[str, Any]) -> Any:
     blocks = msg.get("blocks") or []
     texts = [b["text"] for b in blocks if b.get("type") == "text"]
-    calls = [b for b in blocks if b.get("type") == "tool_use"]
-    if not calls:
+    uses = [b for b in blocks if b.get("type") == "tool_use"]
+    if not uses:
         return "\n".join(texts) if texts else None
     items: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
-    items += [{"type": "tool_use", "name": c.get("name"), "id": c.get("id")} for c in calls]
+    items += [
+        {
+            "type": "tool_use",
+            "name": c.get("name"),
+            "id": c.get("id"),
+            "arguments": (calls.get(c.get("id") or "") or {}).get("input"),
+        }
+        for c in uses
+    ]
     return items
 
 
@@ -221,7 +229,7 @@ def _chat_spans(
                 provider=PROVIDER,
                 response_id=mid if not mid.startswith("msg@") else None,
                 usage=usage,
-                output=_content(msg),
+                output=_content(msg, facts["calls"]),
                 finish_reasons=[stop] if stop else None,
                 agent_name=agent_name,
                 error_type="model_request_failed" if msg.get("error") else None,
