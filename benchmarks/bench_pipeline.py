@@ -1,0 +1,365 @@
+"""The export side under load: throughput, Stop-to-collector delay, memory, concurrency.
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--quick] [--only NAME ...]
+
+- throughput: N recorded sessions (Codex tour_resume, 16 spans each) journaled, then the
+  worker turns them into spans (spans/s) and exports them to a receiver on 127.0.0.1
+  (spans/s), against the SDK's own OTLPSpanExporter sending the same spans in the same
+  batches (ratio = our send time / raw send time).
+- latency: sessions replayed through the real `python -m staso_otel.hook` processes with
+  the real detached worker; the delay from the Stop hook's exit to that turn's root span
+  at the receiver, p50 and p95, for Codex and Claude Code. Target: p50 < 2 s.
+- memory: peak RSS of one hook process vs `python -c pass`, and of the worker draining
+  200 sessions vs a Python that imports the same OpenTelemetry SDK and exporter.
+- concurrency: 8 sessions at once, their tool hooks fired in parallel; the hook's median
+  wall time against a bare interpreter run by the same crowd (the 2 cores are shared
+  either way), and every span accounted for (lost must be 0).
+
+Every figure is a median over interleaved runs or a ratio to a baseline of the same run.
+Exits 1 when a target is missed (p50 >= 2 s, a span lost, hook > 2x bare under load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from otlp_receiver import Receiver  # noqa: E402
+from sessions import Session, clone  # noqa: E402
+
+PY = sys.executable
+RESULTS = ROOT / "benchmarks" / "results"
+LATENCY_TARGET_S = 2.0
+HOOK_TARGET_RATIO = 2.0
+
+
+def _env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STASO_", "OTEL_"))}
+    env.update(STASO_HOME=str(home / "staso"), STASO_ENDPOINT=endpoint, HOME=str(home))
+    env.update(extra)
+    return env
+
+
+BARE = [PY, "-c", "import sys; sys.stdin.buffer.read()"]
+
+
+def _hook(target: str, payload: bytes, env: dict[str, str], bare: bool = False) -> float:
+    """One real hook process (or, `bare`, an interpreter that only reads stdin); ms."""
+    start = time.perf_counter()
+    subprocess.run(
+        BARE if bare else [PY, "-m", "staso_otel.hook", target],
+        input=payload,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+        timeout=30,
+    )
+    return (time.perf_counter() - start) * 1000
+
+
+# -- throughput ----------------------------------------------------------------------------
+def throughput(sessions: int) -> dict[str, Any]:
+    """In one process, like `staso flush`: journal -> spans -> spool -> OTLP."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    from staso_otel import settings
+    from staso_otel.export import otlp, worker
+    from staso_otel.export.spool import Spool
+    from staso_otel.hook import main as hook_main
+
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory(prefix="staso-bench-tp-") as tmp:
+        home = Path(tmp)
+        old = dict(os.environ)
+        os.environ.update(STASO_HOME=str(home / "staso"), STASO_NO_WORKER="1")
+        try:
+            for n in range(sessions):
+                s = clone("codex", "tour_resume", home / f"h{n}", n)
+                for _, raw in s.events:
+                    hook_main.record("codex", raw, time.time_ns())
+            conf = settings.load(overrides={"endpoint": receiver.endpoint})
+            t0 = time.perf_counter()
+            processed = worker.drain(settings=conf, send=False)
+            t1 = time.perf_counter()
+            spool = Spool(home / "staso")
+            batches = [spool.load(p) for p in spool.batches()]
+            groups = [b.spans for b in batches if b]
+            t2 = time.perf_counter()
+            sent = worker.drain(settings=conf)
+            t3 = time.perf_counter()
+            ours = len(receiver.spans)
+            # the SDK exporter alone, same spans, same batches, same receiver
+            resource = otlp.resource_for(conf, "codex")
+            readable = [[otlp.to_readable(s, resource) for s in g] for g in groups]
+            raw = OTLPSpanExporter(endpoint=receiver.endpoint)
+            t4 = time.perf_counter()
+            for group in readable:
+                raw.export(group)
+            t5 = time.perf_counter()
+            raw.shutdown()
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+    receiver.stop()
+    spans = processed.spans_spooled
+    lost = spans - ours
+    return {
+        "sessions": sessions,
+        "spans": spans,
+        "requests": len(groups),
+        "process_spans_per_s": round(spans / (t1 - t0)),
+        "send_spans_per_s": round(sent.spans_sent / (t3 - t2)),
+        "raw_exporter_spans_per_s": round(spans / (t5 - t4)),
+        "send_ratio_to_raw": round((t3 - t2) / (t5 - t4), 2),
+        "lost": lost,
+    }
+
+
+# -- latency -------------------------------------------------------------------------------
+def _root_arrival(receiver: Receiver, session_id: str, deadline: float) -> float | None:
+    while time.monotonic() < deadline:
+        with receiver.lock:
+            for span in receiver.spans:
+                a = span["attributes"]
+                if a.get("session.id") == session_id and span.get("parent_span_id") is None:
+                    return time.monotonic()
+        time.sleep(0.005)
+    return None
+
+
+def latency(target: str, run: str, turns: int) -> dict[str, Any]:
+    receiver = Receiver().start()
+    delays: list[float] = []
+    missing = 0
+    with tempfile.TemporaryDirectory(prefix="staso-bench-lat-") as tmp:
+        home = Path(tmp)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="2")
+        for n in range(turns):
+            s = clone(target, run, home / f"h{n}", n)
+            for i, (_, raw) in enumerate(s.events[: s.stop_index + 1]):
+                _hook(target, raw, env)
+                if i == s.stop_index:
+                    stop_exit = time.monotonic()
+            arrived = _root_arrival(receiver, s.session_id, time.monotonic() + 30)
+            if arrived is None:
+                missing += 1
+            else:
+                delays.append(arrived - stop_exit)
+            for _, raw in s.events[s.stop_index + 1 :]:
+                _hook(target, raw, env)
+    receiver.stop()
+    delays.sort()
+    p95 = delays[min(len(delays) - 1, round(0.95 * (len(delays) - 1)))] if delays else None
+    return {
+        "target": target,
+        "turns": turns,
+        "p50_s": round(statistics.median(delays), 3) if delays else None,
+        "p95_s": round(p95, 3) if p95 is not None else None,
+        "max_s": round(max(delays), 3) if delays else None,
+        "missing": missing,
+    }
+
+
+# -- memory --------------------------------------------------------------------------------
+_MAXRSS = (
+    "import resource, subprocess, sys\n"
+    "subprocess.run(sys.argv[1:], input=sys.stdin.buffer.read(), stdout=subprocess.DEVNULL,"
+    " stderr=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+)
+_SDK_ONLY = "import opentelemetry.sdk.trace, opentelemetry.exporter.otlp.proto.http.trace_exporter"
+
+
+def _peak_kb(argv: list[str], payload: bytes, env: dict[str, str]) -> int:
+    out = subprocess.run(
+        [PY, "-c", _MAXRSS, *argv], input=payload, env=env, capture_output=True, timeout=600
+    )
+    return int(out.stdout.strip())
+
+
+def memory(sessions: int, rounds: int) -> dict[str, Any]:
+    from staso_otel.hook import main as hook_main
+
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory(prefix="staso-bench-mem-") as tmp:
+        home = Path(tmp)
+        env = _env(home, receiver.endpoint, STASO_NO_WORKER="1")
+        s = clone("codex", "tour_resume", home / "one", 0)
+        payload = s.events[s.stop_index][1]
+        bare, hook = [], []
+        for _ in range(rounds):
+            bare.append(_peak_kb([PY, "-c", "pass"], b"", env))
+            hook.append(_peak_kb([PY, "-m", "staso_otel.hook", "codex"], payload, env))
+        old = dict(os.environ)
+        os.environ.update(STASO_HOME=env["STASO_HOME"], STASO_NO_WORKER="1")
+        try:
+            for n in range(sessions):
+                c = clone("codex", "tour_resume", home / f"h{n}", n + 1)
+                for _, raw in c.events:
+                    hook_main.record("codex", raw, time.time_ns())
+        finally:
+            os.environ.clear()
+            os.environ.update(old)
+        sdk = _peak_kb([PY, "-c", _SDK_ONLY], b"", env)
+        drain = _peak_kb([PY, "-m", "staso_cli.entry", "flush"], b"", env)
+    receiver.stop()
+    return {
+        "bare_python_mb": round(statistics.median(bare) / 1024, 1),
+        "hook_mb": round(statistics.median(hook) / 1024, 1),
+        "hook_ratio": round(statistics.median(hook) / statistics.median(bare), 2),
+        "sdk_import_mb": round(sdk / 1024, 1),
+        "worker_drain_mb": round(drain / 1024, 1),
+        "worker_ratio_to_sdk_import": round(drain / sdk, 2),
+        "worker_sessions": sessions,
+        "worker_spans_received": len(receiver.spans),
+    }
+
+
+# -- concurrency ---------------------------------------------------------------------------
+def _replay_session(
+    s: Session, env: dict[str, str], times: list[float], bare: bool = False
+) -> None:
+    """A session's hooks in order, but each model message's tool events fired at once (as
+    Claude Code and Codex run parallel calls' hooks)."""
+    pending: list[bytes] = []
+
+    def burst() -> None:
+        threads = [
+            threading.Thread(target=lambda raw=raw: times.append(_hook(s.target, raw, env, bare)))
+            for raw in pending
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        pending.clear()
+
+    for name, raw in s.events:
+        if name in ("PreToolUse", "PostToolUse"):
+            pending.append(raw)
+            continue
+        burst()
+        times.append(_hook(s.target, raw, env, bare))
+    burst()
+
+
+def _crowd(sessions: list[Session], env: dict[str, str], bare: bool) -> list[float]:
+    times: list[float] = []
+    threads = [
+        threading.Thread(target=_replay_session, args=(s, env, times, bare)) for s in sessions
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return times
+
+
+def concurrency(parallel: int, rounds: int) -> dict[str, Any]:
+    """On 2 cores, 8 sessions' hooks slow each other down whatever they run; the baseline
+    is the same crowd running a bare interpreter that reads the payload and exits."""
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory(prefix="staso-bench-conc-") as tmp:
+        home = Path(tmp)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="5")
+        bare: list[float] = []
+        crowd: list[float] = []
+        for r in range(rounds):  # interleaved, so load from elsewhere hits both alike
+            sessions = [
+                clone("codex", "tour_resume", home / f"h{r}-{n}", r * parallel + n)
+                for n in range(parallel)
+            ]
+            bare += _crowd(sessions, env, bare=True)
+            crowd += _crowd(sessions, env, bare=False)
+        subprocess.run(
+            [PY, "-m", "staso_cli.entry", "flush"], env=env, capture_output=True, timeout=300
+        )
+        expected = 16 * parallel * rounds
+        receiver.wait_for(lambda spans: len(spans) >= expected, timeout_s=60)
+    receiver.stop()
+    got = len({(s["trace_id"], s["span_id"]) for s in receiver.spans})
+    return {
+        "sessions": parallel,
+        "hook_events": len(crowd),
+        "bare_median_ms_concurrent": round(statistics.median(bare), 1),
+        "hook_median_ms_concurrent": round(statistics.median(crowd), 1),
+        "ratio": round(statistics.median(crowd) / statistics.median(bare), 2),
+        "spans_expected": expected,
+        "spans_received": got,
+        "lost": expected - got,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
+    parser.add_argument(
+        "--only", action="append", choices=["throughput", "latency", "memory", "concurrency"]
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    wanted = args.only or ["throughput", "latency", "memory", "concurrency"]
+    results: dict[str, Any] = {}
+    failed: list[str] = []
+    if "throughput" in wanted:
+        r = results["throughput"] = throughput(5 if quick else 200)
+        print(
+            f"throughput  {r['spans']} spans in {r['requests']} requests: process "
+            f"{r['process_spans_per_s']} spans/s, send {r['send_spans_per_s']} spans/s; "
+            f"raw OTLPSpanExporter {r['raw_exporter_spans_per_s']} spans/s "
+            f"(send time ratio {r['send_ratio_to_raw']}x); lost {r['lost']}"
+        )
+        failed += ["throughput: spans lost"] * bool(r["lost"])
+    if "latency" in wanted:
+        results["latency"] = []
+        for target, run in (("codex", "hello"), ("claude-code", "hello")):
+            r = latency(target, run, 2 if quick else 20)
+            results["latency"].append(r)
+            print(
+                f"latency     {target:12} Stop -> root span at the receiver over {r['turns']} "
+                f"turns: p50 {r['p50_s']} s, p95 {r['p95_s']} s, max {r['max_s']} s, "
+                f"missing {r['missing']} (target p50 < {LATENCY_TARGET_S} s)"
+            )
+            if r["missing"] or r["p50_s"] is None or r["p50_s"] >= LATENCY_TARGET_S:
+                failed.append(f"latency {target}")
+    if "memory" in wanted:
+        r = results["memory"] = memory(5 if quick else 200, 3 if quick else 15)
+        print(
+            f"memory      hook {r['hook_mb']} MB vs bare python {r['bare_python_mb']} MB "
+            f"({r['hook_ratio']}x); worker draining {r['worker_sessions']} sessions "
+            f"{r['worker_drain_mb']} MB vs SDK+exporter import {r['sdk_import_mb']} MB "
+            f"({r['worker_ratio_to_sdk_import']}x)"
+        )
+    if "concurrency" in wanted:
+        r = results["concurrency"] = concurrency(2 if quick else 8, 1 if quick else 3)
+        print(
+            f"concurrency {r['sessions']} sessions, {r['hook_events']} hook runs, tool hooks "
+            f"in parallel: hook median {r['hook_median_ms_concurrent']} ms vs bare python "
+            f"{r['bare_median_ms_concurrent']} ms under the same load ({r['ratio']}x); spans "
+            f"{r['spans_received']}/{r['spans_expected']}, lost {r['lost']}"
+        )
+        failed += ["concurrency: spans lost"] * bool(r["lost"])
+        failed += ["concurrency: hook > 2x bare"] * (r["ratio"] > HOOK_TARGET_RATIO)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "pipeline.json").write_text(json.dumps(results, indent=2))
+    for f in failed:
+        print(f"MISSED: {f}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
