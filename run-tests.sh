@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 PYTHON="${PYTHON:-python3}"
 CODEX_VERSION=0.169.0
 CLAUDE_VERSION=2.1.330
+PHOENIX_VERSION=20.26.1
 CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
 
 if [ ! -x .venv/bin/python ]; then
@@ -26,6 +27,12 @@ if [ ! -x "$CACHE/claude-code-$CLAUDE_VERSION/node_modules/.bin/claude" ]; then
   mkdir -p "$CACHE/claude-code-$CLAUDE_VERSION"
   npm install --prefix "$CACHE/claude-code-$CLAUDE_VERSION" --no-audit --no-fund \
     "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
+fi
+# Arize Phoenix for the interop test, in a venv of its own (its dependencies stay apart).
+if [ ! -x "$CACHE/phoenix-$PHOENIX_VERSION/bin/phoenix" ]; then
+  "$PYTHON" -m venv "$CACHE/phoenix-$PHOENIX_VERSION"
+  "$CACHE/phoenix-$PHOENIX_VERSION/bin/python" -m pip install --quiet \
+    "arize-phoenix==$PHOENIX_VERSION"
 fi
 export STASO_TEST_CACHE="$CACHE"
 

@@ -1,0 +1,124 @@
+"""Interop with a real backend: staso's spans as Arize Phoenix reads them.
+
+A recorded Codex session and a Claude Code session with a background sub-agent go
+through the real hook runtime and worker into `phoenix serve` (its own venv, loopback
+only, telemetry off), and are read back through Phoenix's REST API: span kinds, the
+project, sessions with their token counts, tool input and output, nesting. The expected
+values come from the same recordings exported to the test's own OTLP receiver.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from phoenix_env import Phoenix
+
+from staso_otel import settings
+from staso_otel.export import worker
+from staso_otel.local import replay
+
+pytestmark = pytest.mark.e2e
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PROJECT = "staso-phoenix-e2e"
+RECORDINGS = [
+    ("codex", FIXTURES / "codex" / "tour_resume"),
+    ("claude-code", FIXTURES / "claude-code" / "agent"),
+]
+
+
+@pytest.fixture(scope="module")
+def phoenix():
+    server = Phoenix().start()
+    yield server
+    server.stop()
+
+
+def export(tmp: Path, endpoint: str, now_ns: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Replay both recordings into a fresh STASO_HOME and drain it to `endpoint`."""
+    monkeypatch.setenv("STASO_HOME", str(tmp / "staso"))
+    monkeypatch.setenv("STASO_NO_WORKER", "1")
+    for n, (target, recording) in enumerate(RECORDINGS):
+        replay.replay(recording, tmp / f"home-{n}", target=target, now_ns=now_ns)
+    conf = settings.load(overrides={"endpoint": endpoint, "project_name": PROJECT})
+    report = worker.drain(settings=conf)
+    assert report.spans_left == 0 and not report.errors, report
+    return report.spans_sent
+
+
+def phoenix_spans(phoenix: Phoenix, expected: int) -> list[dict]:
+    """Phoenix ingests asynchronously: poll, bounded, until every span is there."""
+    deadline = time.monotonic() + 60
+    spans: list[dict] = []
+    while time.monotonic() < deadline:
+        spans = phoenix.get(f"/v1/projects/{PROJECT}/spans?limit=1000")["data"]
+        if len(spans) >= expected:
+            break
+        time.sleep(0.5)
+    return spans
+
+
+def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
+    phoenix, receiver, tmp_path, monkeypatch
+):
+    now = time.time_ns()
+    sent = export(tmp_path / "a", phoenix.endpoint, now, monkeypatch)
+    assert export(tmp_path / "b", receiver.endpoint, now, monkeypatch) == sent
+    ours = {s["span_id"]: s for s in receiver.spans}
+
+    assert PROJECT in {p["name"] for p in phoenix.get("/v1/projects")["data"]}
+    spans = phoenix_spans(phoenix, sent)
+    assert len(spans) == sent
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    assert set(by_id) == set(ours)
+
+    # span kinds as Phoenix shows them: AGENT, LLM, TOOL, from openinference.span.kind
+    kinds = Counter(s["span_kind"] for s in spans)
+    assert set(kinds) == {"AGENT", "LLM", "TOOL"}
+    for span_id, span in by_id.items():
+        assert span["span_kind"] == ours[span_id]["attributes"]["openinference.span.kind"]
+        assert span["name"] == ours[span_id]["name"]
+        assert span["parent_id"] == ours[span_id]["parent_span_id"]
+
+    # sessions: one per recording, with Phoenix's own token sums equal to our LLM spans'
+    sessions = {s["session_id"]: s for s in phoenix.get(f"/v1/projects/{PROJECT}/sessions")["data"]}
+    expected_tokens: dict[str, Counter] = defaultdict(Counter)
+    roots: dict[str, set] = defaultdict(set)
+    for s in ours.values():
+        a = s["attributes"]
+        if a["openinference.span.kind"] == "LLM":
+            expected_tokens[a["session.id"]]["prompt"] += a["llm.token_count.prompt"]
+            expected_tokens[a["session.id"]]["completion"] += a["llm.token_count.completion"]
+        if s["parent_span_id"] is None:
+            roots[a["session.id"]].add(s["trace_id"])
+    assert set(sessions) == set(expected_tokens) and len(sessions) == len(RECORDINGS)
+    for session_id, session in sessions.items():
+        assert session["token_count_prompt"] == expected_tokens[session_id]["prompt"]
+        assert session["token_count_completion"] == expected_tokens[session_id]["completion"]
+        assert {t["trace_id"] for t in session["traces"]} == roots[session_id]
+
+    # tool input and output as Phoenix stores them
+    def tool(name: str, needle: str) -> dict:
+        return next(
+            s
+            for s in spans
+            if s["name"] == name and needle in s["attributes"].get("input.value", "")
+        )
+
+    echo = tool("execute_tool exec_command", "echo hi")
+    assert echo["attributes"]["output.value"].strip().endswith("hi")
+    assert echo["attributes"]["staso.shell.exit_code"] == 0
+    failed = tool("execute_tool exec_command", "exit 3")
+    assert failed["status_code"] == "ERROR"
+    sub_bash = tool("execute_tool Bash", "echo from-sub")
+    assert "from-sub" in sub_bash["attributes"]["output.value"]
+    sub = by_id[sub_bash["parent_id"]]
+    assert sub["name"] == "invoke_agent general-purpose" and sub["span_kind"] == "AGENT"
+    assert by_id[sub["parent_id"]]["name"] == "execute_tool Agent"
+    llm = next(s for s in spans if s["span_kind"] == "LLM")
+    assert llm["attributes"]["llm.model_name"]
+    assert os.environ["STASO_HOME"].endswith("staso")  # the test never used the user's home
