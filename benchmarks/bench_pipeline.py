@@ -35,10 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from clone_sessions import Session, clone  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
-from sessions import Session, clone  # noqa: E402
 
 PY = sys.executable
 RESULTS = ROOT / "benchmarks" / "results"

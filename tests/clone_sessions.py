@@ -12,8 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RECORDED_HOME = "/home/dev"
 AGENT_FILES = {
     "codex": ("sessions", ".codex/sessions"),

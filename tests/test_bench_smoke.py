@@ -1,0 +1,45 @@
+"""The benchmarks run (tiny sizes) so they cannot rot; their timings are not judged here.
+
+Timing targets are checked by the full runs on a quiet machine (docs/PERFORMANCE.md);
+a tiny CI run is too noisy for that, but a lost span is a failure at any size.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STASO_")}
+    proc = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]  # 1: a timing target missed
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    return proc.stdout
+
+
+def test_hook_benchmark_covers_both_agents_and_all_collector_states():
+    out = run(str(BENCH / "bench_hook.py"), "--rounds", "2")
+    for target in ("codex", "claude-code"):
+        for state in ("up", "down", "hanging"):
+            assert f"{target:12} collector {state}" in out
+    assert "worst hook ratio" in out
+
+
+def test_transcript_benchmark_reports_each_size():
+    out = run(str(BENCH / "bench_transcript.py"), "--sizes", "0.1,0.5", "--runs", "3")
+    assert out.count("ratio to 0.1 MB") == 4
+
+
+def test_pipeline_benchmark_loses_no_span():
+    out = run(str(BENCH / "bench_pipeline.py"), "--quick")
+    for section in ("throughput", "latency", "memory", "concurrency"):
+        assert out.count(section) >= 1, out
+    assert "lost 0" in out and "missing 0" in out
+    assert "spans lost" not in out
