@@ -108,18 +108,21 @@ def replay(
     capture_content: bool = True,
     expire: bool = False,
     events: list[tuple[int, dict[str, Any]]] | None = None,
+    keep_transcripts: bool = False,
 ) -> ClaudeReplay:
     if worker not in ("end", "prompt"):
         raise ValueError("worker must be 'end' or 'prompt'")
     home.mkdir(parents=True, exist_ok=True)
     events = events if events is not None else load_events(fixture, home)
     transcripts = Transcripts(fixture, home)
+    if keep_transcripts:
+        transcripts.files = []
     session_id = events[0][1]["session_id"]
     jpath = journal.journal_path(TARGET, session_id)
     state: dict[str, Any] = {}
     spans: list[SpanData] = []
     offset = 0
-    if worker == "end":
+    if worker == "end" and not keep_transcripts:  # keep: the caller wrote them already
         transcripts.write_until(None)
     for t, payload in events:
         if worker == "prompt":

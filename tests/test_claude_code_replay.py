@@ -249,3 +249,35 @@ def test_a_session_cut_off_before_stop_expires_as_unfinished(
     assert root.attributes[sc.STASO_TURN_OUTCOME] == "unfinished"
     assert root.status == sc.STATUS_ERROR
     assert len(by_name(r.spans, "execute_tool Bash")) == 2
+
+
+def test_a_stop_that_outruns_the_transcript_waits_for_the_answer(tmp_path: Path):
+    """Claude Code may fire (Subagent)Stop before the quoted answer is written: the
+    worker waits for it (bounded) instead of losing that model call."""
+    import threading
+
+    from replay_claude import Transcripts
+
+    fixture = FIXTURES_CLAUDE / "agent"
+    home = tmp_path / "home"
+    files = Transcripts(fixture, home)
+    sub_path, sub_lines = next((p, lines) for p, lines in files.files if "subagents" in str(p))
+    last = sub_lines[-1][1]
+    assert b"sub-agent final answer" in last
+    files.write_until(None)
+    sub_path.write_bytes(sub_path.read_bytes()[: -len(last)])
+
+    def late_write() -> None:
+        with open(sub_path, "ab") as fh:
+            fh.write(last)
+
+    timer = threading.Timer(0.3, late_write)
+    timer.start()
+    try:
+        r = replay(fixture, home, events=None, keep_transcripts=True)
+    finally:
+        timer.join()
+    (sub,) = by_name(r.spans, "invoke_agent general-purpose")
+    chats = [s for s in r.spans if s.parent_span_id == sub.span_id and s.name.startswith("chat")]
+    assert len(chats) == 2
+    assert sub.attributes[sc.STASO_USAGE_MODEL_CALLS] == 2

@@ -7,6 +7,7 @@ the mock answered, exit codes against what the commands did.
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -74,29 +75,28 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
     )
     assert {r["attributes"]["staso.turn.outcome"] for r in roots} == {"completed"}
 
-    # tokens: every model answer the mock gave for the session, once each
-    answered: Counter = Counter()
-    for a in mock.answers:
-        if a["scenario"] != "side":
-            u = a["usage"]
-            answered["output"] += u["output_tokens"]
-            answered["cache_read"] += u["cache_read_input_tokens"]
-            answered["input"] += (
-                u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
-            )
-            answered["calls"] += 1
+    # tokens: each chat span carries exactly what the mock answered for its message id,
+    # and together they are the transcripts' own totals, one usage per message id
+    answers = {a["id"]: a["usage"] for a in mock.answers}
     chats = [s for s in spans if s["attributes"].get("gen_ai.operation.name") == "chat"]
-    got: Counter = Counter()
     for c in chats:
-        a = c["attributes"]
-        got["output"] += a["gen_ai.usage.output_tokens"]
-        got["cache_read"] += a["gen_ai.usage.cache_read.input_tokens"]
-        got["input"] += a["gen_ai.usage.input_tokens"]
-        got["calls"] += 1
-    assert got == answered
-    assert {c["attributes"]["gen_ai.response.id"] for c in chats} == {
-        a["id"] for a in mock.answers if a["scenario"] != "side"
-    }
+        a, u = c["attributes"], answers[c["attributes"]["gen_ai.response.id"]]
+        assert a["gen_ai.usage.output_tokens"] == u["output_tokens"]
+        assert a["gen_ai.usage.cache_read.input_tokens"] == u["cache_read_input_tokens"]
+        assert a["gen_ai.usage.cache_write.input_tokens"] == u["cache_creation_input_tokens"]
+        assert a["gen_ai.usage.input_tokens"] == (
+            u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
+        )
+    in_transcripts = {}
+    for path in (box.home / ".claude" / "projects").rglob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("type") == "assistant":
+                in_transcripts[record["message"]["id"]] = record["message"]["usage"]
+    assert sorted(c["attributes"]["gen_ai.response.id"] for c in chats) == sorted(in_transcripts)
+    assert sum(c["attributes"]["gen_ai.usage.output_tokens"] for c in chats) == sum(
+        u["output_tokens"] for u in in_transcripts.values()
+    )
 
     shells = {
         s["attributes"]["staso.shell.command"]: s

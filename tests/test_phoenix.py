@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import urllib.error
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -51,11 +52,16 @@ def export(tmp: Path, endpoint: str, now_ns: int, monkeypatch: pytest.MonkeyPatc
 
 
 def phoenix_spans(phoenix: Phoenix, expected: int) -> list[dict]:
-    """Phoenix ingests asynchronously: poll, bounded, until every span is there."""
-    deadline = time.monotonic() + 60
+    """Phoenix ingests asynchronously (the project appears with its first span): poll,
+    bounded, until every span is there."""
+    deadline = time.monotonic() + 120
     spans: list[dict] = []
     while time.monotonic() < deadline:
-        spans = phoenix.get(f"/v1/projects/{PROJECT}/spans?limit=1000")["data"]
+        try:
+            spans = phoenix.get(f"/v1/projects/{PROJECT}/spans?limit=1000")["data"]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 404:  # 404: the project does not exist yet
+                raise
         if len(spans) >= expected:
             break
         time.sleep(0.5)
@@ -70,8 +76,8 @@ def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
     assert export(tmp_path / "b", receiver.endpoint, now, monkeypatch) == sent
     ours = {s["span_id"]: s for s in receiver.spans}
 
-    assert PROJECT in {p["name"] for p in phoenix.get("/v1/projects")["data"]}
     spans = phoenix_spans(phoenix, sent)
+    assert PROJECT in {p["name"] for p in phoenix.get("/v1/projects")["data"]}
     assert len(spans) == sent
     by_id = {s["context"]["span_id"]: s for s in spans}
     assert set(by_id) == set(ours)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,11 @@ MAX_HOOK_TEXT = 32 * 1024  # hook content kept in state until its turn closes
 MAX_FILES = 64
 MAX_LINKS = 256
 MAX_TX = 32  # turns' transcript facts read ahead of their hooks (a lagging worker)
+# Stop and SubagentStop can fire before the answer they quote is in the transcript (seen
+# with background sub-agents on a loaded machine): the worker, never the agent, waits
+# this long for it, polling, then builds the spans with what is there.
+SETTLE_S = 3.0
+SETTLE_POLL_S = 0.05
 TASK_NOTIFICATION = "<task-notification>"
 
 
@@ -344,6 +350,30 @@ def _sync(state: dict[str, Any], path: str | None, key: str | None, pid: str | N
     transcript.ingest(fstate, lines, state["tx"], key)
 
 
+def _answered(facts: dict[str, Any] | None, text: str) -> bool:
+    want = text.strip()
+    for msg in (facts or {}).get("msgs", {}).values():
+        for block in msg.get("blocks") or []:
+            if block.get("type") == "text" and want in (block.get("text") or "").strip():
+                return True
+    return False
+
+
+def _settle(
+    state: dict[str, Any], turn: dict[str, Any], path: str | None, key: str | None, pid: Any
+) -> None:
+    """Wait (bounded) until the transcript holds the answer the Stop hook quoted."""
+    expected = turn.get("response")
+    if not expected or not path or not os.path.isfile(path):
+        return
+    deadline = time.monotonic() + SETTLE_S
+    while not _answered(state["tx"].get(turn["id"]), expected):
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(SETTLE_POLL_S)
+        _sync(state, path, key, pid)
+
+
 def _agent_meta(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
@@ -369,13 +399,18 @@ def _close(
         path = _agent_path(state, turn)
         turn["agent_path"] = path
         _sync(state, path, key, None)
+        if reason == "subagent_stop":
+            _settle(state, turn, path, key, None)
         meta = _agent_meta(path)
         turn["agent_meta"] = {k: meta.get(k) for k in ("toolUseId", "spawnDepth", "model")}
         if turn.get("parent") is None and isinstance(meta.get("toolUseId"), str):
             trace = int(turn["trace"], 16)
             turn["parent"] = f"{assemble.main_tool_id(trace, meta['toolUseId']):x}"
     else:
-        _sync(state, turn.get("path") or state["meta"].get("path"), None, turn.get("pid"))
+        path = turn.get("path") or state["meta"].get("path")
+        _sync(state, path, None, turn.get("pid"))
+        if reason == "stop":
+            _settle(state, turn, path, None, turn.get("pid"))
     facts = state["tx"].pop(key, None) or transcript.empty()
     out.extend(assemble.build_spans(state, turn, facts, ctx, outcome, reason, end))
     state["turns"].pop(key, None)
