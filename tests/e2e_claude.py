@@ -11,39 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from e2e_codex import cache_dir
+from e2e_codex import npm_binary
 
 CLAUDE_VERSION = "2.1.330"
 
 
 def claude_binary() -> Path:
     """The real claude binary, installed from the npm registry on first use."""
-    prefix = cache_dir() / f"claude-code-{CLAUDE_VERSION}"
-    binary = prefix / "node_modules" / ".bin" / "claude"
-    if not binary.exists():
-        npm = shutil.which("npm")
-        assert npm, "npm is needed to install Claude Code for end-to-end tests"
-        prefix.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                npm,
-                "install",
-                "--prefix",
-                str(prefix),
-                "--no-audit",
-                "--no-fund",
-                f"@anthropic-ai/claude-code@{CLAUDE_VERSION}",
-            ],
-            check=True,
-            timeout=900,
-            capture_output=True,
-        )
-    return binary
+    return npm_binary(
+        "@anthropic-ai/claude-code", CLAUDE_VERSION, f"claude-code-{CLAUDE_VERSION}", "claude"
+    )
 
 
 @dataclass

@@ -27,13 +27,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get("STASO_TEST_CACHE") or ROOT / ".cache")
 
 
-def codex_binary() -> Path:
-    """The real codex binary, installed from the npm registry on first use."""
-    prefix = cache_dir() / f"codex-{CODEX_VERSION}"
-    binary = prefix / "node_modules" / ".bin" / "codex"
+def npm_binary(package: str, version: str, folder: str, name: str) -> Path:
+    """`name` from npm package `package@version`, installed into the test cache once."""
+    prefix = cache_dir() / folder
+    binary = prefix / "node_modules" / ".bin" / name
     if not binary.exists():
         npm = shutil.which("npm")
-        assert npm, "npm is needed to install the Codex CLI for end-to-end tests"
+        assert npm, f"npm is needed to install {package} for end-to-end tests"
         prefix.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [
@@ -43,13 +43,18 @@ def codex_binary() -> Path:
                 str(prefix),
                 "--no-audit",
                 "--no-fund",
-                f"@openai/codex@{CODEX_VERSION}",
+                f"{package}@{version}",
             ],
             check=True,
-            timeout=600,
+            timeout=900,
             capture_output=True,
         )
     return binary
+
+
+def codex_binary() -> Path:
+    """The real codex binary, installed from the npm registry on first use."""
+    return npm_binary("@openai/codex", CODEX_VERSION, f"codex-{CODEX_VERSION}", "codex")
 
 
 @dataclass

@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from staso_otel import __version__, paths
-from staso_otel.targets import hookfile
+from staso_otel.targets import binaries, hookfile
 from staso_otel.targets.claude_code import events
 
 TARGET = "claude-code"
@@ -44,7 +41,7 @@ TOOL_EVENTS = frozenset(
 )
 
 InstallError = hookfile.HookFileError
-Version = tuple[int, int, int]
+Version = binaries.Version
 
 
 def config_dir() -> Path:
@@ -64,17 +61,7 @@ def settings_file(scope: str, project: Path | None = None) -> Path:
 
 def claude_version(binary: str | None = None) -> Version | None:
     """`claude --version` of the Claude Code on PATH (or `binary`); None when not found."""
-    exe = binary or shutil.which("claude")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--version"], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    return binaries.version("claude", binary, timeout_s=30)
 
 
 def hook_command() -> str:

@@ -10,10 +10,7 @@ recorded in STASO_HOME/install/codex.json, so uninstall undoes exactly that.
 from __future__ import annotations
 
 import json
-import re
 import shlex
-import shutil
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +20,7 @@ import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
 from staso_otel import __version__, paths
-from staso_otel.targets import hookfile
+from staso_otel.targets import binaries, hookfile
 from staso_otel.targets.codex import trust
 
 MARKER = "-m staso_otel.hook codex"
@@ -52,22 +49,12 @@ class InstallError(RuntimeError):
     """A file we must edit is broken or unwritable: one line saying which and why."""
 
 
-Version = tuple[int, int, int]
+Version = binaries.Version
 
 
 def codex_version(binary: str | None = None) -> Version | None:
     """`codex --version` of the Codex on PATH (or `binary`); None when not found."""
-    exe = binary or shutil.which("codex")
-    if not exe:
-        return None
-    try:
-        out = subprocess.run(
-            [exe, "--version"], capture_output=True, text=True, timeout=20, stdin=subprocess.DEVNULL
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"(\d+)\.(\d+)\.(\d+)", out)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    return binaries.version("codex", binary, timeout_s=20)
 
 
 def events_for(version: Version | None) -> tuple[str, ...]:
