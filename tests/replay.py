@@ -168,3 +168,23 @@ def fixtures(root: Path = FIXTURES_CODEX) -> Iterator[Path]:
     for path in sorted(root.iterdir()):
         if (path / "hooks.jsonl").is_file():
             yield path
+
+
+def run_random(
+    target: str, events: list[dict[str, Any]], batch: int
+) -> tuple[list[SpanData], dict[str, Any]]:
+    """Fuzzed events (dicts without a session id) through a target in batches of `batch`,
+    the state round-tripped through JSON as the worker saves it, then a day's expiry."""
+    from staso_otel.record.journal import Record
+
+    agent = get(target)
+    records = [
+        Record(target, 1_000 + i * 10, {"session_id": "fuzz", **e}) for i, e in enumerate(events)
+    ]
+    state: dict[str, Any] = {}
+    spans: list[SpanData] = []
+    for start in range(0, len(records), batch):
+        spans += agent.process(state, records[start : start + batch], Context(now_ns=0))
+        state = json.loads(json.dumps(state))
+    spans += agent.expire(state, Context(now_ns=10**12))
+    return spans, state

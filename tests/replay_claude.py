@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replay import DAY_NS, ts_ns
+from replay import DAY_NS, Rollouts, ts_ns
 
 from staso_otel.hook import main as hook_main
 from staso_otel.record import journal
@@ -55,8 +55,9 @@ def load_events(fixture: Path, home: Path) -> list[tuple[int, dict[str, Any]]]:
     return events
 
 
-class Transcripts:
-    """The fixture's transcripts, written under home/.claude/projects at once or by time."""
+class Transcripts(Rollouts):
+    """The fixture's transcripts, written under home/.claude/projects at once or by time
+    (`write_until` as for Codex rollouts)."""
 
     def __init__(self, fixture: Path, home: Path) -> None:
         self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
@@ -76,20 +77,6 @@ class Transcripts:
                 stamp = ts_ns(json.loads(raw)["timestamp"]) if b'"timestamp"' in raw else stamp
                 lines.append((stamp, raw))
             self.files.append((dst, lines))
-
-    def write_until(self, t_ns: int | None) -> None:
-        for dst, lines in self.files:
-            done = self.written.get(dst, 0)
-            count = 0
-            for stamp, _raw in lines[done:]:
-                if t_ns is not None and stamp > t_ns:
-                    break
-                count += 1
-            if count:
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                with open(dst, "ab") as fh:
-                    fh.write(b"".join(raw for _s, raw in lines[done : done + count]))
-                self.written[dst] = done + count
 
 
 def _run(

@@ -3,15 +3,12 @@ no span emitted twice, nothing left open after expiry, every parent in its trace
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from replay import run_random
 
-from staso_otel.record.journal import Record
-from staso_otel.span.model import SpanData
-from staso_otel.targets import Context, get
 from staso_otel.targets.claude_code.events import ALL
 
 KINDS = [*ALL, "MessageDisplay", "Unknown"]
@@ -42,22 +39,10 @@ event = st.fixed_dictionaries(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(event, max_size=40), st.integers(1, 5))
 def test_random_sequences(events: list[dict[str, Any]], batch: int) -> None:
-    claude = get("claude-code")
-    records = [
-        Record(
-            "claude-code",
-            1_000 + i * 10,
-            {"session_id": "fuzz", **{k: v for k, v in e.items() if v is not None}},
-        )
-        for i, e in enumerate(events)
-    ]
-    state: dict[str, Any] = {}
-    spans: list[SpanData] = []
-    for start in range(0, len(records), batch):
-        spans += claude.process(state, records[start : start + batch], Context(now_ns=0))
-        state = json.loads(json.dumps(state))
-    spans += claude.expire(state, Context(now_ns=10**12))
-    assert state["turns"] == {} if records else True
+    spans, state = run_random(
+        "claude-code", [{k: v for k, v in e.items() if v is not None} for e in events], batch
+    )
+    assert state["turns"] == {} if events else True
     keys = [(s.trace_id, s.span_id) for s in spans]
     assert len(keys) == len(set(keys)), "a span emitted twice"
     for span in spans:
