@@ -202,6 +202,11 @@ class Collector:
             return
         self.store.add(spans)
         self.received += len(spans)
+        # before the reply: once the sender is answered, the turn has been shown
+        if self.on_turn:
+            for span in spans:
+                if span["parent_span_id"] is None:
+                    self.on_turn(span)
         self._reply(
             req,
             200,
@@ -210,10 +215,6 @@ class Collector:
             else ExportTraceServiceResponse().SerializeToString(),
             ctype,
         )
-        if self.on_turn:
-            for span in spans:
-                if span["parent_span_id"] is None:
-                    self.on_turn(span)
 
     @staticmethod
     def _reply(req: BaseHTTPRequestHandler, code: int, body: bytes, ctype: str) -> None:
