@@ -13,7 +13,6 @@ STASO_HOME/install/claude-code.json, so uninstall leaves the file as it found it
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
@@ -21,8 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from staso_otel import __version__, paths
-from staso_otel.targets import binaries, hookfile
+from staso_otel.targets import binaries, hookfile, install_record
 from staso_otel.targets.claude_code import events
 
 TARGET = "claude-code"
@@ -79,15 +77,11 @@ def _timeout(_event: str) -> int:
 
 # -- the install record --------------------------------------------------------------------
 def record_path() -> Path:
-    return paths.staso_home() / "install" / f"{TARGET}.json"
+    return install_record.path(TARGET)
 
 
 def load_record() -> dict[str, Any]:
-    try:
-        data = json.loads(record_path().read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return install_record.load(TARGET)
 
 
 @dataclass
@@ -131,14 +125,8 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         "had_hooks_key": had_hooks_key,
         "events": list(p.events),
         "claude_version": ".".join(map(str, p.version)) if p.version else None,
-        "staso_version": __version__,
-        "interpreter": sys.executable,
     }
-    if auto_sync is not None:
-        new_record["auto_sync"] = auto_sync
-    elif "auto_sync" in record:
-        new_record["auto_sync"] = record["auto_sync"]
-    paths.atomic_write(record_path(), json.dumps(new_record, indent=2).encode())
+    install_record.save(TARGET, new_record, record, auto_sync)
     return p
 
 
@@ -215,9 +203,7 @@ def check(p: Plan) -> Health:
 def sync_if_needed() -> bool:
     """Re-install when staso or its interpreter changed since setup (auto-sync)."""
     record = load_record()
-    if not record or not record.get("auto_sync"):
-        return False
-    if record.get("staso_version") == __version__ and record.get("interpreter") == sys.executable:
+    if not install_record.stale(record):
         return False
     install(replan(record))
     return True

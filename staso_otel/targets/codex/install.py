@@ -19,8 +19,8 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
-from staso_otel import __version__, paths
-from staso_otel.targets import binaries, hookfile
+from staso_otel import paths
+from staso_otel.targets import binaries, hookfile, install_record
 from staso_otel.targets.codex import trust
 
 MARKER = "-m staso_otel.hook codex"
@@ -208,15 +208,11 @@ def project_trusted(doc: tomlkit.TOMLDocument, project: Path) -> bool:
 
 # -- the install record --------------------------------------------------------------------
 def record_path() -> Path:
-    return paths.staso_home() / "install" / "codex.json"
+    return install_record.path("codex")
 
 
 def load_record() -> dict[str, Any]:
-    try:
-        data = json.loads(record_path().read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
+    return install_record.load("codex")
 
 
 @dataclass
@@ -294,14 +290,8 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         "flag": flag_record,
         "events": list(p.events),
         "codex_version": ".".join(map(str, p.version)) if p.version else None,
-        "staso_version": __version__,
-        "interpreter": sys.executable,
     }
-    if auto_sync is not None:
-        new_record["auto_sync"] = auto_sync
-    elif "auto_sync" in record:
-        new_record["auto_sync"] = record["auto_sync"]
-    paths.atomic_write(record_path(), json.dumps(new_record, indent=2).encode())
+    install_record.save("codex", new_record, record, auto_sync)
     return p
 
 
@@ -407,9 +397,7 @@ def sync_if_needed() -> bool:
     """Re-install when staso or its interpreter changed since setup (auto-sync): cheap
     when nothing changed (one small JSON read). Returns True if it re-installed."""
     record = load_record()
-    if not record or not record.get("auto_sync"):
-        return False
-    if record.get("staso_version") == __version__ and record.get("interpreter") == sys.executable:
+    if not install_record.stale(record):
         return False
     p = plan(
         record.get("scope", "global"),
