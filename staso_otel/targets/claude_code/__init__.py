@@ -8,30 +8,10 @@ assemble.py (a closed turn -> SpanData via span/build.py) and install.py (settin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from staso_otel.record.journal import Record
-from staso_otel.span.model import SpanData
-from staso_otel.targets.base import Context
+from staso_otel.targets.base import ReducerTarget
 from staso_otel.targets.claude_code import turns
 
-__all__ = ["TARGET", "ClaudeCodeTarget"]
+__all__ = ["TARGET"]
 
-
-class ClaudeCodeTarget:
-    """Implements targets.base.Target for Anthropic's Claude Code (2.1.x hooks)."""
-
-    name = "claude-code"
-    agent_name = "claude-code"
-
-    def process(
-        self, state: dict[str, Any], records: Sequence[Record], ctx: Context
-    ) -> list[SpanData]:
-        return turns.process(state, records, ctx)
-
-    def expire(self, state: dict[str, Any], ctx: Context) -> list[SpanData]:
-        return turns.expire(state, ctx)
-
-
-TARGET = ClaudeCodeTarget()
+# Anthropic's Claude Code (2.1.x hooks)
+TARGET = ReducerTarget(name="claude-code", agent_name="claude-code", reducer=turns)

@@ -8,30 +8,10 @@ assemble.py (a closed turn -> SpanData via span/build.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from staso_otel.record.journal import Record
-from staso_otel.span.model import SpanData
-from staso_otel.targets.base import Context
+from staso_otel.targets.base import ReducerTarget
 from staso_otel.targets.codex import turns
 
-__all__ = ["TARGET", "CodexTarget"]
+__all__ = ["TARGET"]
 
-
-class CodexTarget:
-    """Implements targets.base.Target for OpenAI Codex CLI (0.125 .. 0.169 hooks)."""
-
-    name = "codex"
-    agent_name = "codex"
-
-    def process(
-        self, state: dict[str, Any], records: Sequence[Record], ctx: Context
-    ) -> list[SpanData]:
-        return turns.process(state, records, ctx)
-
-    def expire(self, state: dict[str, Any], ctx: Context) -> list[SpanData]:
-        return turns.expire(state, ctx)
-
-
-TARGET = CodexTarget()
+# OpenAI Codex CLI (0.125 .. 0.169 hooks)
+TARGET = ReducerTarget(name="codex", agent_name="codex", reducer=turns)
