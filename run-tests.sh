@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
-CODEX_VERSION=0.169.0
-CLAUDE_VERSION=2.1.330
+# Each agent CLI at the version the recordings were made with and at the current latest
+# release users run (keep tests/e2e_codex.py and tests/e2e_claude.py in step).
+CODEX_VERSIONS="0.169.0 0.171.0"
+CLAUDE_VERSIONS="2.1.330 2.1.332"
 PHOENIX_VERSION=20.26.1
 CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
 
@@ -17,17 +19,20 @@ fi
 .venv/bin/python -m pip install --quiet -e '.[test]'
 
 # The real Codex CLI for the end-to-end tests (npm registry; binary ships in the package).
-if [ ! -x "$CACHE/codex-$CODEX_VERSION/node_modules/.bin/codex" ]; then
-  mkdir -p "$CACHE/codex-$CODEX_VERSION"
-  npm install --prefix "$CACHE/codex-$CODEX_VERSION" --no-audit --no-fund \
-    "@openai/codex@$CODEX_VERSION" >/dev/null
-fi
+for v in $CODEX_VERSIONS; do
+  if [ ! -x "$CACHE/codex-$v/node_modules/.bin/codex" ]; then
+    mkdir -p "$CACHE/codex-$v"
+    npm install --prefix "$CACHE/codex-$v" --no-audit --no-fund "@openai/codex@$v" >/dev/null
+  fi
+done
 # The real Claude Code CLI (npm registry; its native binary ships in a platform package).
-if [ ! -x "$CACHE/claude-code-$CLAUDE_VERSION/node_modules/.bin/claude" ]; then
-  mkdir -p "$CACHE/claude-code-$CLAUDE_VERSION"
-  npm install --prefix "$CACHE/claude-code-$CLAUDE_VERSION" --no-audit --no-fund \
-    "@anthropic-ai/claude-code@$CLAUDE_VERSION" >/dev/null
-fi
+for v in $CLAUDE_VERSIONS; do
+  if [ ! -x "$CACHE/claude-code-$v/node_modules/.bin/claude" ]; then
+    mkdir -p "$CACHE/claude-code-$v"
+    npm install --prefix "$CACHE/claude-code-$v" --no-audit --no-fund \
+      "@anthropic-ai/claude-code@$v" >/dev/null
+  fi
+done
 # Arize Phoenix for the interop test, in a venv of its own (its dependencies stay apart).
 if [ ! -x "$CACHE/phoenix-$PHOENIX_VERSION/bin/phoenix" ]; then
   "$PYTHON" -m venv "$CACHE/phoenix-$PHOENIX_VERSION"
