@@ -11,7 +11,8 @@ import sys
 
 def main() -> None:
     argv = sys.argv[1:]
-    if argv[:1] == ["hook"]:
+    # `staso hook --help` goes to click for the help text; the agent never passes it
+    if argv[:1] == ["hook"] and not {"-h", "--help"} & set(argv[1:]):
         from staso_otel.hook.main import run
 
         sys.exit(run(argv[1:]))

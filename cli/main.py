@@ -45,9 +45,14 @@ class LazyGroup(click.Group):
             raise
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="staso")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Trace coding-agent sessions (Codex CLI, Claude Code) as OpenTelemetry spans.
 
     \b
@@ -57,3 +62,5 @@ def cli() -> None:
       staso setup --target codex --endpoint http://localhost:4318   # any OTLP collector
       staso status --target codex                 # will Codex actually run the hooks?
     """
+    if ctx.invoked_subcommand is None:  # bare `staso`: the help, and success
+        click.echo(ctx.get_help())

@@ -7,7 +7,13 @@ import click
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=4318, show_default=True, help="Port (4318 is OTLP/HTTP's).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=4318,
+    show_default=True,
+    help="Port (4318 is OTLP/HTTP's).",
+)
 def command(host: str, port: int) -> None:
     """Receive spans from staso or any OpenTelemetry SDK and keep them locally.
 

@@ -59,6 +59,13 @@ def command(
     from staso_otel import settings as settings_mod
     from staso_otel.targets import installers
 
+    if endpoint is not None and not endpoint.strip():
+        # an empty value would fall through to the Staso endpoint: never guess a destination
+        raise click.BadParameter(
+            "is empty: give a collector URL such as http://localhost:4318, or leave it out "
+            "to send to Staso",
+            param_hint="'--endpoint'",
+        )
     if local:
         endpoint = LOCAL_ENDPOINT
     if target is None:
@@ -113,6 +120,17 @@ def _known(name: str) -> bool:
     return name in settings_mod.load_profiles().get("profiles", {})
 
 
+def _url(value: str) -> str:
+    """The wizard's endpoint check: a bad URL is said and asked again, not a traceback."""
+    from staso_otel import settings as settings_mod
+
+    try:
+        settings_mod.normalize_endpoint(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value.strip()
+
+
 def _wizard(endpoint, api_key, workspace, environment, agent_id, scope):
     from staso_otel import settings as settings_mod
     from staso_otel.targets import installers
@@ -121,6 +139,7 @@ def _wizard(endpoint, api_key, workspace, environment, agent_id, scope):
     endpoint = click.prompt(
         "Send spans to (Staso, or any OTLP/HTTP collector URL)",
         default=endpoint or settings_mod.STASO_ENDPOINT,
+        value_proc=_url,
     )
     if settings_mod.normalize_endpoint(endpoint) == settings_mod.STASO_ENDPOINT and not api_key:
         api_key = click.prompt("Staso API key", hide_input=True)

@@ -28,10 +28,15 @@ def command(target: str, keep_data: bool) -> None:
 
     install = installers.get(target)
 
+    was_set_up = bool(install.load_record())
     try:
         done = install.uninstall()
     except install.InstallError as exc:
         raise click.ClickException(str(exc)) from None
+    if not was_set_up and not done:
+        # a last flush here would create a lock and a log for nothing
+        click.echo(f"staso is not set up for {install.DISPLAY}: nothing to remove")
+        return
     for line in done:
         click.echo(line)
     others = [installers.get(n).DISPLAY for n in installers.installed() if n != target]
