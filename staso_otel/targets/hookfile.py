@@ -3,19 +3,22 @@
 Codex's hooks.json and Claude Code's settings.json share one shape:
 `{"hooks": {"<Event>": [{"matcher": "...", "hooks": [{"type": "command", "command": ...}]}]}}`.
 Our handlers are recognised by an exact marker at the end of the command; everything
-else (other keys, other groups, other handlers, their order, the file's indent and mode,
-a dotfile symlink) is kept. Writes are atomic.
+else (other keys, other groups, other handlers, their order, the file's mode, a dotfile
+symlink) is kept, and so is its text: `dumps` edits only what changed (jsonedit), so the
+user's formatting and escapes survive and setup + uninstall is byte-identical. Writes are
+atomic.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 from typing import Any
+
+from staso_otel.targets import jsonedit
 
 
 class HookFileError(RuntimeError):
@@ -49,6 +52,11 @@ def read(path: Path) -> tuple[dict[str, Any], str | None]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise HookFileError(f"cannot read {path} ({exc})") from None
+    return read_text(text, path)
+
+
+def read_text(text: str, path: Path | str = "the file") -> tuple[dict[str, Any], str]:
+    """`read` for text already in hand."""
     try:
         data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
@@ -60,13 +68,11 @@ def read(path: Path) -> tuple[dict[str, Any], str | None]:
     return data, text
 
 
-def indent_of(text: str | None) -> int:
-    match = re.search(r"\n( +)\"", text or "")
-    return len(match[1]) if match else 2
-
-
 def dumps(data: dict[str, Any], original: str | None) -> str:
-    return json.dumps(data, indent=indent_of(original), ensure_ascii=False) + "\n"
+    """The file's new text: `original` with only what changed edited, or a fresh file."""
+    if original is None or not original.strip():
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return jsonedit.render(original, data)
 
 
 def is_ours(handler: Any, marker: str) -> bool:
@@ -77,8 +83,12 @@ def is_ours(handler: Any, marker: str) -> bool:
     )
 
 
-def strip(data: dict[str, Any], marker: str) -> bool:
-    """Remove our handlers (and groups/events left empty by that); True if any removed."""
+def strip(data: dict[str, Any], marker: str, created: Collection[str] | None = None) -> bool:
+    """Remove our handlers and the groups left empty by that; True if any removed.
+
+    An event left with no groups is deleted when setup `created` its key (None: any);
+    otherwise its `[]` was the user's and stays.
+    """
     hooks = data.get("hooks") or {}
     removed = False
     for event in list(hooks):
@@ -98,11 +108,20 @@ def strip(data: dict[str, Any], marker: str) -> bool:
                     continue
                 group = {**group, "hooks": kept}
             kept_groups.append(group)
-        if kept_groups:
-            hooks[event] = kept_groups
-        else:
+        emptied = groups and not kept_groups
+        if emptied and (created is None or event in created):
             del hooks[event]
+        else:
+            hooks[event] = kept_groups
     return removed
+
+
+def created_events(
+    data: dict[str, Any], events: Iterable[str], before: Collection[str] | None
+) -> list[str]:
+    """The events whose key setup creates (or created earlier, `before`) in `data`."""
+    hooks = data.get("hooks") or {}
+    return sorted(set(before or ()) | {e for e in events if e not in hooks})
 
 
 def add(

@@ -109,7 +109,9 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         _remove_from(Path(record["settings_file"]), record)
         record = {}
     had_hooks_key = record.get("had_hooks_key", "hooks" in data)
-    hookfile.strip(data, MARKER)
+    created_before = record.get("events_created")
+    hookfile.strip(data, MARKER, created_before)
+    events_created = hookfile.created_events(data, p.events, created_before)
     hookfile.add(data, p.events, hook_command(), _timeout, _matcher)
     new_text = hookfile.dumps(data, text)
     if new_text != text:
@@ -123,6 +125,7 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         "settings_file": str(p.settings_file),
         "created_file": record.get("created_file", text is None),
         "had_hooks_key": had_hooks_key,
+        "events_created": events_created,
         "events": list(p.events),
         "claude_version": ".".join(map(str, p.version)) if p.version else None,
     }
@@ -132,7 +135,7 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
 
 def _remove_from(path: Path, record: dict[str, Any]) -> bool:
     data, text = hookfile.read(path)
-    if text is None or not hookfile.strip(data, MARKER):
+    if text is None or not hookfile.strip(data, MARKER, record.get("events_created")):
         return False
     if data.get("hooks") == {} and not record.get("had_hooks_key", True):
         del data["hooks"]

@@ -9,7 +9,6 @@ recorded in STASO_HOME/install/codex.json, so uninstall undoes exactly that.
 
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -84,7 +83,6 @@ def timeout_for(event: str) -> int:
 
 # -- files -------------------------------------------------------------------------------
 _write_user_file = hookfile.write_user_file
-_indent_of = hookfile.indent_of
 
 
 def read_hooks_file(path: Path) -> tuple[dict[str, Any], str | None]:
@@ -106,9 +104,9 @@ def read_config(path: Path) -> tuple[tomlkit.TOMLDocument, str | None]:
 
 
 # -- hooks.json ----------------------------------------------------------------------------
-def strip_ours(data: dict[str, Any]) -> bool:
+def strip_ours(data: dict[str, Any], created: list[str] | None = None) -> bool:
     """Remove our handlers (and groups/events left empty by that); True if any removed."""
-    return hookfile.strip(data, MARKER)
+    return hookfile.strip(data, MARKER, created)
 
 
 def add_ours(data: dict[str, Any], events: tuple[str, ...], command: str) -> None:
@@ -246,12 +244,17 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
     doc, config_text = read_config(p.config_file)  # read both before writing either
     record = load_record()
     previous_keys = list(record.get("trust_keys", []))
-    if record.get("hooks_file") and record["hooks_file"] != str(p.hooks_file):
-        _remove_from_hooks_file(Path(record["hooks_file"]))
+    same_file = record.get("hooks_file") == str(p.hooks_file)
+    if record.get("hooks_file") and not same_file:
+        _remove_from_hooks_file(Path(record["hooks_file"]), record)
+    # uninstall takes out a `hooks` key setup added, so the file is as it was
+    had_hooks_key = record.get("had_hooks_key", True) if same_file else "hooks" in data
 
-    strip_ours(data)
+    created_before = record.get("events_created") if same_file else None
+    strip_ours(data, created_before)
+    events_created = hookfile.created_events(data, p.events, created_before)
     add_ours(data, p.events, hook_command())
-    new_text = json.dumps(data, indent=_indent_of(hooks_text)) + "\n"
+    new_text = hookfile.dumps(data, hooks_text)
     if new_text != hooks_text:
         p.hooks_file.parent.mkdir(parents=True, exist_ok=True)
         _write_user_file(p.hooks_file, new_text)
@@ -279,6 +282,8 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         "scope": p.scope,
         "hooks_file": str(p.hooks_file),
         "created_hooks_file": record.get("created_hooks_file", hooks_text is None),
+        "had_hooks_key": had_hooks_key,
+        "events_created": events_created,
         "config_file": str(p.config_file),
         "created_config_file": record.get("created_config_file", config_text is None),
         # tomlkit leaves a blank line where it inserted our tables; uninstall restores the
@@ -299,14 +304,18 @@ def _trailer(text: str) -> str:
     return text[len(text.rstrip()) :]
 
 
-def _remove_from_hooks_file(path: Path, *, delete_if_empty: bool = False) -> None:
+def _remove_from_hooks_file(
+    path: Path, record: dict[str, Any], *, delete_if_empty: bool = False
+) -> None:
     data, text = read_hooks_file(path)
-    if text is None or not strip_ours(data):
+    if text is None or not strip_ours(data, record.get("events_created")):
         return
+    if data.get("hooks") == {} and not record.get("had_hooks_key", True):
+        del data["hooks"]
     if delete_if_empty and not data.get("hooks") and set(data) <= {"hooks"}:
         path.unlink()
         return
-    _write_user_file(path, json.dumps(data, indent=_indent_of(text)) + "\n")
+    _write_user_file(path, hookfile.dumps(data, text))
 
 
 def uninstall() -> list[str]:
@@ -319,7 +328,9 @@ def uninstall() -> list[str]:
     data, text = read_hooks_file(hooks_file)
     doc, config_text = read_config(config_file)
     if text is not None and strip_ours(data):
-        _remove_from_hooks_file(hooks_file, delete_if_empty=bool(record.get("created_hooks_file")))
+        _remove_from_hooks_file(
+            hooks_file, record, delete_if_empty=bool(record.get("created_hooks_file"))
+        )
         done.append(f"removed staso's hook entries from {hooks_file}")
     # Only keys setup recorded: never guess about trust entries someone else wrote.
     set_trust(doc, list(record.get("trust_keys") or []), {})
