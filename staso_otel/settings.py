@@ -223,6 +223,18 @@ PARAMS: tuple[Param, ...] = (
         ("STASO_SPOOL_MAX_BYTES",),
     ),
     Param(
+        "certificate",
+        "CA bundle (PEM) that verifies the endpoint's TLS certificate; wins over "
+        "REQUESTS_CA_BUNDLE, which other tools set for their own servers.",
+        _parse_str,
+        None,
+        ("STASO_CERTIFICATE",),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", str),
+            ("OTEL_EXPORTER_OTLP_CERTIFICATE", str),
+        ),
+    ),
+    Param(
         "export_timeout",
         "Seconds one export request may take.",
         _parse_float,

@@ -49,7 +49,9 @@ def gather(
             s.require_key()
         except settings_mod.SettingsError as exc:
             problems.append(str(exc))
-        why = endpoint_reachable(s.endpoint)
+        from staso_otel.export.otlp import probe
+
+        why = endpoint_reachable(s.endpoint) or probe(s)
         lines.append(("reachable", "yes" if why is None else f"no ({why})"))
         if why is not None:
             problems.append(

@@ -2,12 +2,14 @@
 
 It decodes the protobuf `ExportTraceServiceRequest` the SDK exporter sends and keeps the
 spans as plain dicts. A script (`mode`) makes it misbehave: answer 500/429/413, hang,
-flap, or be stopped (connection refused), so the exporter's failure paths are real.
+flap, redirect, or be stopped (connection refused), so the exporter's failure paths are
+real. With `tls=(certfile, keyfile)` it speaks HTTPS.
 """
 
 from __future__ import annotations
 
 import gzip
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -67,7 +69,8 @@ def decode(body: bytes) -> list[dict[str, Any]]:
 @dataclass
 class Receiver:
     """`mode` is one of: ok, 500, 429, 413 (413 only when the body exceeds `max_body`),
-    hang (sleep `hang_s` before answering), or a callable(request_number) -> status."""
+    hang (sleep `hang_s` before answering), or a callable(request_number) -> status, or
+    -> (status, extra response headers) (a Location, a Retry-After)."""
 
     mode: str | Callable[[int], int] = "ok"
     max_body: int = 0
@@ -78,14 +81,15 @@ class Receiver:
     _thread: threading.Thread | None = None
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    tls: tuple[str, str] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1/traces"
+        return f"{self.base_url}/v1/traces"
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, port: int | None = None) -> Receiver:
         receiver = self
@@ -105,6 +109,9 @@ class Receiver:
                         {"path": self.path, "headers": dict(self.headers), "bytes": len(body)}
                     )
                 status = receiver._status(number, len(body))
+                extra: dict[str, str] = {}
+                if isinstance(status, tuple):
+                    status, extra = status
                 if status == 200 and self.path == "/v1/traces":
                     spans = decode(body)
                     with receiver.lock:
@@ -119,19 +126,25 @@ class Receiver:
                 if status == 200:
                     status = 404
                 self.send_response(status)
-                if status == 429:
+                if status == 429 and not extra:
                     self.send_header("Retry-After", "0")
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
         self._server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
-    def _status(self, number: int, size: int) -> int:
+    def _status(self, number: int, size: int) -> int | tuple[int, dict[str, str]]:
         mode = self.mode
         if callable(mode):
             return mode(number)

@@ -1,21 +1,29 @@
 """SpanData -> OpenTelemetry ReadableSpan, and a sender that says why an export failed.
 
-The SDK's `SpanExporter.export()` only answers SUCCESS or FAILURE; to tell "split the
-batch" (413) from "try later" (429, 5xx, connection errors) from "rejected" (other 4xx)
-we pass the OTLP exporter our own `requests.Session` (a public argument) whose response
-hook records the last status. Nothing here prints: the SDK's loggers are quieted.
+The SDK's `SpanExporter.export()` only answers SUCCESS or FAILURE, counts any status below
+400 as SUCCESS (a redirect delivered nothing), and retries 429/502/503/504 and connection
+errors inside one call. To tell "split the batch" (413) from "try later" (429, 5xx,
+connection errors) from "rejected" (other 4xx, 3xx), and to keep ONE retry policy (the
+spool's, which honours Retry-After and survives the worker exiting), we pass the OTLP
+exporter our own `requests.Session` (a public argument). It records each answer and turns
+every answer but a 2xx, and every transport error, into an exception of its own type, so
+the exporter gives up after one request instead of retrying. Nothing here prints: the
+SDK's loggers are quieted.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import random
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from opentelemetry.sdk.resources import Resource
@@ -113,22 +121,100 @@ class Outcome:
     detail: str = ""
 
 
+class _Answered(Exception):
+    """Ends the exporter's call after one request. Deliberately not a requests exception:
+    the SDK retries only the connection errors it knows, so it stops here."""
+
+
 class _StatusSession(requests.Session):
-    """A requests.Session that remembers the last response's status and Retry-After."""
+    """A requests.Session that remembers the last answer (status, Retry-After, Location)
+    or why there was none, and makes every request the exporter's last."""
 
     def __init__(self) -> None:
         super().__init__()
         self.last_status: int | None = None
         self.last_retry_after: float | None = None
-        self.hooks["response"].append(self._remember)
+        self.last_location: str | None = None
+        self.last_error: str | None = None
 
-    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        kwargs["allow_redirects"] = False  # a redirect is reported, never followed
+        try:
+            response = super().send(request, **kwargs)
+        except (requests.RequestException, OSError) as exc:
+            self.last_error = describe_error(exc, request.url or "")
+            raise _Answered(self.last_error) from exc
         self.last_status = response.status_code
         self.last_retry_after = _parse_retry_after(response.headers.get("Retry-After"))
+        self.last_location = response.headers.get("Location")
+        if not 200 <= response.status_code < 300:
+            raise _Answered(f"HTTP {response.status_code}")
+        return response
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
+        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        # requests lets REQUESTS_CA_BUNDLE (often set for other tools) override the
+        # session's own CA bundle; the one configured for the collector must win.
+        if isinstance(self.verify, str):
+            merged["verify"] = self.verify
+        return merged
 
     def reset(self) -> None:
         self.last_status = None
         self.last_retry_after = None
+        self.last_location = None
+        self.last_error = None
+
+
+def _find(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """The first exception of `kind` in exc's chain (requests wraps urllib3 wraps ssl)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+    return None
+
+
+def describe_error(exc: BaseException, url: str) -> str:
+    """One line a user can act on, naming the host: why a request got no answer."""
+    host = urlsplit(url).hostname or url
+    verify = _find(exc, ssl.SSLCertVerificationError)
+    if verify is not None:
+        why = getattr(verify, "verify_message", "") or ""
+        return (
+            f"certificate verify failed for {host}" + (f" ({why})" if why else "") + "; "
+            "set OTEL_EXPORTER_OTLP_CERTIFICATE (or STASO_CERTIFICATE) to its CA bundle"
+        )
+    tls = _find(exc, ssl.SSLError)
+    if tls is not None:
+        return f"TLS handshake with {host} failed: {tls}"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer from {host} within the export timeout"
+    if _find(exc, ConnectionRefusedError) is not None:
+        return f"connection refused by {host}"
+    if _find(exc, (http.client.RemoteDisconnected, ConnectionResetError)) is not None:
+        return f"{host} closed the connection without an answer"
+    if isinstance(exc, requests.ConnectionError):
+        return f"connection to {host} failed: {type(_root(exc)).__name__}: {_root(exc)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _root(exc: BaseException) -> BaseException:
+    while exc.__context__ is not None or getattr(exc, "reason", None) is not None:
+        nxt = getattr(exc, "reason", None) or exc.__context__
+        if not isinstance(nxt, BaseException):
+            break
+        exc = nxt
+    return exc
 
 
 def _parse_retry_after(value: str | None) -> float | None:
@@ -145,6 +231,8 @@ def _parse_retry_after(value: str | None) -> float | None:
 
 
 def classify(status: int | None, result: SpanExportResult) -> str:
+    if status is not None and 300 <= status < 400:
+        return "rejected"  # the SDK calls a redirect SUCCESS; nothing was delivered
     if result is SpanExportResult.SUCCESS:
         return "ok"
     if status == 413:
@@ -171,6 +259,7 @@ class Sender:
             self._session = _StatusSession()
             exporter = OTLPSpanExporter(
                 endpoint=settings.endpoint,
+                certificate_file=settings.certificate,
                 headers=settings.export_headers(),
                 timeout=settings.export_timeout,
                 session=self._session,
@@ -191,15 +280,49 @@ class Sender:
             result = self.exporter.export(readable)
         except Exception as exc:  # an exporter must not take the worker down
             return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")
-        status = self._session.last_status if self._session else None
+        session = self._session
+        status = session.last_status if session else None
         kind = classify(status, result)
-        retry_after = self._session.last_retry_after if self._session else None
-        detail = "" if kind == "ok" else (f"HTTP {status}" if status else "no response")
-        return Outcome(kind, status, retry_after, detail)
+        retry_after = session.last_retry_after if session else None
+        return Outcome(kind, status, retry_after, "" if kind == "ok" else _detail(session))
 
     def shutdown(self) -> None:
         with contextlib.suppress(Exception):
             self.exporter.shutdown()
+
+
+def _detail(session: _StatusSession | None) -> str:
+    if session is None or (session.last_status is None and not session.last_error):
+        return "no response"
+    if session.last_status is None:
+        return session.last_error or "no response"
+    status = session.last_status
+    if 300 <= status < 400:
+        where = f" to {session.last_location}" if session.last_location else ""
+        return (
+            f"HTTP {status} redirect{where} (staso does not follow redirects: "
+            "set the endpoint to the URL that accepts the spans)"
+        )
+    return f"HTTP {status}"
+
+
+def probe(settings: Settings, timeout_s: float = 3.0) -> str | None:
+    """None if the endpoint answers HTTP at all (any status) over the same transport and
+    TLS rules as the exports, else why not. For `staso status`: no span is sent."""
+    session = _StatusSession()
+    session.verify = _verify(settings)
+    try:
+        session.get(settings.endpoint, timeout=timeout_s)
+    except _Answered:
+        pass
+    finally:
+        session.close()
+    return session.last_error if session.last_status is None else None
+
+
+def _verify(settings: Settings) -> str | bool:
+    """The CA bundle the exporter verifies with, else the system's (requests' default)."""
+    return settings.certificate or True
 
 
 def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:

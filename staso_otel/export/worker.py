@@ -362,7 +362,7 @@ def drain(
     left = pipeline.report()
     report.spans_left, report.batches_left = left.spans_left, left.batches_left
     report.parked_spans = left.parked_spans
-    if report.spans_left and not report.errors:
+    if (report.spans_left or report.parked_spans) and not report.errors:
         report.errors.append(read_status(home).get("last_error") or "export failed")
     return report
 
