@@ -211,13 +211,20 @@ def test_rollout_lines_to_facts() -> None:
     assert tx["T"][-1]["item"]["status"] == "failed"
 
 
+def read_all(path: str, offset: int) -> tuple[list, int]:
+    lines: list = []
+    for chunk, end in transcript.read_chunks(path, offset):
+        lines, offset = lines + chunk, end
+    return lines, offset
+
+
 def test_read_lines_leaves_a_partial_line(tmp_path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(b'{"a": 1}\n{"b": 2}\n{"c":')
-    lines, offset = transcript.read_lines(str(path), 0)
+    lines, offset = read_all(str(path), 0)
     assert lines == [{"a": 1}, {"b": 2}] and offset == 18
     with open(path, "ab") as fh:
         fh.write(b" 3}\n")
-    lines, offset = transcript.read_lines(str(path), offset)
+    lines, offset = read_all(str(path), offset)
     assert lines == [{"c": 3}] and offset == path.stat().st_size
-    assert transcript.read_lines(str(tmp_path / "missing"), 0) == ([], 0)
+    assert read_all(str(tmp_path / "missing"), 0) == ([], 0)

@@ -10,11 +10,16 @@ end (`backscan`), so a hook late in a long session never reads the session's sta
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
-MAX_READ = 64 * 1024 * 1024  # per call, so one huge burst cannot stall the worker
+MAX_READ = 1024 * 1024  # per read(): a backlog of any size is read in pieces this big
+# A turn's reader stops this long after the event that closed it: its own lines are
+# written before then; later turns' lines wait for their own close.
+READ_AHEAD_NS = 5 * 1_000_000_000
 BACKSCAN_CHUNK = 1024 * 1024
 BACKSCAN_MAX = 16 * 1024 * 1024
 
@@ -44,28 +49,66 @@ def cap(value: Any) -> Any:
     return value
 
 
-def read_lines(path: str, offset: int) -> tuple[list[dict[str, Any]], int]:
-    """Complete JSON lines from `offset`; returns them and the offset after the last one.
-    A line that is not a JSON object is skipped, never fatal."""
+def read_chunks(
+    path: str, offset: int, until_ns: int | None = None
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    """Complete JSON lines from `offset`, one read (MAX_READ bytes) at a time: yields each
+    read's lines and the offset after them, up to the file's size when called, so memory
+    stays one read's worth however large the backlog. A line still being written (no
+    newline yet) waits for the next call; a line longer than one read is read whole; a
+    line that is not a JSON object is skipped, never fatal. With `until_ns`, stops before
+    the first line stamped later than it: a later turn's lines, read when that one closes,
+    are not held meanwhile."""
     try:
         with open(path, "rb") as fh:
-            fh.seek(offset)
-            data = fh.read(MAX_READ)
+            yield from _chunks(fh, offset, until_ns)
     except OSError:
-        return [], offset
-    stats["bytes_read"] += len(data)
-    end = data.rfind(b"\n")
-    if end < 0:
-        return [], offset
-    lines = []
-    for raw in data[: end + 1].splitlines():
-        try:
-            line = json.loads(raw)
-        except ValueError:
+        return  # gone or unreadable: the next call tries again from the same offset
+
+
+def _chunks(
+    fh: BinaryIO, offset: int, until_ns: int | None
+) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    size = os.fstat(fh.fileno()).st_size  # bytes appended meanwhile wait for the next call
+    fh.seek(offset)
+    parts: list[bytes] = []
+    held = 0
+    while offset + held < size:
+        data = fh.read(min(MAX_READ, size - offset - held))
+        if not data:
+            return
+        stats["bytes_read"] += len(data)
+        if b"\n" not in data:
+            parts.append(data)  # part of a line longer than one read
+            held += len(data)
             continue
+        data = b"".join([*parts, data])
+        cut = data.rfind(b"\n") + 1
+        parts, held = [data[cut:]], len(data) - cut
+        lines, used = _parse(data, cut, until_ns)
+        offset += used
+        yield lines, offset
+        if used < cut:
+            return  # reached a line past `until_ns`
+
+
+def _parse(data: bytes, end: int, until_ns: int | None) -> tuple[list[dict[str, Any]], int]:
+    """The JSON objects in data[:end] (whole lines) and the bytes they took, stopping
+    before a line stamped later than `until_ns`."""
+    lines: list[dict[str, Any]] = []
+    pos = 0
+    while pos < end:
+        nl = data.index(b"\n", pos, end)
+        try:
+            line = json.loads(data[pos:nl])
+        except ValueError:
+            line = None
         if isinstance(line, dict):
+            if until_ns is not None and (parse_ts(line.get("timestamp")) or 0) > until_ns:
+                return lines, pos
             lines.append(line)
-    return lines, offset + end + 1
+        pos = nl + 1
+    return lines, pos
 
 
 def backscan(path: str, needle: bytes, size: int) -> int | None:

@@ -25,11 +25,22 @@ from typing import Any
 from staso_otel.targets import jsonl
 
 MAX_TEXT = jsonl.MAX_TEXT
-read_lines = jsonl.read_lines
+read_chunks = jsonl.read_chunks
+READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 
 
 def empty() -> dict[str, Any]:
     return {"user": [], "reqs": {}, "msgs": {}, "calls": {}, "results": {}}
+
+
+def newest(facts: dict[str, Any]) -> int:
+    """The latest transcript time among a turn's facts (0: none had a timestamp)."""
+    times = [u["ts"] for u in facts["user"]]
+    times += [r["ts"] for r in facts["reqs"].values()]
+    times += [m["t1"] for m in facts["msgs"].values()]
+    times += [c["ts"] for c in facts["calls"].values()]
+    times += [r["ts"] for r in facts["results"].values()]
+    return max(times, default=0)
 
 
 def start_offset(path: str, prompt_id: str | None) -> int:

@@ -121,7 +121,7 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
             turn["response"] = e.last_message or turn.get("response")
             turn["agent_path"] = e.agent_transcript_path or turn.get("agent_path")
             turn["last"] = e.t
-            _close(state, turn, ctx, out, "completed", "subagent_stop", e.t)
+            _close(state, turn, ctx, out, "completed", "subagent_stop", e.t, e.t)
         return
     turn = _turn_for(state, e, ctx, out)
     if not turn:
@@ -141,10 +141,10 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     elif kind == ev_.STOP:
         turn["response"] = e.last_message or turn.get("response")
         turn["stop_active"] = e.stop_hook_active
-        _close(state, turn, ctx, out, "completed", "stop", e.t)
+        _close(state, turn, ctx, out, "completed", "stop", e.t, e.t)
     elif kind == ev_.STOP_FAILURE:
         turn["failure"] = e.error or e.last_message or "the model request failed"
-        _close(state, turn, ctx, out, "failed", "stop_failure", e.t)
+        _close(state, turn, ctx, out, "failed", "stop_failure", e.t, e.t)
 
 
 def _cap(value: Any) -> Any:
@@ -192,7 +192,7 @@ def _turn_for(
         return None  # a late event of a turn closed by failure or expiry: it stays out
     for other in list(turns.values()):  # a new prompt: the previous one did not Stop
         if other.get("agent") is None:
-            _close(state, other, ctx, out, None, "next_turn", other["last"])
+            _close(state, other, ctx, out, None, "next_turn", other["last"], e.t)
     if closed is not None:  # the same prompt continues after a Stop hook blocked
         start = min(closed.get("end") or e.t, e.t)
         turn = _new_turn(e.prompt_id, start, pid=e.prompt_id, seg=closed["seg"] + 1)
@@ -322,7 +322,8 @@ def _close_all(
         turn = state["turns"][key]
         if main_only and turn.get("agent"):
             continue
-        _close(state, turn, ctx, out, None, reason, t if reason == "session_end" else turn["last"])
+        end = t if reason == "session_end" else turn["last"]
+        _close(state, turn, ctx, out, None, reason, end, t)
 
 
 # --- closing: transcript facts + hook facts -> spans ---------------------------------------
@@ -338,16 +339,36 @@ def _agent_path(state: dict[str, Any], turn: dict[str, Any]) -> str | None:
     return os.path.join(folder, f"agent-{turn['agent']}.jsonl")
 
 
-def _sync(state: dict[str, Any], path: str | None, key: str | None, pid: str | None) -> None:
+def _sync(
+    state: dict[str, Any], path: str | None, key: str | None, turn: dict, horizon: int
+) -> None:
+    """Read the transcript up to a little past `horizon` (when the event closing `turn`
+    came), one read at a time, dropping after each read the facts of prompts older than
+    the turn that no hook opened: a backlog never piles up in memory."""
     if not path:
         return
     files = state["files"]
     fstate = files.get(path)
     if fstate is None:
         fresh = key is not None or state.get("fresh") == path
-        fstate = files[path] = {"off": 0 if fresh else transcript.start_offset(path, pid)}
-    lines, fstate["off"] = transcript.read_lines(path, fstate["off"])
-    transcript.ingest(fstate, lines, state["tx"], key)
+        offset = 0 if fresh else transcript.start_offset(path, turn.get("pid"))
+        fstate = files[path] = {"off": offset}
+    until = horizon + transcript.READ_AHEAD_NS
+    for lines, end in transcript.read_chunks(path, fstate["off"], until):
+        transcript.ingest(fstate, lines, state["tx"], key)
+        fstate["off"] = end
+        if key is None:
+            _drop_stale(state, turn["t0"])
+
+
+def _drop_stale(state: dict[str, Any], before: int) -> None:
+    tx = state["tx"]
+    for key in list(tx):
+        if key in state["turns"]:
+            continue
+        newest = transcript.newest(tx[key])
+        if key in state["closed"] or 0 < newest < before:
+            del tx[key]
 
 
 def _answered(facts: dict[str, Any] | None, text: str) -> bool:
@@ -360,7 +381,7 @@ def _answered(facts: dict[str, Any] | None, text: str) -> bool:
 
 
 def _settle(
-    state: dict[str, Any], turn: dict[str, Any], path: str | None, key: str | None, pid: Any
+    state: dict[str, Any], turn: dict[str, Any], path: str | None, key: str | None, horizon: int
 ) -> None:
     """Wait (bounded) until the transcript holds the answer the Stop hook quoted."""
     expected = turn.get("response")
@@ -371,7 +392,7 @@ def _settle(
         if time.monotonic() >= deadline:
             return
         time.sleep(SETTLE_POLL_S)
-        _sync(state, path, key, pid)
+        _sync(state, path, key, turn, horizon)
 
 
 def _agent_meta(path: str | None) -> dict[str, Any]:
@@ -393,14 +414,17 @@ def _close(
     outcome: str | None,
     reason: str,
     end: int,
+    horizon: int,
 ) -> None:
+    """Emit the turn's spans; `horizon` is when the event closing it came (the transcript
+    is read up to a little past it)."""
     key = turn["id"]
     if turn.get("agent"):
         path = _agent_path(state, turn)
         turn["agent_path"] = path
-        _sync(state, path, key, None)
+        _sync(state, path, key, turn, horizon)
         if reason == "subagent_stop":
-            _settle(state, turn, path, key, None)
+            _settle(state, turn, path, key, horizon)
         meta = _agent_meta(path)
         turn["agent_meta"] = {k: meta.get(k) for k in ("toolUseId", "spawnDepth", "model")}
         if turn.get("parent") is None and isinstance(meta.get("toolUseId"), str):
@@ -408,9 +432,9 @@ def _close(
             turn["parent"] = f"{assemble.main_tool_id(trace, meta['toolUseId']):x}"
     else:
         path = turn.get("path") or state["meta"].get("path")
-        _sync(state, path, None, turn.get("pid"))
+        _sync(state, path, None, turn, horizon)
         if reason == "stop":
-            _settle(state, turn, path, None, turn.get("pid"))
+            _settle(state, turn, path, None, horizon)
     facts = state["tx"].pop(key, None) or transcript.empty()
     out.extend(assemble.build_spans(state, turn, facts, ctx, outcome, reason, end))
     state["turns"].pop(key, None)

@@ -25,9 +25,10 @@ from staso_otel.targets.codex import tools
 
 MAX_TEXT = jsonl.MAX_TEXT
 BACKSCAN_CHUNK = jsonl.BACKSCAN_CHUNK
+READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 stats = jsonl.stats  # the same dict: tests read bytes read per target through either
 parse_ts = jsonl.parse_ts
-read_lines = jsonl.read_lines
+read_chunks = jsonl.read_chunks
 _cap = jsonl.cap
 
 

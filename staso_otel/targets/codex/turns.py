@@ -353,7 +353,9 @@ def _close_all(
 # --- closing: rollout facts + hook facts -> spans ------------------------------------------
 
 
-def _sync_transcript(state: dict[str, Any], turn: dict[str, Any]) -> None:
+def _sync_transcript(state: dict[str, Any], turn: dict[str, Any], cutoff: int) -> None:
+    """Read the rollout up to a little past `cutoff`, one read at a time, dropping after
+    each read the facts no open turn will use: a backlog of older turns never piles up."""
     path = turn.get("path")
     if not path:
         return
@@ -362,8 +364,11 @@ def _sync_transcript(state: dict[str, Any], turn: dict[str, Any]) -> None:
     if fstate is None:
         offset = 0 if state.get("fresh") == path else transcript.start_offset(path, turn["id"])
         fstate = files[path] = {"off": offset}
-    lines, fstate["off"] = transcript.read_lines(path, fstate["off"])
-    transcript.ingest(fstate, lines, state["tx"])
+    until = cutoff + transcript.READ_AHEAD_NS
+    for lines, end in transcript.read_chunks(path, fstate["off"], until):
+        transcript.ingest(fstate, lines, state["tx"])
+        fstate["off"] = end
+        _gc_facts(state, turn["t0"])
 
 
 def _close(
@@ -378,7 +383,7 @@ def _close(
 ) -> None:
     """Emit the turn's spans. `outcome` None: decide from what happened (failed request,
     rollout task_complete/turn_aborted) or call it unfinished."""
-    _sync_transcript(state, turn)
+    _sync_transcript(state, turn, cutoff)
     bucket = state["tx"].get(turn["id"], [])
     facts = [f for f in bucket if f.get("ts", 0) <= cutoff]
     rest = [f for f in bucket if f.get("ts", 0) > cutoff]
