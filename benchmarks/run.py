@@ -19,6 +19,7 @@ SCRIPTS = {
     "bench_hook.py": (["--rounds", "40"], ["--rounds", "2"]),
     "bench_transcript.py": (["--sizes", "1,10,100"], ["--sizes", "0.1,0.5", "--runs", "3"]),
     "bench_pipeline.py": ([], ["--quick"]),
+    "bench_backlog.py": (["--mb", "1,100"], ["--mb", "0.1,0.5", "--runs", "1"]),
 }
 
 

@@ -43,3 +43,10 @@ def test_pipeline_benchmark_loses_no_span():
         assert out.count(section) >= 1, out
     assert "lost 0" in out and "missing 0" in out
     assert "spans lost" not in out
+
+
+def test_backlog_benchmark_loses_no_span_for_either_agent():
+    out = run(str(BENCH / "bench_backlog.py"), "--mb", "0.1,0.5", "--runs", "1")
+    for target in ("codex", "claude-code"):
+        assert out.count(f"{target:12} backlog") == 2, out
+    assert "spans differ" not in out, out
