@@ -4,6 +4,15 @@ Precedence (SPEC.md): flag > STASO_* env > OTEL_* env > profile > default. An em
 environment variable counts as unset. A bad value raises `SettingsError` naming the
 setting, so the CLI can print one line and exit 1.
 
+The one exception, and the binding of credentials (SPEC.md; docs/settings.md says it for
+users): an agent's hooks inherit the user's shell, where OTEL_* variables are often kept
+for some other application. So the endpoint a profile stores (`staso setup` always
+stores one) outranks the OTEL_* endpoint unless `use_otel_endpoint` opts in. And every
+credential is bound to the origin it was given for: the Staso key and staso's own headers
+go only to the endpoint of the layer they came from (else the profile's, else Staso's);
+OTEL_EXPORTER_OTLP_* transport variables (headers, timeout, ...) describe the OTEL
+destination and apply only when spans go to that origin.
+
 Profiles live in `STASO_HOME/settings.json` ({"default_profile": ..., "profiles": {name:
 {setting: value}}}); API keys live apart in `credentials.json` (0600), so a settings file
 can be shown or shared without leaking a secret.
@@ -22,6 +31,10 @@ from urllib.parse import unquote, urlsplit
 from staso_otel import paths
 
 STASO_ENDPOINT = "https://api.staso.ai/v1/traces"
+# Where an SDK sends OTLP/HTTP when no OTEL_* endpoint is set: the OTEL_* transport
+# variables are meant for this destination then.
+OTEL_DEFAULT_ENDPOINT = "http://localhost:4318/v1/traces"
+OTEL_ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 TRACES_PATH = "/v1/traces"
 API_KEY_HEADER = "X-API-Key"
 DEFAULT_PROFILE = "default"
@@ -84,6 +97,14 @@ def normalize_endpoint(value: str, *, append_path: bool = True) -> str:
     return parts._replace(path=path).geturl()
 
 
+def origin(url: str) -> str:
+    """scheme://host:port, the unit a credential is bound to (default ports made explicit,
+    so https://h and https://h:443 are one origin)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme}://{parts.hostname}:{port}"
+
+
 def parse_headers(value: Any) -> dict[str, str]:
     """`k=v,k2=v2` (OTel's format, values URL-encoded) or a mapping."""
     if isinstance(value, Mapping):
@@ -116,6 +137,9 @@ class Param:
     otel_env: tuple[tuple[str, Callable[[str], Any]], ...] = ()
     in_profile: bool = True
     secret: bool = False
+    # OTEL_* sources of a transport setting describe the OTEL destination: they apply only
+    # when spans go to that origin (see the module docstring).
+    transport: bool = False
 
 
 def _otel_endpoint(value: str) -> str:
@@ -139,8 +163,18 @@ PARAMS: tuple[Param, ...] = (
         ),
     ),
     Param(
+        "use_otel_endpoint",
+        "true: an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the environment overrides the "
+        "profile's endpoint (as in the SDK). false: the endpoint `staso setup` stored wins "
+        "and `staso status` names the variable it ignored.",
+        _parse_bool,
+        False,
+        ("STASO_USE_OTEL_ENDPOINT",),
+    ),
+    Param(
         "api_key",
-        "Staso API key, sent as X-API-Key; kept in credentials.json (0600).",
+        "Staso API key, sent as X-API-Key only to the origin it was given for; kept in "
+        "credentials.json (0600) with that origin.",
         _parse_str,
         None,
         ("STASO_API_KEY",),
@@ -148,7 +182,8 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "headers",
-        "Extra export headers, k=v,k2=v2.",
+        "Extra export headers, k=v,k2=v2. Staso's own (flag, STASO_HEADERS, profile) go "
+        "only to the origin they were given for, OTEL_* ones only to the OTEL destination.",
         parse_headers,
         {},
         ("STASO_HEADERS",),
@@ -156,6 +191,7 @@ PARAMS: tuple[Param, ...] = (
             ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", parse_headers),
             ("OTEL_EXPORTER_OTLP_HEADERS", parse_headers),
         ),
+        transport=True,
     ),
     Param(
         "service_name",
@@ -233,6 +269,7 @@ PARAMS: tuple[Param, ...] = (
             ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", str),
             ("OTEL_EXPORTER_OTLP_CERTIFICATE", str),
         ),
+        transport=True,
     ),
     Param(
         "export_timeout",
@@ -241,6 +278,7 @@ PARAMS: tuple[Param, ...] = (
         10.0,
         ("STASO_EXPORT_TIMEOUT",),
         (("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", float), ("OTEL_EXPORTER_OTLP_TIMEOUT", float)),
+        transport=True,
     ),
     Param(
         "worker_idle_seconds",
@@ -270,11 +308,21 @@ PARAMS_BY_NAME = {p.name: p for p in PARAMS}
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved settings; `source` says where each value came from (for `staso status`)."""
+    """Resolved settings; `source` says where each value came from (for `staso status`).
+
+    `key_origin` / `headers_origin`: the origin the API key and staso's own headers are
+    bound to; `otel_headers` / `otel_origin`: the OTEL_* headers and the destination they
+    are for; `notes`: one line per variable that is set but not in effect, and why.
+    """
 
     profile: str
     values: Mapping[str, Any]
     source: Mapping[str, str] = field(default_factory=dict)
+    key_origin: str | None = None
+    headers_origin: str | None = None
+    otel_headers: Mapping[str, str] = field(default_factory=dict)
+    otel_origin: str = field(default_factory=lambda: origin(OTEL_DEFAULT_ENDPOINT))
+    notes: tuple[str, ...] = ()
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -286,16 +334,38 @@ class Settings:
     def is_staso_endpoint(self) -> bool:
         return urlsplit(self.values["endpoint"]).hostname == urlsplit(STASO_ENDPOINT).hostname
 
+    @property
+    def key_sent(self) -> bool:
+        """Does the API key go with the spans to the endpoint in effect?"""
+        return bool(self.values.get("api_key")) and self.key_origin == origin(self.endpoint)
+
+    def key_line(self) -> str:
+        """Whether the key goes where spans go, for `staso status` and `staso setup`."""
+        if not self.values.get("api_key"):
+            return "none"
+        if self.key_sent:
+            return f"sent ({self.source.get('api_key', 'default')})"
+        return (
+            f"not sent: it was given for {self.key_origin}, spans go to "
+            f"{origin(self.endpoint)} (pass STASO_API_KEY with STASO_ENDPOINT, or "
+            "`staso setup --endpoint URL --api-key K`, to use a key there)"
+        )
+
     def export_headers(self) -> dict[str, str]:
-        headers = dict(self.values["headers"])
-        key = self.values.get("api_key")
-        if key:
-            headers[API_KEY_HEADER] = key
+        """The headers a request to `endpoint` carries: only those bound to its origin."""
+        here = origin(self.endpoint)
+        ours = self.values["headers"] if self.headers_origin == here else {}
+        theirs = self.otel_headers if self.otel_origin == here else {}
+        # on a clash the higher layer wins: OTEL_* outranks only the profile's headers
+        low, high = (ours, theirs) if self.source.get("headers") == "profile" else (theirs, ours)
+        headers = {**low, **high}
+        if self.key_sent:
+            headers[API_KEY_HEADER] = self.values["api_key"]
         return headers
 
     def require_key(self) -> None:
         """The Staso endpoint refuses spans without a key: say so before anything is sent."""
-        if self.is_staso_endpoint and not self.values.get("api_key"):
+        if self.is_staso_endpoint and not self.key_sent:
             raise SettingsError(
                 "no API key for the Staso endpoint: pass --api-key or set STASO_API_KEY, "
                 "or send to another collector with --endpoint URL"
@@ -341,8 +411,10 @@ def save_profile(
         data["default_profile"] = name
     paths.atomic_write(paths.settings_file(home), json.dumps(data, indent=2).encode() + b"\n")
     if api_key is not None:
+        # Bound to the endpoint it was given for; another endpoint never receives it.
+        bound = origin(profiles[name].get("endpoint") or STASO_ENDPOINT)
         creds = load_credentials(home)
-        creds.setdefault("profiles", {})[name] = {"api_key": api_key}
+        creds.setdefault("profiles", {})[name] = {"api_key": api_key, "origin": bound}
         paths.atomic_write(paths.credentials_file(home), json.dumps(creds, indent=2).encode())
 
 
@@ -378,18 +450,94 @@ def load(
 
     values: dict[str, Any] = {}
     source: dict[str, str] = {}
-    for param in PARAMS:
-        raw, where, parse = _pick(param, overrides, env, stored)
+    otel_raw: dict[str, tuple[Any, str]] = {}  # transport settings' OTEL_* values, held back
+    # use_otel_endpoint first: it decides the endpoint's precedence
+    for param in sorted(PARAMS, key=lambda p: p.name != "use_otel_endpoint"):
+        otel_first = param.name != "endpoint" or bool(values.get("use_otel_endpoint"))
+        raw, where, parse = _pick(param, overrides, env, stored, otel_first=otel_first)
+        if param.transport and (otel := _otel_value(param, env))[1]:
+            otel_raw[param.name] = otel
         if raw is None:
             values[param.name] = param.default
             source[param.name] = "default"
             continue
-        try:
-            values[param.name] = parse(raw)
-        except (TypeError, ValueError) as exc:
-            raise SettingsError(f"bad value for {param.name} from {where}: {exc}") from None
+        values[param.name] = _parse(param, raw, where, parse)
         source[param.name] = where
-    return Settings(profile=name, values=values, source=source)
+
+    # Where each staso layer points, to bind credentials to the layer they came from.
+    layer_endpoint = {
+        "flag": _parse(PARAMS_BY_NAME["endpoint"], overrides.get("endpoint"), "flag"),
+        "env": _parse(PARAMS_BY_NAME["endpoint"], env.get("STASO_ENDPOINT"), "STASO_ENDPOINT"),
+        "profile": _parse(PARAMS_BY_NAME["endpoint"], stored.get("endpoint"), "profile"),
+    }
+    otel_endpoint, otel_var = _otel_value(PARAMS_BY_NAME["endpoint"], env)
+    otel_origin = origin(otel_endpoint or OTEL_DEFAULT_ENDPOINT)
+    here = origin(values["endpoint"])
+    notes: list[str] = []
+    if otel_var and source["endpoint"] != otel_var:
+        why = (
+            "the profile's endpoint wins (to follow it: `staso setup --use-otel-endpoint` "
+            "or STASO_USE_OTEL_ENDPOINT=true)"
+            if source["endpoint"] == "profile"
+            else f"{source['endpoint']} wins"
+        )
+        notes.append(f"{otel_var}={env[otel_var]} ignored: {why}")
+
+    otel_headers: dict[str, str] = {}
+    for pname, (value, var) in otel_raw.items():
+        if otel_origin != here:
+            notes.append(f"{var} ignored: it is for {otel_origin}, spans go to {here}")
+        elif pname == "headers":
+            otel_headers = value
+        elif source[pname] in ("profile", "default"):  # OTEL_* > profile > default
+            values[pname], source[pname] = value, var
+
+    return Settings(
+        profile=name,
+        values=values,
+        source=source,
+        key_origin=_bound_origin(source["api_key"], layer_endpoint, creds.get("origin")),
+        headers_origin=_bound_origin(source["headers"], layer_endpoint, None),
+        otel_headers=otel_headers,
+        otel_origin=otel_origin,
+        notes=tuple(notes),
+    )
+
+
+def _parse(param: Param, raw: Any, where: str, parse: Callable[[Any], Any] | None = None) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return (parse or param.parse)(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"bad value for {param.name} from {where}: {exc}") from None
+
+
+def _otel_value(param: Param, env: Mapping[str, str]) -> tuple[Any, str]:
+    """(parsed value, variable) of the first OTEL_* source of `param` that is set."""
+    raw, var = _pick_otel(param, env)
+    if raw is None:
+        return None, ""
+    return _parse(param, raw, var, dict(param.otel_env)[var]), var
+
+
+LAYERS = ("flag", "env", "profile")
+
+
+def _bound_origin(
+    where: str, layer_endpoint: Mapping[str, str | None], stored_origin: str | None
+) -> str | None:
+    """The origin a credential from `where` belongs to: its own layer's endpoint, else a
+    lower staso layer's, else Staso's. Never an OTEL_* endpoint: those are ambient."""
+    if where == "default":
+        return None
+    layer = where if where in ("flag", "profile") else "env"  # else it is a STASO_* var
+    if layer == "profile" and stored_origin:
+        return stored_origin  # what `staso setup` recorded with the key
+    for lower in LAYERS[LAYERS.index(layer) :]:
+        if layer_endpoint[lower]:
+            return origin(layer_endpoint[lower])
+    return origin(STASO_ENDPOINT)
 
 
 def defaults() -> Settings:
@@ -400,19 +548,36 @@ def defaults() -> Settings:
 
 
 def _pick(
-    param: Param, overrides: Mapping[str, Any], env: Mapping[str, str], stored: Mapping[str, Any]
+    param: Param,
+    overrides: Mapping[str, Any],
+    env: Mapping[str, str],
+    stored: Mapping[str, Any],
+    *,
+    otel_first: bool = True,
 ) -> tuple[Any, str, Callable[[Any], Any]]:
     if param.name in overrides:
         return overrides[param.name], "flag", param.parse
     for var in param.staso_env:
         if env.get(var):
             return env[var], var, param.parse
-    for var, parse in param.otel_env:
-        if env.get(var):
-            return env[var], var, parse
+    if otel_first and not param.transport:
+        raw, var = _pick_otel(param, env)
+        if raw is not None:
+            return raw, var, dict(param.otel_env)[var]
     if param.in_profile and stored.get(param.name) not in (None, ""):
         return stored[param.name], "profile", param.parse
+    if not param.transport:
+        raw, var = _pick_otel(param, env)  # below the profile: the endpoint's exception
+        if raw is not None:
+            return raw, var, dict(param.otel_env)[var]
     return None, "default", param.parse
+
+
+def _pick_otel(param: Param, env: Mapping[str, str]) -> tuple[Any, str]:
+    for var, _ in param.otel_env:
+        if env.get(var):
+            return env[var], var
+    return None, ""
 
 
 def markdown_table() -> str:
@@ -425,6 +590,31 @@ def markdown_table() -> str:
         "Precedence: flag > `STASO_*` env > `OTEL_*` env > profile (`STASO_HOME/settings.json`)"
         " > default. An empty variable counts as unset. API keys live in"
         " `STASO_HOME/credentials.json` (0600), never in `settings.json` or a hook config.",
+        "",
+        "## Where spans go, and what goes with them",
+        "",
+        "- **The one exception to the precedence: the endpoint.** An agent's hooks inherit the"
+        " user's shell, where `OTEL_EXPORTER_OTLP_ENDPOINT` is often kept for some other"
+        " application. So the endpoint a profile stores (`staso setup` always stores one:"
+        " `--endpoint`, `--local`, or Staso's) outranks `OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT`:"
+        " flag > `STASO_ENDPOINT` > profile > `OTEL_*` > default. `staso status` names the"
+        " variable it ignored. To let the OTEL_* endpoint win on purpose:"
+        " `staso setup --use-otel-endpoint` (stored in the profile) or"
+        " `STASO_USE_OTEL_ENDPOINT=true`. With no profile endpoint (library use without setup)"
+        " the OTEL_* endpoint beats the default, as in the SDK.",
+        "- **Credentials are bound to the origin (scheme, host, port) they were given for.**"
+        " The API key and staso's own headers go only to the endpoint of the layer they came"
+        " from: a flag's key to the flag's endpoint, `STASO_API_KEY`/`STASO_HEADERS` to"
+        " `STASO_ENDPOINT`, the profile's key to the endpoint `staso setup` stored with it"
+        " (recorded in credentials.json); a layer that names no endpoint falls back to the"
+        " layer below, then to Staso's. No `OTEL_*` endpoint ever receives them. Any other"
+        " endpoint, from any setting, gets the spans without them; `staso status` says where"
+        " spans go, which setting put them there, and whether the key goes along.",
+        "- **`OTEL_EXPORTER_OTLP_*` transport variables describe the OTEL destination**"
+        " (the OTEL_* endpoint, else the SDK default `http://localhost:4318`): its headers,"
+        " timeout and the like apply only when spans go to that origin; otherwise they are"
+        " ignored and `staso status` says so. So another application's bearer token never"
+        " reaches Staso, and Staso's key never reaches another application's collector.",
         "",
         "| setting | STASO env | OTEL env | in profile | default | what it does |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -29,6 +29,19 @@ def _ago(ns: int | None) -> str:
     return f"{seconds:.0f}s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
 
 
+def where_spans_go(s: settings_mod.Settings) -> list[tuple[str, str]]:
+    """Where spans go, which setting put them there, whether the key goes along, and
+    every variable that is set but not in effect."""
+    src = s.source["endpoint"]
+    why = f"profile {s.profile!r}" if src == "profile" else src
+    lines = [("endpoint", f"{s.endpoint} ({why})"), ("api key", s.key_line())]
+    sent = sorted(k for k in s.export_headers() if k != settings_mod.API_KEY_HEADER)
+    if sent:
+        lines.append(("headers", ", ".join(sent)))  # names only: values may be secrets
+    lines.extend(("ignored", note) for note in s.notes)
+    return lines
+
+
 def gather(
     scope: str | None = None,
     profile: str | None = None,
@@ -44,7 +57,7 @@ def gather(
     lines, problems = install.status_lines(scope, binary or codex_bin)
     try:
         s = settings_mod.load(profile)
-        lines.append(("endpoint", s.endpoint))
+        lines.extend(where_spans_go(s))
         try:
             s.require_key()
         except settings_mod.SettingsError as exc:

@@ -152,11 +152,12 @@ def test_tls_failure_is_named_and_status_does_not_claim_reachable(isolated_homes
 def test_ca_bundle_setting_is_honoured_even_with_requests_ca_bundle(
     isolated_homes, certs, monkeypatch
 ):
-    """OTEL_EXPORTER_OTLP_CERTIFICATE names the collector's CA; a REQUESTS_CA_BUNDLE set for
-    other tools (here: a different CA) used to win inside requests."""
+    """STASO_CERTIFICATE names the collector's CA; a REQUESTS_CA_BUNDLE set for other tools
+    (here: a different CA) used to win inside requests. (OTEL_EXPORTER_OTLP_CERTIFICATE is
+    for the OTEL_* endpoint's origin only: docs/settings.md, test_otel_env.py.)"""
     rec = Receiver(tls=(str(certs["cert"]), str(certs["key"]))).start()
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certs["other"]))
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", str(certs["cert"]))
+    monkeypatch.setenv("STASO_CERTIFICATE", str(certs["cert"]))
     try:
         record_fixture("tour_resume", isolated_homes["codex"])
         report = _drain(rec.endpoint)

@@ -16,11 +16,17 @@ def test_defaults_point_at_staso_and_need_a_key():
         s.require_key()
 
 
-def test_precedence_flag_then_staso_then_otel_then_profile():
-    settings.save_profile("default", {"endpoint": "http://profile:4318"})
+def test_precedence_flag_then_staso_then_profile_then_otel_for_the_endpoint():
     env = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318"}
+    assert settings.load(env=env).endpoint == "http://otel:4318/v1/traces"  # no profile: SDK's
+    settings.save_profile("default", {"endpoint": "http://profile:4318"})
     assert settings.load(env={}).endpoint == "http://profile:4318/v1/traces"
-    assert settings.load(env=env).endpoint == "http://otel:4318/v1/traces"
+    # the exception: an ambient OTEL_* endpoint does not redirect what setup stored ...
+    assert settings.load(env=env).endpoint == "http://profile:4318/v1/traces"
+    # ... unless the user opts in
+    opted = settings.load(env={**env, "STASO_USE_OTEL_ENDPOINT": "true"})
+    assert opted.endpoint == "http://otel:4318/v1/traces"
+    assert opted.source["endpoint"] == "OTEL_EXPORTER_OTLP_ENDPOINT"
     env["STASO_ENDPOINT"] = "http://staso:4318/v1/traces"
     assert settings.load(env=env).endpoint == "http://staso:4318/v1/traces"
     flagged = settings.load(overrides={"endpoint": "http://flag:1234"}, env=env)
@@ -62,12 +68,13 @@ def test_key_lives_in_a_0600_credentials_file_not_in_settings():
 
 def test_headers_and_resource_attributes_from_otel_env():
     env = {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel:4318",
         "OTEL_EXPORTER_OTLP_HEADERS": "a=1,b=x%3Dy",
         "OTEL_RESOURCE_ATTRIBUTES": "team=ml",
         "OTEL_SERVICE_NAME": "svc",
     }
     s = settings.load(env=env)
-    assert s.headers == {"a": "1", "b": "x=y"}
+    assert s.export_headers() == {"a": "1", "b": "x=y"}
     assert s.resource_attributes == {"team": "ml"} and s.service_name == "svc"
     with pytest.raises(settings.SettingsError, match="headers"):
         settings.load(env={"OTEL_EXPORTER_OTLP_HEADERS": "novalue"})

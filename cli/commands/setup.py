@@ -24,6 +24,12 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 )
 @click.option("--endpoint", help="Any OTLP/HTTP collector: http://host:4318 or .../v1/traces.")
 @click.option("--local", is_flag=True, help=f"Send to `staso collector` on {LOCAL_ENDPOINT}.")
+@click.option(
+    "--use-otel-endpoint/--no-use-otel-endpoint",
+    default=None,
+    help="Let an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the agent's environment override "
+    "this endpoint (off: an ambient OTEL_* endpoint is ignored, and status says so).",
+)
 @profile_option
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
 @click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
@@ -38,6 +44,7 @@ def command(
     auto_sync,
     endpoint,
     local,
+    use_otel_endpoint,
     profile,
     codex_bin,
     claude_bin,
@@ -88,24 +95,33 @@ def command(
     }
     if auto_sync is not None:
         values["auto_sync"] = auto_sync
+    if use_otel_endpoint is not None:
+        values["use_otel_endpoint"] = use_otel_endpoint
     name = profile or settings_mod.DEFAULT_PROFILE
     try:
+        existing = settings_mod.load_profiles().get("profiles", {}).get(name, {})
+        # The profile always names its endpoint, and only what setup was told (never a
+        # STASO_*/OTEL_* variable of this shell): that is what outranks an ambient
+        # OTEL_* endpoint later, and what the key is bound to.
+        values["endpoint"] = endpoint or existing.get("endpoint") or settings_mod.STASO_ENDPOINT
         check = settings_mod.load(
             name if profile and _known(name) else None, {**values, "api_key": api_key}
         )
         check.require_key()
-        existing = settings_mod.load_profiles().get("profiles", {}).get(name, {})
         merged = {**existing, **{k: v for k, v in values.items() if v is not None}}
-        if "endpoint" in merged:
-            merged["endpoint"] = check.endpoint
+        merged["endpoint"] = check.endpoint
         binary = codex_bin if target == "codex" else claude_bin
         lines = install.setup_target(scope, binary, auto_sync)
         settings_mod.save_profile(name, merged, api_key=api_key)
+        now = settings_mod.load(name)  # as this shell's environment resolves it
     except (settings_mod.SettingsError, install.InstallError) as exc:
         raise click.ClickException(str(exc)) from None
     for line in lines:
         click.echo(line)
-    click.echo(f"spans go to {check.endpoint} (profile {name!r})")
+    where = f"profile {name!r}" if now.source["endpoint"] == "profile" else now.source["endpoint"]
+    click.echo(f"spans go to {now.endpoint} ({where}); api key: {now.key_line()}")
+    for note in now.notes:
+        click.echo(f"note: {note}")
     agent = "codex" if target == "codex" else "claude"
     click.echo(f"next: run {agent} as usual, then `staso status --target {target}`")
 

@@ -143,15 +143,9 @@ def configure(
     elif durable:
         processor = SpoolSpanProcessor(agent)
     else:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from staso_otel.export.otlp import build_exporter
 
-        processor = BatchSpanProcessor(
-            OTLPSpanExporter(
-                endpoint=settings.endpoint,
-                headers=settings.export_headers(),
-                timeout=settings.export_timeout,
-            )
-        )
+        processor = BatchSpanProcessor(build_exporter(settings))
     tracer_provider.add_span_processor(processor)
     if durable:
         atexit.register(processor.force_flush)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import logging
+import os
 import random
 import ssl
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -242,6 +244,42 @@ def classify(status: int | None, result: SpanExportResult) -> str:
     return "rejected"
 
 
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _sdk_env_hidden() -> Iterator[None]:
+    """Hide OTEL_EXPORTER_OTLP_* from the SDK exporter while it is built.
+
+    The SDK exporter reads them itself at construction (and merges the headers ones into
+    whatever it is given), which would undo what settings resolved: a header bound to
+    another origin would go along again. Settings already applied each of them where
+    it belongs, so the exporter gets everything as arguments and nothing from the env.
+    """
+    with _ENV_LOCK:
+        saved = {k: v for k, v in os.environ.items() if k.startswith("OTEL_EXPORTER_OTLP_")}
+        for key in saved:
+            del os.environ[key]
+        try:
+            yield
+        finally:
+            os.environ.update(saved)
+
+
+def build_exporter(settings: Settings, session: requests.Session | None = None) -> SpanExporter:
+    """The one place an OTLP exporter is made from settings (worker and library alike)."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    with _sdk_env_hidden():
+        return OTLPSpanExporter(
+            endpoint=settings.endpoint,
+            certificate_file=settings.certificate,
+            headers=settings.export_headers(),
+            timeout=settings.export_timeout,
+            session=session,
+        )
+
+
 class Sender:
     """Exports SpanData through an SDK SpanExporter and classifies the outcome.
 
@@ -254,16 +292,8 @@ class Sender:
         self.settings = settings
         self._session: _StatusSession | None = None
         if exporter is None:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
             self._session = _StatusSession()
-            exporter = OTLPSpanExporter(
-                endpoint=settings.endpoint,
-                certificate_file=settings.certificate,
-                headers=settings.export_headers(),
-                timeout=settings.export_timeout,
-                session=self._session,
-            )
+            exporter = build_exporter(settings, self._session)
         self.exporter = exporter
         self._resources: dict[str, Resource] = {}
 

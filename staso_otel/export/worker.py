@@ -82,6 +82,10 @@ class Pipeline:
                 if settings is None:
                     settings = settings_mod.defaults()
         self.settings = settings
+        if settings.api_key and not settings.key_sent:
+            log.warning("worker", f"api key {settings.key_line()}")
+        for note in settings.notes:  # set but not in effect: said once, not silently dropped
+            log.warning("worker", note)
         self.spool = Spool(self.home, settings.spool_max_bytes)
         self._exporter = exporter
         self._sender: otlp.Sender | None = None
