@@ -77,6 +77,29 @@ def store_file(home: Path | None = None) -> Path:
     return (home or staso_home()) / "local" / "traces.sqlite"
 
 
+def install_dir(home: Path | None = None) -> Path:
+    """What each `staso setup` wrote, so uninstall removes exactly that."""
+    return (home or staso_home()) / "install"
+
+
+# Every name staso creates directly under STASO_HOME (`staso uninstall --purge` removes
+# these and nothing else, in case STASO_HOME is a folder holding the user's own files).
+HOME_ENTRIES = frozenset(
+    {
+        "settings.json",
+        "credentials.json",
+        "journal",
+        "quarantine",
+        "state",
+        "spool",
+        "logs",
+        "run",
+        "local",
+        "install",
+    }
+)
+
+
 def refuse_symlinks(path: Path) -> None:
     """Refuse `path` if it, or any folder between STASO_HOME and it, is a symlink: a
     planted link must not redirect what staso writes. (STASO_HOME itself may be a link:

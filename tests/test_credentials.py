@@ -148,3 +148,39 @@ def test_a_key_from_an_old_credentials_file_is_bound_to_the_profiles_endpoint(re
     env = {"STASO_ENDPOINT": ambient.endpoint}
     assert "X-API-Key" not in settings_mod.load(env=env).export_headers()
     assert settings_mod.load(env={}).export_headers()["X-API-Key"] == KEY
+
+
+def test_plain_uninstall_names_the_key_it_left_and_purge_removes_staso_home(receiver):
+    setup(receiver.base_url)
+    result = run("uninstall", "--target", "codex")
+    assert result.exit_code == 0, result.output
+    creds = paths.credentials_file()
+    assert creds.exists()
+    assert str(creds) in result.output and "--purge" in result.output
+    # what that line says to run works, though the hooks are already gone
+    result = run("uninstall", "--target", "codex", "--purge")
+    assert result.exit_code == 0, result.output
+    assert not creds.exists() and not paths.settings_file().exists()
+    assert not paths.staso_home().exists()
+    assert "removed" in result.output and str(paths.staso_home()) in result.output
+
+
+def test_purge_right_after_setup_keeps_files_staso_did_not_make(receiver):
+    setup(receiver.base_url)
+    mine = paths.staso_home() / "my-notes.txt"
+    mine.write_text("not staso's")
+    result = run("uninstall", "--target", "codex", "--purge")
+    assert result.exit_code == 0, result.output
+    assert not paths.credentials_file().exists() and not paths.journal_dir().exists()
+    assert sorted(p.name for p in paths.staso_home().iterdir()) == ["my-notes.txt"]
+
+
+def test_purge_refuses_while_another_agent_is_traced_and_changes_nothing(receiver):
+    setup(receiver.base_url)
+    result = run("setup", "--target", "claude-code", "--endpoint", receiver.base_url)
+    assert result.exit_code == 0, result.output
+    before = paths.credentials_file().read_bytes()
+    result = run("uninstall", "--target", "codex", "--purge")
+    assert result.exit_code == 1 and "Claude Code is still traced" in result.output
+    assert paths.credentials_file().read_bytes() == before
+    assert run("status", "--target", "codex").output.count("14 events") == 1  # hooks kept

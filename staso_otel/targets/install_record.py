@@ -16,7 +16,7 @@ from staso_otel import __version__, paths
 
 
 def path(target: str) -> Path:
-    return paths.staso_home() / "install" / f"{target}.json"
+    return paths.install_dir() / f"{target}.json"
 
 
 def load(target: str) -> dict[str, Any]:
