@@ -171,6 +171,10 @@ class Pipeline:
                 st["offset"] = offset
                 if records:
                     st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
+            skipped = journal.torn_tail(path, offset, ctx.now_ns)
+            if skipped:
+                offset += skipped
+                st["offset"] = offset
             last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
             if offset == path.stat().st_size and ctx.now_ns - last_ns > IDLE_EXPIRY_NS:
                 produced = target.expire(st.setdefault("target", {}), ctx)

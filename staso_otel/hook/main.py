@@ -56,7 +56,14 @@ def run(argv: list[str]) -> int:
         if target not in TARGETS:
             append.quarantine(target or "?", RECEIVED_NS, raw, f"unknown target {target!r}")
             return 0
-        record(target, raw, RECEIVED_NS)
+        try:
+            record(target, raw, RECEIVED_NS)
+        except OSError as exc:
+            if exc.errno not in append.NO_SPACE:
+                raise
+            append.note_no_space(exc)
+        else:
+            append.note_recorded()
         if os.environ.get("STASO_NO_WORKER", "") not in ("1", "true"):
             spawn.ensure_worker()
     except Exception:

@@ -7,9 +7,12 @@ a millisecond in all. Journals live at STASO_HOME/journal/<target>/<session>.jso
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import time
 
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 VERSION = 1
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -58,15 +61,29 @@ def _make_dirs(path: str) -> None:
 
 
 def locked_append(path: str, line: bytes) -> None:
-    """Append under flock: parallel tool hooks write the same journal at the same time."""
+    """Append under flock: parallel tool hooks write the same journal at the same time.
+
+    Every record starts on a fresh line: a writer killed mid-append leaves a torn line,
+    and a record glued onto it would be lost with it. A write that fails (disk full) is
+    taken back, so it leaves nothing torn (shrinking a file needs no space)."""
     ensure_dir(os.path.dirname(path))
-    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = os.open(path, flags, FILE_MODE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        view = memoryview(line)
-        while view:
-            view = view[os.write(fd, view) :]
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        try:
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError:
+            try:  # noqa: SIM105 - contextlib is an import the hook does not otherwise pay
+                os.ftruncate(fd, size)
+            except OSError:
+                pass  # the reader skips a torn line anyway
+            raise
     finally:
         os.close(fd)  # closing releases the flock
 
@@ -109,3 +126,42 @@ def quarantine(
     }
     path = os.path.join(home or staso_home(), "quarantine", "events.jsonl")
     locked_append(path, json.dumps(entry).encode() + b"\n")
+
+
+# -- a full disk -----------------------------------------------------------------------
+# While the disk is full every hook fails to append; a log line each would be one per event
+# (and the log sits on the same full disk). A flag file marks the outage instead: the hook
+# that creates it logs, if the log still has room; the first hook that appends once there
+# is room again removes it and logs the outage with its start, which then always fits.
+
+
+def no_space_flag(home: str | None = None) -> str:
+    return os.path.join(home or staso_home(), "run", "no-space")
+
+
+def note_no_space(exc: OSError, home: str | None = None) -> None:
+    """An event was dropped for want of space: log it if it is the first one."""
+    path = no_space_flag(home)
+    try:
+        ensure_dir(os.path.dirname(path))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except OSError:  # exists: already logged; anything else: nowhere to note it
+        return
+    os.close(fd)
+    from staso_otel import log  # only on this rare path: it costs imports
+
+    log.warning("hook", f"disk full ({exc.strerror}): dropping events until there is room")
+
+
+def note_recorded(home: str | None = None) -> None:
+    """An event was recorded: if an outage was noted, it is over (one stat otherwise)."""
+    path = no_space_flag(home)
+    try:
+        since = os.stat(path).st_mtime
+        os.unlink(path)
+    except OSError:  # no outage, or another hook ended it and logs it
+        return
+    from staso_otel import log
+
+    start = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since))
+    log.warning("hook", f"disk full since {start}Z: events were dropped; recording again")

@@ -2,7 +2,9 @@
 
 Appending lives in `append.py` (the hook's lean write path); this module reads and
 offers Path-based wrappers. A record is one JSON line
-`{"v":1,"target":…,"received_ns":…,"payload":<raw event>}`.
+`{"v":1,"target":…,"received_ns":…,"payload":<raw event>}`, and starts on a fresh line
+(a writer killed mid-append leaves a torn line; the reader skips it and goes on at the
+next newline).
 The hook records what arrived and decides nothing; the worker interprets records later,
 so a fix in a target's reconstruction can replay old journals.
 
@@ -67,31 +69,19 @@ def quarantine(
 def read(path: Path, offset: int = 0, limit_bytes: int | None = None) -> Iterator[Record]:
     """Records from `offset` on. A last line without its newline is still being written:
     it is left for the next read. A line that is not a record is logged and skipped."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed in finally; generator
-    except FileNotFoundError:
-        return
-    try:
-        fh.seek(offset)
-        position = offset
-        read_so_far = 0
-        for line in fh:
-            if not line.endswith(b"\n"):
-                break
-            start, position = position, position + len(line)
-            read_so_far += len(line)
-            record = _decode(line, path, start)
-            if record is not None:
-                yield Record(record.target, record.received_ns, record.payload, start, position)
-            if limit_bytes is not None and read_so_far >= limit_bytes:
-                break
-    finally:
-        fh.close()
+    records, _ = _read(path, offset, limit_bytes, quarantine_bad=False)
+    yield from records
 
 
 def read_batch(path: Path, offset: int, limit_bytes: int) -> tuple[list[Record], int]:
     """Up to ~limit_bytes of records from `offset`, and the offset consumed, which also
-    moves past corrupt lines (so a bad line is logged once, not on every pass)."""
+    moves past bad lines (so a bad line is logged and quarantined once, not every pass)."""
+    return _read(path, offset, limit_bytes, quarantine_bad=True)
+
+
+def _read(
+    path: Path, offset: int, limit_bytes: int | None, *, quarantine_bad: bool
+) -> tuple[list[Record], int]:
     records: list[Record] = []
     end = offset
     try:
@@ -104,25 +94,80 @@ def read_batch(path: Path, offset: int, limit_bytes: int) -> tuple[list[Record],
             if not line.endswith(b"\n"):
                 break
             start, end = end, end + len(line)
-            record = _decode(line, path, start)
-            if record is not None:
-                records.append(
-                    Record(record.target, record.received_ns, record.payload, start, end)
-                )
-            if end - offset >= limit_bytes:
+            if line.strip():  # blank: the newline a writer put after a torn line
+                record = _decode_line(line, path, start, quarantine_bad)
+                if record is not None:
+                    records.append(record)
+            if limit_bytes is not None and end - offset >= limit_bytes:
                 break
     return records, end
 
 
-def _decode(line: bytes, path: Path, offset: int) -> Record | None:
+def _decode_line(line: bytes, path: Path, offset: int, quarantine_bad: bool) -> Record | None:
+    """The line's record; else the record glued onto a torn one (the previous release
+    appended after a torn line without a newline first), else None, logged."""
+    record, error = _decode(line)
+    if record is not None:
+        return Record(record.target, record.received_ns, record.payload, offset, offset + len(line))
+    # A record cannot start inside a JSON string (its quotes would be escaped), and only the
+    # glued record's own start decodes through to the end of the line.
+    at = line.find(RECORD_START, 1)
+    while at > 0:
+        glued, _ = _decode(line[at:])
+        if glued is not None:
+            log.warning("journal", f"torn record at {path.name}:{offset} skipped, next one kept")
+            _keep_bad(path, line[:at], "torn record", quarantine_bad)
+            return Record(
+                glued.target, glued.received_ns, glued.payload, offset + at, offset + len(line)
+            )
+        at = line.find(RECORD_START, at + 1)
+    log.warning("journal", f"skipped corrupt line at {path.name}:{offset}: {error}")
+    _keep_bad(path, line, f"corrupt journal line: {error}", quarantine_bad)
+    return None
+
+
+RECORD_START = b'{"v":'
+
+
+def _decode(line: bytes) -> tuple[Record | None, str]:
     try:
         data = json.loads(line)
         if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
             raise ValueError("not a record object")
-        return Record(str(data["target"]), int(data["received_ns"]), data["payload"])
+        return Record(str(data["target"]), int(data["received_ns"]), data["payload"]), ""
     except (ValueError, KeyError, TypeError) as exc:
-        log.warning("journal", f"skipped corrupt line at {path.name}:{offset}: {exc}")
-        return None
+        return None, str(exc)
+
+
+def _keep_bad(path: Path, raw: bytes, reason: str, quarantine_bad: bool) -> None:
+    """Quarantine what could not be read, so a bug report has the evidence."""
+    if quarantine_bad:
+        home = path.parent.parent.parent  # STASO_HOME/journal/<target>/<session>.jsonl
+        append_mod.quarantine(path.parent.name, 0, raw.strip(), reason, str(home))
+
+
+TORN_TAIL_GRACE_NS = 60 * 1_000_000_000
+
+
+def torn_tail(path: Path, offset: int, now_ns: int) -> int:
+    """Bytes from `offset` to the end that are a line without its newline, left there
+    longer than TORN_TAIL_GRACE_NS, else 0. A hook writes a record in one locked loop,
+    in milliseconds; a tail unfinished a minute later belongs to a writer that died (or
+    a disk that filled), and waiting for it kept the worker and the session for ever."""
+    try:
+        with open(path, "rb") as fh:
+            stat = os.fstat(fh.fileno())
+            if now_ns - stat.st_mtime_ns <= TORN_TAIL_GRACE_NS:
+                return 0
+            fh.seek(offset)
+            tail = fh.read()
+    except FileNotFoundError:
+        return 0
+    if not tail or b"\n" in tail:
+        return 0
+    log.warning("journal", f"unfinished last line at {path.name}:{offset} skipped")
+    _keep_bad(path, tail, "unfinished last line", True)
+    return len(tail)
 
 
 def journals(home: Path | None = None) -> Iterator[tuple[str, Path]]:
