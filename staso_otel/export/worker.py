@@ -18,18 +18,23 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from opentelemetry.sdk.trace.export import SpanExporter
+from typing import TYPE_CHECKING
 
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
-from staso_otel.export import otlp
 from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import redact_span
 from staso_otel.targets.base import IDLE_EXPIRY_NS, Context
+
+# `otlp` loads the SDK and the exporter (most of a worker's start-up CPU): it is imported
+# where spans are sent, so a worker that finds nothing to do never loads it.
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from staso_otel.export import otlp
 
 READ_LIMIT_BYTES = 8 * 1024 * 1024
 POLL_S = 0.1
@@ -97,6 +102,8 @@ class Pipeline:
     @property
     def sender(self) -> otlp.Sender:
         if self._sender is None:
+            from staso_otel.export import otlp
+
             self._sender = otlp.Sender(self.settings, self._exporter)
         return self._sender
 
@@ -253,6 +260,8 @@ class Pipeline:
         return sent, waiting
 
     def _send_batch(self, batch: Batch, now_ns: int) -> tuple[int, bool]:
+        from staso_otel.export import otlp
+
         delivered = 0
         left: list[SpanData] = []
         worst: otlp.Outcome | None = None
@@ -282,6 +291,8 @@ class Pipeline:
         return delivered, False
 
     def _deliver(self, spans: list[SpanData]) -> tuple[int, list[SpanData], otlp.Outcome | None]:
+        from staso_otel.export import otlp
+
         outcome = self.sender.send(spans)
         if outcome.kind == "ok":
             return len(spans), [], None
@@ -401,11 +412,14 @@ def run_worker(home: Path | None = None) -> int:
 
 def _auto_sync() -> None:
     """With auto-sync on, a worker started by SessionStart re-writes the hook entries after
-    a staso upgrade: off the hook's path, so the agent never waits for it."""
-    from staso_otel.targets import installers
+    a staso upgrade: off the hook's path, so the agent never waits for it. The record is
+    checked first, so a start with nothing stale never imports an installer."""
+    from staso_otel.targets import install_record, installers
 
     for name in installers.NAMES:
         try:
+            if not install_record.stale(install_record.load(name)):
+                continue
             if installers.get(name).sync_if_needed():
                 log.info("worker", f"auto-sync: {name} hook entries re-written for this staso")
         except Exception:

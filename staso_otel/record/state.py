@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from staso_otel import log, paths
 
 LOCK_TIMEOUT_S = 30.0
@@ -43,6 +41,8 @@ def _load(path: Path) -> dict[str, Any]:
 @contextmanager
 def locked(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the state dict; it is saved when the block exits without an exception."""
+    from filelock import FileLock  # imported here: most of a bare worker start's CPU
+
     paths.ensure_dir(path.parent)
     lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=paths.FILE_MODE)
     with lock:

@@ -1,0 +1,71 @@
+"""The worker the hook spawns: look for work with `os` calls, load the worker if any. [stdlib]
+
+A hook spawns a worker whenever none holds the lock, so a start often finds that the
+worker before it, or a `staso flush`, already took the records. Importing the worker
+(targets, filelock, orjson, and later the SDK and exporter) costs several bare
+interpreters' CPU; this look costs about one. Work is: a journal with bytes past its
+state's offset (or no state yet), a journal idle long enough to be expired, or a spool
+batch waiting for export. The look takes no lock: a hook appending meanwhile finds the
+worker lock free and spawns another worker, so nothing is stranded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from staso_otel.record import append
+
+# = targets.base.IDLE_EXPIRY_NS (a test keeps them equal; importing it here would load
+# dataclasses and the journal reader, the cost this module avoids)
+IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
+BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
+
+
+def _entries(folder: str) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def _consumed(state_file: str) -> int | None:
+    try:
+        with open(state_file, "rb") as fh:
+            offset = json.load(fh).get("offset")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return offset if isinstance(offset, int) else None
+
+
+def has_work(home: str) -> bool:
+    """Anything the worker would do now (see the module docstring)."""
+    now = time.time_ns()
+    for target in _entries(os.path.join(home, "journal")):
+        if not target.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(target.path):
+            if not entry.name.endswith(".jsonl") or not entry.is_file(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            name = entry.name.removesuffix(".jsonl") + ".json"
+            offset = _consumed(os.path.join(home, "state", target.name, name))
+            if offset != st.st_size or now - st.st_mtime_ns > IDLE_EXPIRY_NS:
+                return True
+    spool = os.path.join(home, "spool")
+    return any(e.name.endswith(BATCH_SUFFIX) for e in _entries(spool))
+
+
+def main() -> None:
+    if not has_work(append.staso_home()):
+        sys.exit(0)
+    from staso_otel.export import worker
+
+    sys.exit(worker.run_worker())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""A worker start pays for what it does: nothing to do costs about a bare interpreter, and
+the OpenTelemetry SDK and exporter load only once there are spans to send.
+
+What the hook spawns (`spawn.WORKER_MODULE`) is run as the hook runs it: a fresh
+interpreter, `-X importtime` telling which modules it loaded. The CPU this saves is
+measured by `benchmarks/bench_worker.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pipeline_helpers import record_fixture
+
+from staso_otel.export import spool, start, worker
+from staso_otel.hook import spawn
+from staso_otel.record import journal
+from staso_otel.targets import base
+
+HEAVY = ("opentelemetry", "requests", "filelock", "orjson", "tomlkit", "click", "rich")
+
+
+def _loaded(argv: list[str], env: dict[str, str]) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "STASO_WORKER_IDLE_SECONDS": "0.1", **extra}
+
+
+def test_a_start_that_finds_everything_done_loads_nothing_heavy(isolated_homes) -> None:
+    record_fixture("hello", isolated_homes["codex"])
+    worker.drain(exporter=InMemorySpanExporter())  # the worker before this one took it all
+    loaded = _loaded(["-m", spawn.WORKER_MODULE], _env())
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+    assert "staso_otel" in loaded
+
+
+def test_records_without_a_finished_turn_load_no_sdk(isolated_homes) -> None:
+    from replay import FIXTURES_CODEX, load_events
+
+    from staso_otel.hook import main as hook_main
+
+    events = load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"])
+    for _, payload in events[:2]:  # SessionStart, UserPromptSubmit: no span is finished
+        assert hook_main.record("codex", json.dumps(payload).encode(), time.time_ns())
+    code = "from staso_otel.export import worker; worker.run_worker()"
+    loaded = _loaded(["-c", code], _env(STASO_ENDPOINT="http://127.0.0.1:9/v1/traces"))
+    assert "opentelemetry" not in loaded and "requests" not in loaded
+    ((_, path),) = journal.journals()
+    assert start.has_work(os.environ["STASO_HOME"]) is False  # the records were consumed
+    assert path.stat().st_size > 0
+
+
+def test_a_start_with_records_to_export_delivers_them(receiver, isolated_homes) -> None:
+    record_fixture("hello", isolated_homes["codex"])
+    env = _env(STASO_ENDPOINT=receiver.endpoint)
+    proc = subprocess.run(
+        [sys.executable, "-m", spawn.WORKER_MODULE], env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    assert {s["name"] for s in receiver.spans} >= {"invoke_agent codex"}
+
+
+def test_what_counts_as_work(isolated_homes) -> None:
+    home = os.environ["STASO_HOME"]
+    assert start.has_work(home) is False  # nothing at all
+    record_fixture("hello", isolated_homes["codex"])
+    assert start.has_work(home) is True  # a journal without state
+    worker.drain(send=False, exporter=InMemorySpanExporter())
+    assert start.has_work(home) is True  # spans spooled, not sent
+    for path in spool.Spool().batches():
+        path.unlink()
+    assert start.has_work(home) is False
+    ((_, path),) = journal.journals()
+    with open(path, "ab") as fh:
+        fh.write(b"{}\n")  # a hook appended
+    assert start.has_work(home) is True
+    worker.drain(exporter=InMemorySpanExporter())
+    assert start.has_work(home) is False
+    day_ago = (path.stat().st_mtime_ns - base.IDLE_EXPIRY_NS - 10**9) / 1e9
+    os.utime(path, (day_ago, day_ago))
+    assert start.has_work(home) is True  # due to be expired
+
+
+def test_the_look_uses_the_workers_own_constants() -> None:
+    assert start.IDLE_EXPIRY_NS == base.IDLE_EXPIRY_NS
+    assert start.BATCH_SUFFIX == spool.SUFFIX
+    assert Path(spawn.worker_lock_path()).parent.name == "run"
