@@ -1,6 +1,6 @@
 """Drive the real Claude Code CLI offline: install it from npm once, point it at a mock.
 
-`claude_binary()` installs `@anthropic-ai/claude-code@2.1.330` into the test cache
+`claude_binary(version)` installs `@anthropic-ai/claude-code@<version>` into the test cache
 (STASO_TEST_CACHE, default `<repo>/.cache`; `.ci/run` fills the same folder).
 `ClaudeSandbox` is a throwaway HOME + workspace whose environment sends model requests to
 `tests/mock_anthropic.py` on 127.0.0.1, with Claude Code's telemetry, updater and error
@@ -17,20 +17,40 @@ from pathlib import Path
 
 from e2e_codex import npm_binary
 
-CLAUDE_VERSION = "2.1.330"
+# The release the recordings were first made with, and the current latest users run (keep
+# run-tests.sh CLAUDE_VERSIONS and docs/compatibility.md in step).
+CLAUDE_VERSIONS = ("2.1.330", "2.1.332")
+CLAUDE_VERSION = CLAUDE_VERSIONS[0]
 
 
-def claude_binary() -> Path:
+# A user skill whose text runs a command before the model sees it (`!cmd`): Claude Code
+# 2.1.332 raises PreSkillShellCommand for it. `/greet` invokes it.
+GREET_SKILL = """---
+name: greet
+description: Say hello with the date
+---
+Today is !`echo skill-preamble-ran`.
+
+Greet the user.
+"""
+
+
+def write_greet_skill(home: Path) -> None:
+    skill = home / ".claude" / "skills" / "greet" / "SKILL.md"
+    skill.parent.mkdir(parents=True, exist_ok=True)
+    skill.write_text(GREET_SKILL)
+
+
+def claude_binary(version: str = CLAUDE_VERSION) -> Path:
     """The real claude binary, installed from the npm registry on first use."""
-    return npm_binary(
-        "@anthropic-ai/claude-code", CLAUDE_VERSION, f"claude-code-{CLAUDE_VERSION}", "claude"
-    )
+    return npm_binary("@anthropic-ai/claude-code", version, f"claude-code-{version}", "claude")
 
 
 @dataclass
 class ClaudeSandbox:
     root: Path
     mock_url: str
+    version: str = CLAUDE_VERSION
 
     def __post_init__(self) -> None:
         for folder in (self.home, self.workspace):
@@ -72,7 +92,7 @@ class ClaudeSandbox:
     def run(self, *args: str, env: dict[str, str] | None = None) -> tuple[str | None, list[dict]]:
         """`claude <args> --output-format stream-json`; (session id, the event stream)."""
         argv = [
-            str(claude_binary()),
+            str(claude_binary(self.version)),
             *args,
             "--output-format",
             "stream-json",

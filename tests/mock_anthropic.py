@@ -59,10 +59,116 @@ SCENARIOS: dict[str, list[list[dict[str, Any]]]] = {
         [text("notes.txt has two lines.")],
     ],
 }
+SCENARIOS |= {
+    # depth 2: the main agent spawns "outer", which spawns "inner"
+    "nest": [
+        [
+            tool(
+                "@AGENT@",
+                {
+                    "description": "Outer helper",
+                    "prompt": "SUBAGENT:outer delegate once more",
+                    "subagent_type": "general-purpose",
+                },
+            )
+        ],
+        [text("Asked the outer helper.")],
+    ],
+    # two background sub-agents launched by one message
+    "fan": [
+        [
+            tool(
+                "@AGENT@",
+                {
+                    "description": "First helper",
+                    "prompt": "SUBAGENT:slow run the slow one",
+                    "subagent_type": "general-purpose",
+                },
+            ),
+            tool(
+                "@AGENT@",
+                {
+                    "description": "Second helper",
+                    "prompt": "SUBAGENT:fast run the fast one",
+                    "subagent_type": "general-purpose",
+                },
+            ),
+        ],
+        [text("Both helpers launched.")],
+    ],
+    "tasks": [
+        [
+            tool(
+                "TaskCreate",
+                {
+                    "subject": "Write notes",
+                    "description": "Write notes.txt",
+                    "activeForm": "Writing notes",
+                },
+            )
+        ],
+        [
+            tool(
+                "TaskCreate",
+                {
+                    "subject": "Check notes",
+                    "description": "Read notes.txt back",
+                    "activeForm": "Checking notes",
+                },
+            )
+        ],
+        [tool("TaskUpdate", {"taskId": "1", "status": "in_progress"})],
+        [tool("TaskUpdate", {"taskId": "1", "status": "completed"})],
+        [tool("TaskList", {})],
+        [text("Planned two tasks, finished one.")],
+    ],
+    "bg": [
+        [
+            tool(
+                "Bash",
+                {
+                    "command": "sleep 1; echo bg-out; exit 4",
+                    "description": "Background job",
+                    "run_in_background": True,
+                },
+            )
+        ],
+        [text("Started the job; waiting.")],
+    ],
+    "bgdone": [[text("The job finished.")]],
+    "error": [[{"type": "api_error", "status": 400, "message": "mock: prompt is too long"}]],
+    "hello": [[text("Hello there.")]],
+    "skill": [[tool("Skill", {"skill": "greet"})], [text("Greeted.")]],
+}
 SUB_SCENARIOS: dict[str, list[list[dict[str, Any]]]] = {
     "count": [
         [tool("Bash", {"command": "wc -l < notes.txt", "description": "count"})],
         [text("2 lines")],
+    ],
+    "outer": [
+        [
+            tool(
+                "@AGENT@",
+                {
+                    "description": "Inner helper",
+                    "prompt": "SUBAGENT:inner run the deepest command",
+                    "subagent_type": "general-purpose",
+                },
+            )
+        ],
+        [text("outer done")],
+    ],
+    "inner": [
+        [tool("Bash", {"command": "echo from-depth-2", "description": "deep"})],
+        [text("inner done")],
+    ],
+    "slow": [
+        [tool("Bash", {"command": "sleep 2; echo slow-one", "description": "slow"})],
+        [text("slow done")],
+    ],
+    "fast": [
+        [tool("Bash", {"command": "echo fast-one", "description": "fast"})],
+        [text("fast done")],
     ],
 }
 
@@ -90,6 +196,7 @@ class MockAnthropic:
     def __init__(self, cwd: str) -> None:
         self.cwd = cwd
         self.answers: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # every request body, for recordings
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -149,6 +256,8 @@ class MockAnthropic:
         }
         with self._lock:
             self.answers.append(answer)
+        if any(b["type"] == "api_error" for b in content):
+            return answer, []
         model = body.get("model") or "claude-mock"
         start = {
             "id": message_id,
@@ -225,7 +334,13 @@ class MockAnthropic:
                     return self._json(200, {"input_tokens": 123})
                 if not path.endswith("/v1/messages"):
                     return self._json(404, {"type": "error", "error": {"type": "not_found"}})
+                with mock._lock:
+                    mock.requests.append(body)
                 answer, events = mock.respond(body)
+                failure = next((b for b in answer["content"] if b["type"] == "api_error"), None)
+                if failure is not None:  # an API error Claude Code does not retry (4xx)
+                    error = {"type": "invalid_request_error", "message": failure["message"]}
+                    return self._json(failure["status"], {"type": "error", "error": error})
                 if not body.get("stream"):
                     message = events[0][1]["message"] | {
                         "content": answer["content"],

@@ -40,10 +40,11 @@ TARGET = "claude-code"
 @dataclass
 class ClaudeReplay:
     spans: list[SpanData]
-    state: dict[str, Any]
+    state: dict[str, Any]  # the first session's (a fork is a session of its own)
     session_id: str
     home: Path
     transcripts: list[Path]
+    states: dict[str, dict[str, Any]]  # session id -> reducer state
 
 
 def load_events(fixture: Path, home: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -105,10 +106,18 @@ def replay(
     if keep_transcripts:
         transcripts.files = []
     session_id = events[0][1]["session_id"]
-    jpath = journal.journal_path(TARGET, session_id)
-    state: dict[str, Any] = {}
+    sessions = list(dict.fromkeys(str(p.get("session_id")) for _, p in events))
+    states: dict[str, dict[str, Any]] = {sid: {} for sid in sessions}
+    offsets = dict.fromkeys(sessions, 0)
     spans: list[SpanData] = []
-    offset = 0
+
+    def run(sid: str, t: int) -> None:
+        jpath = journal.journal_path(TARGET, sid)
+        new, offsets[sid], states[sid] = _run(
+            states[sid], jpath, offsets[sid], Context(t, capture_content)
+        )
+        spans.extend(new)
+
     if worker == "end" and not keep_transcripts:  # keep: the caller wrote them already
         transcripts.write_until(None)
     for t, payload in events:
@@ -118,15 +127,18 @@ def replay(
         if not hook_main.record(TARGET, raw, t):
             raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
         if worker == "prompt":
-            new, offset, state = _run(state, jpath, offset, Context(t, capture_content))
-            spans += new
+            run(str(payload.get("session_id")), t)
     last = events[-1][0]
     if worker == "end":
-        new, offset, state = _run(state, jpath, offset, Context(last, capture_content))
-        spans += new
+        for sid in sessions:
+            run(sid, last)
     if expire:
-        spans += get(TARGET).expire(state, Context(last + DAY_NS + 1, capture_content))
-    return ClaudeReplay(spans, state, session_id, home, [dst for dst, _ in transcripts.files])
+        for sid in sessions:
+            spans.extend(
+                get(TARGET).expire(states[sid], Context(last + DAY_NS + 1, capture_content))
+            )
+    files = [dst for dst, _ in transcripts.files]
+    return ClaudeReplay(spans, states[session_id], session_id, home, files, states)
 
 
 def fixtures() -> Iterator[Path]:
