@@ -127,7 +127,7 @@ TURN_UNFINISHED: Final = "unfinished"
 # tool facts
 STASO_TOOL_CATEGORY: Final = "staso.tool.category"
 STASO_TOOL_HOOK_NAME: Final = "staso.tool.hook_name"  # Codex's name in the hook (`Bash`)
-STASO_TOOL_SOURCE: Final = "staso.tool.source"  # hook | transcript
+STASO_TOOL_SOURCE: Final = "staso.tool.source"  # hook | batch | transcript | skill
 STASO_TOOL_BLOCKED: Final = "staso.tool.blocked"
 STASO_TOOL_EXECUTED: Final = "staso.tool.executed"  # false: blocked, denied, rejected
 STASO_TOOL_PERMISSION_REQUESTED: Final = "staso.tool.permission_requested"
@@ -139,6 +139,8 @@ STASO_SHELL_EXIT_CODE: Final = "staso.shell.exit_code"
 STASO_SHELL_WALL_TIME_S: Final = "staso.shell.wall_time_s"
 STASO_SHELL_PTY_SESSION_ID: Final = "staso.shell.pty_session_id"
 STASO_SHELL_CWD: Final = "staso.shell.cwd"
+STASO_SHELL_BACKGROUND: Final = "staso.shell.background"  # launched; ran on after the call
+STASO_SHELL_BACKGROUND_STATUS: Final = "staso.shell.background_status"  # completed | failed ...
 STASO_FILE_PATHS: Final = "staso.file.paths"
 STASO_FILE_DIFF: Final = "staso.file.diff"  # unified diff of all files
 STASO_FILE_CHANGES: Final = "staso.file.changes"  # JSON [{path, kind, added, removed}]
@@ -198,6 +200,11 @@ CLAUDE_CODE_TURN_NUMBER: Final = "claude_code.turn_number"
 CLAUDE_CODE_TURN_SEGMENT: Final = "claude_code.turn_segment"  # >0: after a blocking Stop hook
 CLAUDE_CODE_REQUEST_ID: Final = "claude_code.request_id"  # transcript api-request id
 CLAUDE_CODE_TASK_NOTIFICATION: Final = "claude_code.task_notification"  # background result
+# a <task-notification> turn: which background call finished, how (status, exit code)
+CLAUDE_CODE_BACKGROUND_CALL_ID: Final = "claude_code.background.tool_call_id"
+CLAUDE_CODE_BACKGROUND_STATUS: Final = "claude_code.background.status"
+CLAUDE_CODE_BACKGROUND_EXIT_CODE: Final = "claude_code.background.exit_code"
+CLAUDE_CODE_SKILL_SOURCE: Final = "claude_code.skill.source"  # PreSkillShellCommand source
 CLAUDE_CODE_SESSION_SOURCE: Final = "claude_code.session.source"  # startup | resume | ...
 
 # codex.* added by the Codex target (turn reconstruction)

@@ -92,8 +92,24 @@ def _content(msg: dict[str, Any], calls: dict[str, Any]) -> Any:
     return items
 
 
-def _outcome(turn: dict[str, Any], outcome: str | None) -> tuple[str, str | None, str | None]:
-    """(outcome, error.type, error message)."""
+def _api_error(facts: dict[str, Any]) -> dict[str, Any] | None:
+    """The API error the turn ended on: Claude Code's `<synthetic>` stand-in answer, with
+    no real answer after it (a retry that worked is not a failure)."""
+    error = facts.get("api_error")
+    if not error:
+        return None
+    later = [m["t1"] for m in facts["msgs"].values() if m["t1"] > error["ts"]]
+    return None if later else error
+
+
+def _outcome(
+    turn: dict[str, Any], outcome: str | None, facts: dict[str, Any]
+) -> tuple[str, str | None, str | None]:
+    """(outcome, error.type, error message). A turn with no Stop that ended on an API
+    error failed (Claude Code 2.1.332 fires neither Stop nor StopFailure then)."""
+    error = _api_error(facts)
+    if outcome is None and error is not None:
+        return sc.TURN_FAILED, "model_request_failed", error["text"]
     if outcome is None:
         interrupted = any(t.get("intr") for t in turn["tools"].values())
         outcome = sc.TURN_INTERRUPTED if interrupted else sc.TURN_UNFINISHED
@@ -123,7 +139,7 @@ def build_spans(
     common = {"target": TARGET, "session_id": sid, "capture_content": ctx.capture_content}
     chats, total, model = _chat_spans(turn, facts, trace, root, common)
     tool_spans = _tool_spans(turn, facts, trace, root, end, common)
-    outcome, err_type, err_msg = _outcome(turn, outcome_in)
+    outcome, err_type, err_msg = _outcome(turn, outcome_in, facts)
     users = [u["text"] for u in facts["user"] if u.get("text")]
     prompt = turn.get("prompt") or (users[0] if users else None)
     if turn.get("agent") and not prompt:
@@ -145,8 +161,12 @@ def build_spans(
         sc.CLAUDE_CODE_SESSION_SOURCE: meta.get("source") if not turn.get("agent") else None,
         sc.CLAUDE_CODE_TURN_SEGMENT: turn["seg"] or None,
     }
-    if isinstance(prompt, str) and prompt.startswith("<task-notification>"):
+    if isinstance(prompt, str) and prompt.startswith(tools.TASK_NOTIFICATION):
         extra[sc.CLAUDE_CODE_TASK_NOTIFICATION] = True
+        note = turn.get("note") or tools.background_note(prompt) or {}
+        extra[sc.CLAUDE_CODE_BACKGROUND_CALL_ID] = note.get("call")
+        extra[sc.CLAUDE_CODE_BACKGROUND_STATUS] = note.get("status")
+        extra[sc.CLAUDE_CODE_BACKGROUND_EXIT_CODE] = note.get("exit")
     start = min([turn["t0"]] + [s.start_ns for s in chats + tool_spans])
     fields = {
         "start_ns": start,
@@ -267,7 +287,11 @@ def _tool_spans(
             ran=ran,
             permission_requested=bool(tool.get("perm")),
             is_error=bool(result and result.get("is_error")) and not tool.get("resp"),
+            background=tool.get("bg"),
         )
+        if tool.get("skill") is not None:
+            spans.append(_skill_command(trace, turn, use_id, root, tool, facts, cwd, common))
+            continue
         t0 = tool["t0"] if tool["t0"] is not None else call.get("ts", tool["t1"] or end)
         t1 = tool["t1"]
         if t1 is None:
@@ -330,6 +354,29 @@ def _tool_spans(
     return spans
 
 
+def _skill_command(
+    trace: int,
+    turn: dict[str, Any],
+    use_id: str,
+    root: int,
+    tool: dict[str, Any],
+    facts: dict[str, Any],
+    cwd: str | None,
+    common: dict[str, Any],
+) -> SpanData:
+    """A skill's `!cmd` preamble: it ran (Claude Code runs it before the model sees the
+    skill), its end is the skill text reaching the transcript; no hook gives its output or
+    exit code, so neither is claimed."""
+    t0 = tool["t0"]
+    t1 = min((ts for ts in facts.get("meta") or [] if ts >= t0), default=t0)
+    extra = {sc.STASO_SKILL_NAME: tool["skill"] or None}
+    extra[sc.CLAUDE_CODE_SKILL_SOURCE] = tool.get("skill_src")
+    return _tool(
+        trace, turn, use_id, root, t0, t1, tool["name"], tool.get("in"), None,
+        tools.Outcome(), cwd, "skill", common, extra,
+    )  # fmt: skip
+
+
 def _tool(
     trace: int,
     turn: dict[str, Any],
@@ -344,9 +391,10 @@ def _tool(
     cwd: str | None,
     source: str,
     common: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> SpanData:
     f = tools.facts(name, args, o, cwd)
-    attrs = dict(f.attrs)
+    attrs = {**f.attrs, **(extra or {})}
     attrs[sc.STASO_TOOL_SOURCE] = source
     description = args.get("description") if isinstance(args, dict) else None
     return build.tool_span(

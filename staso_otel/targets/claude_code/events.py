@@ -1,6 +1,7 @@
 """Claude Code hook payloads -> normalised facts, one Event per record. [targets/claude_code]
 
-Claude Code 2.1.330 has 33 hook events; a tracer needs twelve of them (see
+Claude Code 2.1.330 has 33 hook events, 2.1.332 adds PreSkillShellCommand (a skill's
+`!cmd` preamble, run before the model sees the skill); a tracer needs thirteen of them (see
 docs/claude-code-hooks.md). The turn key is `prompt_id` (one per user prompt); events
 raised inside a sub-agent keep the parent's `session_id` and `prompt_id` and add
 `agent_id`/`agent_type`. Unknown events are kept with kind "other" and ignored, and every
@@ -29,6 +30,7 @@ POST_COMPACT = "PostCompact"
 STOP = "Stop"
 STOP_FAILURE = "StopFailure"
 SESSION_END = "SessionEnd"
+PRE_SKILL_SHELL_COMMAND = "PreSkillShellCommand"  # 2.1.332+; older releases ignore it
 
 # What `staso setup --target claude-code` subscribes to: every event the reducer reads.
 # MessageDisplay is left out on purpose: the transcript has the same text, and each hook
@@ -49,6 +51,7 @@ ALL = (
     STOP,
     STOP_FAILURE,
     SESSION_END,
+    PRE_SKILL_SHELL_COMMAND,
 )
 TOOL_EVENTS = frozenset(
     {PRE_TOOL_USE, PERMISSION_REQUEST, PERMISSION_DENIED, POST_TOOL_USE, POST_TOOL_USE_FAILURE}
@@ -91,6 +94,8 @@ class Event:
     last_message: str | None = None
     reason: str | None = None  # SessionEnd
     trigger: str | None = None  # Pre/PostCompact: auto | manual
+    command_name: str | None = None  # PreSkillShellCommand: the skill holding the command
+    command_source: str | None = None  # PreSkillShellCommand: userSettings, plugin, ...
 
 
 def _str(value: Any) -> str | None:
@@ -145,4 +150,6 @@ def parse(record: Record) -> Event | None:
         last_message=_str(p.get("last_assistant_message")),
         reason=_str(p.get("reason")),
         trigger=_str(p.get("trigger")),
+        command_name=_str(p.get("command_name")),
+        command_source=_str(p.get("command_source")),
     )

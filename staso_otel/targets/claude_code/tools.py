@@ -38,6 +38,25 @@ AGENT_TOOLS = frozenset({"Task", "Agent"})
 HOSTED = frozenset({"web_search", "web_fetch", "code_execution"})  # server_tool_use names
 
 _EXIT = re.compile(r"^Exit code (-?\d+)\s*\n?(.*)\Z", re.S)
+_NOTE_TAG = re.compile(r"<(tool-use-id|task-id|status)>([^<]*)</\1>")
+_NOTE_EXIT = re.compile(r"exit code (-?\d+)", re.I)
+TASK_NOTIFICATION = "<task-notification>"
+
+
+def background_note(prompt: Any) -> dict[str, Any] | None:
+    """The facts of a `<task-notification>` prompt (a background shell or sub-agent
+    finished): {"call": launching tool_use_id, "task", "status", "exit": int | None};
+    None for any other prompt. Tags a newer release drops just leave their field None."""
+    if not isinstance(prompt, str) or not prompt.lstrip().startswith(TASK_NOTIFICATION):
+        return None
+    tags = dict(_NOTE_TAG.findall(prompt))
+    code = _NOTE_EXIT.search(prompt)
+    return {
+        "call": tags.get("tool-use-id") or None,
+        "task": tags.get("task-id") or None,
+        "status": tags.get("status") or None,
+        "exit": int(code.group(1)) if code else None,
+    }
 
 
 def category(name: str) -> str:
@@ -84,6 +103,7 @@ class Outcome:
     ran: bool = True  # False: blocked, denied or rejected before it executed
     permission_requested: bool = False
     is_error: bool = False  # the transcript's tool_result.is_error
+    background: dict[str, Any] | None = None  # a background task's end: {status, exit}
 
 
 def not_run_reason(o: Outcome) -> tuple[str, str]:
@@ -121,7 +141,7 @@ def facts(name: str, args: Any, o: Outcome, cwd: str | None = None) -> ToolFacts
     elif cat == sc.CATEGORY_FILE:
         _file(out, name, a, o, cwd)
     elif cat == sc.CATEGORY_PLANNING:
-        _planning(out, name, a)
+        _planning(out, name, a, o.response if o.ran else None)
     elif cat == sc.CATEGORY_MULTI_AGENT:
         _agent(out, a, o.response)
     elif cat == sc.CATEGORY_MCP:
@@ -136,6 +156,15 @@ def _shell(out: ToolFacts, name: str, a: dict, o: Outcome) -> None:
     out.attrs[sc.STASO_SHELL_COMMAND] = a.get("command")
     stdout, stderr = r.get("stdout"), r.get("stderr")
     exit_code: int | None = 0 if o.ran and o.failure is None and r and name == "Bash" else None
+    background = bool(r.get("backgroundTaskId")) or a.get("run_in_background") is True
+    if background and o.ran and o.failure is None:
+        # PostToolUse means "launched": the exit code is only known when the task ends
+        out.attrs[sc.STASO_SHELL_BACKGROUND] = True
+        done = o.background or {}
+        exit_code = done.get("exit") if isinstance(done.get("exit"), int) else None
+        out.attrs[sc.STASO_SHELL_BACKGROUND_STATUS] = done.get("status")
+        if exit_code and out.error_type is None:
+            out.error_type, out.error_message = "exit_code", f"exit code {exit_code}"
     if o.failure is not None and (m := _EXIT.match(o.failure)):
         exit_code = int(m.group(1))
         stderr = stderr or m.group(2)
@@ -220,17 +249,45 @@ def _diff(name: str, a: dict, r: dict, o: Outcome, rel: str) -> tuple[str | None
     return None, "update"
 
 
-def _planning(out: ToolFacts, name: str, a: dict) -> None:
+def _planning(out: ToolFacts, name: str, a: dict, response: Any) -> None:
+    r = response if isinstance(response, dict) else {}
     if name == "TodoWrite" and isinstance(a.get("todos"), list):
         out.attrs[sc.STASO_PLAN_STEPS] = [
             {"step": t.get("content"), "status": t.get("status")}
             for t in a["todos"]
             if isinstance(t, dict)
         ]
+    elif name in ("TaskCreate", "TaskUpdate", "TaskGet", "TaskList"):
+        # only what happened: a call that never ran created or changed no task
+        out.attrs[sc.STASO_PLAN_STEPS] = (_task_steps(name, a, r) or None) if r else None
     elif name == "ExitPlanMode":
         out.attrs[sc.STASO_PLAN_EXPLANATION] = a.get("plan")
     elif name == "AskUserQuestion":
         out.attrs[sc.STASO_PLAN_QUESTIONS] = a.get("questions")
+
+
+def _task_step(task: dict, status: Any = None) -> dict[str, Any]:
+    ident = task.get("id") if task.get("id") is not None else task.get("taskId")
+    step = task.get("subject") or (f"task {ident}" if ident is not None else None)
+    return {"step": step, "status": status or task.get("status"), "id": ident}
+
+
+def _task_steps(name: str, a: dict, r: dict) -> list[dict[str, Any]]:
+    """The Task* tools (the to-do tools of current models; one task per call, TaskList
+    all of them) as plan steps: what the call created, changed or listed."""
+    if name == "TaskList":
+        tasks = r.get("tasks")
+        return (
+            [_task_step(t) for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
+        )
+    task = r.get("task") if isinstance(r.get("task"), dict) else {}
+    if name == "TaskCreate":
+        return [_task_step({**a, **task}, "pending")] if a or task else []
+    if name == "TaskUpdate":
+        change = r.get("statusChange") if isinstance(r.get("statusChange"), dict) else {}
+        status = change.get("to") or a.get("status")
+        return [_task_step({**a, **task}, status)] if a or task else []
+    return [_task_step(task)] if task else []  # TaskGet
 
 
 def _agent(out: ToolFacts, a: dict, response: Any) -> None:

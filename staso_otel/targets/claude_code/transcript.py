@@ -13,6 +13,13 @@ Assistant lines carry no promptId; they belong to the prompt of the last user li
 them in the same file. A sub-agent's transcript is its own file; all its lines belong to
 that sub-agent. Bookkeeping lines (`queue-operation`, `cost-state`, ...) are skipped.
 
+Two kinds of lines are not model calls of this session and are kept out:
+- an assistant line whose model is `<synthetic>`: Claude Code's own text standing in for an
+  answer the API refused (`isApiErrorMessage`); it is kept as the turn's `api_error`;
+- the history `--resume <id> --fork-session` copies into the new transcript: the lines keep
+  their first timestamps (before the fork's SessionStart, `since`) and the copied answers
+  name the parent session in `requestSessionId`.
+
 Facts per turn live in state["tx"][key] as one small dict (capped content), until the
 turn closes.
 """
@@ -29,8 +36,11 @@ read_chunks = jsonl.read_chunks
 READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 
 
+SYNTHETIC_MODEL = "<synthetic>"
+
+
 def empty() -> dict[str, Any]:
-    return {"user": [], "reqs": {}, "msgs": {}, "calls": {}, "results": {}}
+    return {"user": [], "reqs": {}, "msgs": {}, "calls": {}, "results": {}, "meta": []}
 
 
 def newest(facts: dict[str, Any]) -> int:
@@ -71,14 +81,18 @@ def ingest(
     lines: list[dict[str, Any]],
     tx: dict[str, dict[str, Any]],
     key: str | None = None,
+    since: int = 0,
 ) -> None:
     """Fold transcript lines into tx[turn key]. `key` set: every line belongs to it (a
-    sub-agent's own file); else the turn is the promptId of the last user line."""
+    sub-agent's own file); else the turn is the promptId of the last user line. Lines
+    stamped before `since` (a fork's copied history) are skipped."""
     for line in lines:
         kind = line.get("type")
         if kind not in ("user", "assistant", "api-request"):
             continue
         ts = jsonl.parse_ts(line.get("timestamp")) or 0
+        if ts < since or _copied(line):
+            continue
         if kind == "user" and isinstance(line.get("promptId"), str):
             fstate["pid"] = line["promptId"]
         target = key or fstate.get("pid")
@@ -98,7 +112,20 @@ def ingest(
             _user(facts, line, message, ts)
 
 
+def _copied(line: dict) -> bool:
+    """An answer made for another session (a fork's copied history)."""
+    origin = line.get("requestSessionId")
+    return isinstance(origin, str) and origin != line.get("sessionId")
+
+
 def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
+    if message.get("model") == SYNTHETIC_MODEL:  # no request was answered: not a model call
+        facts["api_error"] = {
+            "ts": ts,
+            "text": jsonl.cap(_text(message.get("content")) or "the model request failed"),
+            "code": line.get("error") if isinstance(line.get("error"), str) else None,
+        }
+        return
     mid = str(message.get("id") or line.get("requestRef") or f"msg@{ts}")
     msg = facts["msgs"].setdefault(
         mid,
@@ -141,6 +168,7 @@ def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
     )
     if not results:
         if line.get("isMeta") or line.get("isCompactSummary"):
+            facts.setdefault("meta", []).append(ts)  # e.g. a skill's text, preamble run
             return
         text = _text(content)
         if text and not text.startswith("<system-reminder>"):

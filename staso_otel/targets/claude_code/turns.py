@@ -11,7 +11,11 @@ before the sub-agent's SubagentStop, and the result comes back as a synthetic
 `<task-notification>` prompt (a turn of its own). So a sub-agent is its own unit, keyed by
 `agent_id`, closed by SubagentStop, and linked at SubagentStart to the Agent call that
 spawned it (trace and span id, both deterministic), so its spans land in the parent's
-trace under that call whenever they are exported.
+trace under that call whenever they are exported. Which call that is gets settled when
+the sub-agent closes, from what Claude Code says: the sub-agent's meta.json `toolUseId`
+(and `parentAgentId` at depth 2), else the Agent call whose PostToolUse named its
+`agentId`; the guess from arrival order at SubagentStart is the last resort (parallel
+sub-agents start in any order).
 
 Timing: hook receipt times bound turns and tool calls; transcript timestamps time model
 calls (api-request line = start, last line of the answer = end) and the calls that fired
@@ -102,8 +106,11 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     kind = e.kind
     if kind == ev_.SESSION_START:
         meta["source"] = e.source
-        if e.source == "startup" and e.transcript_path:
+        if e.source in ("startup", "fork") and e.transcript_path:
             state["fresh"] = e.transcript_path  # a new transcript: read it from byte 0
+        if e.source == "fork" and e.transcript_path:
+            # the history copied from the parent session is older than this: not ours
+            state["fork"] = {"path": e.transcript_path, "t": e.t}
         if e.source != "compact":
             _close_all(state, ctx, out, "session_restart", e.t, main_only=True)
         return
@@ -131,11 +138,18 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     turn["cwd"] = turn.get("cwd") or e.cwd
     turn["path"] = turn.get("path") or e.transcript_path
     if kind == ev_.USER_PROMPT_SUBMIT:
-        turn["prompt"] = e.prompt[: transcript.MAX_TEXT] if e.prompt else None
+        note = tools.background_note(e.prompt)
+        if note is not None:
+            _background_done(state, turn, note)
+        if note is None or turn.get("prompt") is None:
+            turn["prompt"] = e.prompt[: transcript.MAX_TEXT] if e.prompt else None
+            turn["note"] = note
+    elif kind == ev_.PRE_SKILL_SHELL_COMMAND:
+        _skill_command(turn, e)
     elif kind in ev_.TOOL_EVENTS:
         _tool_event(state, turn, e)
     elif kind == ev_.POST_TOOL_BATCH:
-        _batch(turn, e)
+        _batch(state, turn, e)
     elif kind in (ev_.PRE_COMPACT, ev_.POST_COMPACT):
         turn["compactions"] += kind == ev_.PRE_COMPACT
     elif kind == ev_.STOP:
@@ -214,7 +228,8 @@ def _open_agent(state: dict[str, Any], e: Event) -> dict[str, Any] | None:
     closed = state["closed"].get(key)
     if closed is not None and not closed.get("stop"):
         return None
-    link = state["links"].get(e.agent_id) or _spawning_call(state, e)
+    link = state["links"].get(e.agent_id) or _named_call(state, e.agent_id)
+    link = link or _spawning_call(state, e)
     state["links"][e.agent_id] = link
     while len(state["links"]) > MAX_LINKS:
         state["links"].pop(next(iter(state["links"])))
@@ -231,6 +246,77 @@ def _open_agent(state: dict[str, Any], e: Event) -> dict[str, Any] | None:
     )
     turns[key] = turn
     return turn
+
+
+def _background_done(state: dict[str, Any], turn: dict[str, Any], note: dict[str, Any]) -> None:
+    """A background task finished: the call that launched it, if its turn is still open,
+    learns how (a shell's exit code). A closed call's span is out already; the notification
+    turn carries the facts then (see assemble)."""
+    for unit in [turn, *state["turns"].values()]:
+        tool = unit["tools"].get(note.get("call") or "")
+        if tool is not None:
+            tool["bg"] = {"status": note.get("status"), "exit": note.get("exit")}
+            return
+
+
+def _skill_command(turn: dict[str, Any], e: Event) -> None:
+    """A skill's `!cmd` preamble (2.1.332+): Claude Code runs it itself, before the model
+    sees the skill; no hook reports its end or output, so it is a shell call that ran,
+    ending when the skill's text (holding the output) reaches the transcript."""
+    use_id = e.tool_use_id or f"skill@{e.t}"
+    turn["tools"][use_id] = {
+        "name": e.tool_name or "Bash",
+        "t0": e.t,
+        "t1": None,
+        "in": _cap(e.tool_input),
+        "skill": e.command_name or "",
+        "skill_src": e.command_source,
+    }
+
+
+def _register_call(state: dict[str, Any], turn: dict[str, Any], use_id: str) -> None:
+    """Remember where an Agent call's span is (trace, span id), in whatever unit it ran,
+    so the sub-agent it spawns finds it, at any depth."""
+    calls = state.setdefault("calls", {})
+    if use_id in calls:
+        return
+    trace = assemble.trace_of(state, turn)
+    calls[use_id] = {"trace": f"{trace:x}", "span": f"{assemble.tool_id(trace, turn, use_id):x}"}
+    while len(calls) > MAX_LINKS:
+        calls.pop(next(iter(calls)))
+
+
+def _resolve_parent(state: dict[str, Any], turn: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Settle a closing sub-agent's parent: the Agent call Claude Code names (meta.json
+    `toolUseId`, else the call whose PostToolUse returned this `agentId`), in the unit
+    that made it (`parentAgentId`: a sub-agent at depth 2). Arrival order is not used
+    when either is known: parallel sub-agents start in any order."""
+    agent = turn["agent"]
+    use_id = meta.get("toolUseId")
+    if not isinstance(use_id, str):
+        use_id = state.setdefault("spawned", {}).get(agent)
+    if not isinstance(use_id, str):
+        return
+    call = state.setdefault("calls", {}).get(use_id)
+    if call is None:  # the call's unit was never seen (hooks installed mid-session)
+        owner = meta.get("parentAgentId")
+        link = state["links"].get(owner) if isinstance(owner, str) else None
+        trace = int((link or turn)["trace"], 16)
+        span = (
+            assemble.tool_id(trace, {"agent": owner, "seg": 0}, use_id)
+            if isinstance(owner, str)
+            else assemble.main_tool_id(trace, use_id)
+        )
+        call = {"trace": f"{trace:x}", "span": f"{span:x}"}
+    turn["trace"], turn["parent"] = call["trace"], call["span"]
+    state["links"][agent] = {"trace": call["trace"], "span": call["span"]}
+
+
+def _named_call(state: dict[str, Any], agent_id: str) -> dict[str, Any] | None:
+    """The Agent call whose PostToolUse already returned this agentId, if any."""
+    use_id = state.setdefault("spawned", {}).get(agent_id)
+    call = state.setdefault("calls", {}).get(use_id or "")
+    return {"trace": call["trace"], "span": call["span"]} if call else None
 
 
 def _spawning_call(state: dict[str, Any], e: Event) -> dict[str, Any]:
@@ -262,7 +348,7 @@ def _tool_event(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
     if kind == ev_.PERMISSION_REQUEST and e.tool_use_id is None:
         # no tool_use_id: it belongs to the open call of that tool with that input
         for tool in reversed(list(turn["tools"].values())):
-            if tool["name"] == e.tool_name and tool["t1"] is None:
+            if tool["name"] == e.tool_name and tool["t1"] is None and "skill" not in tool:
                 tool["perm"] = True
                 return
         return
@@ -270,6 +356,8 @@ def _tool_event(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
     tool = turn["tools"].setdefault(
         use_id, {"name": e.tool_name or "", "t0": e.t, "t1": None, "in": _cap(e.tool_input)}
     )
+    if tool["name"] in tools.AGENT_TOOLS:
+        _register_call(state, turn, use_id)
     if kind == ev_.PRE_TOOL_USE:
         tool["t0"] = e.t
         tool["in"] = _cap(e.tool_input)
@@ -283,15 +371,11 @@ def _tool_event(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
         tool["dur"] = e.duration_ms
         agent_id = e.tool_response.get("agentId") if isinstance(e.tool_response, dict) else None
         if tool["name"] in tools.AGENT_TOOLS and isinstance(agent_id, str):
-            tool["agent"] = agent_id
-            trace = assemble.trace_of(state, turn)
-            state["links"].setdefault(
-                agent_id,
-                {
-                    "trace": f"{trace:x}",
-                    "span": f"{assemble.tool_id(trace, turn, use_id):x}",
-                },
-            )
+            tool["agent"] = agent_id  # Claude Code's own word: it overrules a guess
+            spawned = state.setdefault("spawned", {})
+            spawned[agent_id] = use_id
+            while len(spawned) > MAX_LINKS:
+                spawned.pop(next(iter(spawned)))
     elif kind == ev_.POST_TOOL_USE_FAILURE:
         tool["t1"] = e.t
         tool["fail"] = _cap(e.error) or "failed"
@@ -299,7 +383,7 @@ def _tool_event(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
         tool["dur"] = e.duration_ms
 
 
-def _batch(turn: dict[str, Any], e: Event) -> None:
+def _batch(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
     """PostToolBatch lists every call of one model message, including those that never
     ran (no Post* hook): they end here, with what the model was told."""
     for call in e.batch:
@@ -309,6 +393,8 @@ def _batch(turn: dict[str, Any], e: Event) -> None:
         )
         tool["in"] = tool.get("in") or _cap(call.tool_input)
         tool["vis"] = _cap(call.response)
+        if tool["name"] in tools.AGENT_TOOLS:
+            _register_call(state, turn, use_id)
         if tool["t1"] is None:
             tool["t1"] = e.t
             tool["ran"] = False
@@ -353,9 +439,11 @@ def _sync(
         fresh = key is not None or state.get("fresh") == path
         offset = 0 if fresh else transcript.start_offset(path, turn.get("pid"))
         fstate = files[path] = {"off": offset}
+    fork = state.get("fork") or {}
+    since = fork.get("t", 0) if fork.get("path") == path else 0
     until = horizon + transcript.READ_AHEAD_NS
     for lines, end in transcript.read_chunks(path, fstate["off"], until):
-        transcript.ingest(fstate, lines, state["tx"], key)
+        transcript.ingest(fstate, lines, state["tx"], key, since)
         fstate["off"] = end
         if key is None:
             _drop_stale(state, turn["t0"])
@@ -427,9 +515,7 @@ def _close(
             _settle(state, turn, path, key, horizon)
         meta = _agent_meta(path)
         turn["agent_meta"] = {k: meta.get(k) for k in ("toolUseId", "spawnDepth", "model")}
-        if turn.get("parent") is None and isinstance(meta.get("toolUseId"), str):
-            trace = int(turn["trace"], 16)
-            turn["parent"] = f"{assemble.main_tool_id(trace, meta['toolUseId']):x}"
+        _resolve_parent(state, turn, meta)
     else:
         path = turn.get("path") or state["meta"].get("path")
         _sync(state, path, None, turn, horizon)
