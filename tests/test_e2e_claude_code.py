@@ -1,4 +1,6 @@
-"""End to end with the real Claude Code 2.1.330, set up only by `staso setup`.
+"""End to end with the real Claude Code, set up only by `staso setup`, on each release in
+CLAUDE_VERSIONS (the one the recordings were first made with, 2.1.330, and the current
+latest, 2.1.332; docs/compatibility.md lists them).
 
 claude (offline, against tests/mock_anthropic.py) -> `staso hook claude-code` -> journal
 -> worker -> the OTLP receiver this test started. Token counts are checked against what
@@ -13,19 +15,19 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from e2e_claude import ClaudeSandbox, claude_binary
+from e2e_claude import CLAUDE_VERSIONS, ClaudeSandbox, claude_binary, write_greet_skill
 from mock_anthropic import MockAnthropic
 from pipeline_helpers import run_staso
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def sandbox(tmp_path: Path):
-    claude_binary()
+@pytest.fixture(params=CLAUDE_VERSIONS)
+def sandbox(tmp_path: Path, request: pytest.FixtureRequest):
+    claude_binary(request.param)
     workspace = tmp_path / "claude-e2e" / "workspace"
     mock = MockAnthropic(str(workspace)).start()
-    yield ClaudeSandbox(tmp_path / "claude-e2e", mock.base_url), mock
+    yield ClaudeSandbox(tmp_path / "claude-e2e", mock.base_url, request.param), mock
     mock.stop()
 
 
@@ -54,16 +56,22 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
             assert e.get("stdout", "") == "" and e.get("exit_code", 0) == 0, e
     session2, _ = box.run("--resume", session, "-p", "SCENARIO:more show the notes", env=env)
     assert session2 == session
+    # a sub-agent spawned by a sub-agent, and a skill whose text runs a command first
+    nest, _ = box.run("-p", "SCENARIO:nest delegate twice", env=env)
+    write_greet_skill(box.home)
+    greet, _ = box.run("-p", "/greet", env=env)
     flushed = run_staso("flush", env=env)
     assert flushed.returncode == 0, flushed.stdout + flushed.stderr
 
-    spans = receiver.spans
-    assert spans, "no span reached the receiver"
-    assert max(Counter((s["trace_id"], s["span_id"]) for s in spans).values()) == 1
-    by_id = {s["span_id"]: s for s in spans}
-    for s in spans:
-        assert s["attributes"]["session.id"] == session
+    every = receiver.spans
+    assert every, "no span reached the receiver"
+    assert max(Counter((s["trace_id"], s["span_id"]) for s in every).values()) == 1
+    by_id = {s["span_id"]: s for s in every}
+    for s in every:
+        assert s["attributes"]["session.id"] in (session, nest, greet)
         assert s["parent_span_id"] in (None, *by_id), f"orphan {s['name']}"
+    _depth_2_and_skill(box.version, every, by_id, nest, greet)
+    spans = [s for s in every if s["attributes"]["session.id"] == session]
     roots = sorted(
         (s for s in spans if s["name"] == "invoke_agent claude-code"), key=lambda s: s["start_ns"]
     )
@@ -88,7 +96,13 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
             u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
         )
     in_transcripts = {}
-    for path in (box.home / ".claude" / "projects").rglob("*.jsonl"):
+    folder = next((box.home / ".claude" / "projects").glob(f"*/{session}"))
+    for path in folder.rglob("*.jsonl"):  # its sub-agents
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record.get("type") == "assistant":
+                in_transcripts[record["message"]["id"]] = record["message"]["usage"]
+    for path in (box.home / ".claude" / "projects").rglob(f"{session}*.jsonl"):
         for line in path.read_text().splitlines():
             record = json.loads(line)
             if record.get("type") == "assistant":
@@ -131,3 +145,34 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
     before = _journal_bytes(staso_home)
     box.run("-p", "SCENARIO:more again", env=env)
     assert _journal_bytes(staso_home) == before
+
+
+def _depth_2_and_skill(version: str, spans: list, by_id: dict, nest: str, greet: str) -> None:
+    """The depth-2 sub-agent sits under the Agent call its parent sub-agent made; the
+    skill's `!cmd` preamble is a shell span of its turn on releases that hook it
+    (PreSkillShellCommand, 2.1.332+), and the turn is traced either way."""
+    sub = {
+        s["attributes"]["staso.agent.depth"]: s
+        for s in spans
+        if s["attributes"].get("session.id") == nest and s["name"] == "invoke_agent general-purpose"
+    }
+    assert sorted(sub) == [1, 2]
+    call = by_id[sub[2]["parent_span_id"]]
+    assert call["name"] == "execute_tool Agent" and call["parent_span_id"] == sub[1]["span_id"]
+    assert by_id[by_id[sub[1]["parent_span_id"]]["parent_span_id"]]["parent_span_id"] is None
+    (deep,) = [
+        s for s in spans if s["attributes"].get("staso.shell.command") == "echo from-depth-2"
+    ]
+    assert deep["parent_span_id"] == sub[2]["span_id"]
+    roots = [s for s in spans if s["attributes"]["session.id"] == greet and not s["parent_span_id"]]
+    assert [r["attributes"]["staso.turn.outcome"] for r in roots] == ["completed"]
+    pre = [
+        s for s in spans if s["attributes"].get("staso.shell.command") == "echo skill-preamble-ran"
+    ]
+    if version == "2.1.330":  # no PreSkillShellCommand yet: less detail, nothing wrong
+        assert pre == []
+        return
+    (cmd,) = pre
+    assert cmd["parent_span_id"] == roots[0]["span_id"]
+    assert cmd["attributes"]["staso.tool.source"] == "skill"
+    assert cmd["attributes"]["staso.skill.name"] == "greet"
