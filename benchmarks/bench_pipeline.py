@@ -9,7 +9,8 @@
 - latency: sessions replayed through the real `python -m staso_otel.hook` processes with
   the real detached worker; the delay from the Stop hook's start (the agent handing the
   event over) to that turn's root span at the receiver, p50 and p95, for Codex and Claude
-  Code. Target: p50 < 2 s.
+  Code. Target: p50 <= 0.15 s with the worker running, p95 <= 0.5 s when the Stop hook
+  has to start it.
 - memory: peak RSS of one hook process vs `python -c pass`, and of the worker draining
   200 sessions vs a Python that imports the same OpenTelemetry SDK and exporter.
 - concurrency: 8 sessions at once, their tool hooks fired in parallel; the hook's median
@@ -17,7 +18,9 @@
   either way), and every span accounted for (lost must be 0).
 
 Every figure is a median over interleaved runs or a ratio to a baseline of the same run.
-Exits 1 when a target is missed (p50 >= 2 s, a span lost, hook > 2x bare under load).
+Processes run from a wheel-installed venv (benchmarks/wheel_venv.py), with the current
+folder outside the checkout so `-m` cannot pick up the sources.
+Exits 1 when a target is missed (latency, a span lost, hook > 2x bare under load).
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+import wheel_venv  # noqa: E402
 from clone_sessions import Session, clone  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
 
-PY = sys.executable
+PY = wheel_venv.python()  # hooks, workers and baselines run from a wheel install
 RESULTS = ROOT / "benchmarks" / "results"
-LATENCY_TARGET_S = 2.0
+WARM_P50_S = 0.15  # Stop -> root span, worker running
+COLD_P95_S = 0.5  # the Stop hook starts the worker
 HOOK_TARGET_RATIO = 2.0
 
 
@@ -319,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", action="append", choices=["throughput", "latency", "memory", "concurrency"]
     )
     args = parser.parse_args(argv)
+    os.chdir(tempfile.gettempdir())  # `python -m` puts the current folder first on sys.path
     quick = args.quick
     wanted = args.only or ["throughput", "latency", "memory", "concurrency"]
     results: dict[str, Any] = {}
@@ -338,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             ("codex", "hello", False),
             ("claude-code", "hello", False),
             ("codex", "hello", True),
+            ("claude-code", "hello", True),
         ):
             r = latency(target, run, 2 if quick else (10 if cold else 20), cold)
             results["latency"].append(r)
@@ -345,9 +352,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"latency     {target:12} Stop hook start -> root span at the receiver, "
                 f"worker {r['worker']}, {r['turns']} "
                 f"turns: p50 {r['p50_s']} s, p95 {r['p95_s']} s, max {r['max_s']} s, "
-                f"missing {r['missing']} (target p50 < {LATENCY_TARGET_S} s)"
+                f"missing {r['missing']} (target "
+                + (f"p95 <= {COLD_P95_S} s)" if cold else f"p50 <= {WARM_P50_S} s)")
             )
-            if r["missing"] or r["p50_s"] is None or r["p50_s"] >= LATENCY_TARGET_S:
+            if r["missing"] or r["p50_s"] is None:
+                failed.append(f"latency {target} ({r['worker']} worker): turns missing")
+            elif r["p95_s"] > COLD_P95_S if cold else r["p50_s"] > WARM_P50_S:
                 failed.append(f"latency {target} ({r['worker']} worker)")
     if "memory" in wanted:
         r = results["memory"] = memory(5 if quick else 200, 3 if quick else 15)

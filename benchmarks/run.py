@@ -20,6 +20,8 @@ SCRIPTS = {
     "bench_transcript.py": (["--sizes", "1,10,100"], ["--sizes", "0.1,0.5", "--runs", "3"]),
     "bench_pipeline.py": ([], ["--quick"]),
     "bench_backlog.py": (["--mb", "1,100"], ["--mb", "0.1,0.5", "--runs", "1"]),
+    "bench_worker.py": ([], ["--sessions", "2", "--runs", "1"]),
+    "bench_api.py": ([], ["--turns", "5", "--blocks", "1"]),
 }
 
 

@@ -50,3 +50,14 @@ def test_backlog_benchmark_loses_no_span_for_either_agent():
     for target in ("codex", "claude-code"):
         assert out.count(f"{target:12} backlog") == 2, out
     assert "spans differ" not in out, out
+
+
+def test_worker_benchmark_sends_nothing_twice_and_every_span_arrives():
+    out = run(str(BENCH / "bench_worker.py"), "--sessions", "2", "--runs", "1")
+    assert "idle start" in out and "spans sent again 0" in out, out
+    assert "throughput  32 spans" in out, out  # _until_all raises unless all 32 arrived
+
+
+def test_library_span_benchmark_runs():
+    out = run(str(BENCH / "bench_api.py"), "--turns", "5", "--blocks", "1")
+    assert "library spans" in out and "spans/s vs raw tracer spans" in out, out

@@ -1,0 +1,232 @@
+"""The worker as the hook starts it: an idle start's CPU, and a fresh process's throughput.
+
+- idle start: STASO_HOME holds sessions the worker before already exported; the module
+  the hook spawns (`spawn.WORKER_MODULE`) is run and its CPU (user + system) compared with
+  a bare `python -c pass`, interleaved, medians. Target: <= 3x bare.
+- throughput: N recorded Codex sessions (tour_resume, 16 spans each) are journaled; one
+  fresh worker process is spawned and timed until the last span is at a receiver on
+  127.0.0.1. The baseline is a fresh raw-SDK process (TracerProvider + BatchSpanProcessor +
+  OTLPSpanExporter) creating the same spans (names, kinds, attributes, times, nesting),
+  timed the same way. Interleaved; ratio = raw time / worker time. Target: >= 0.8x.
+
+Everything runs from a wheel-installed venv (benchmarks/wheel_venv.py).
+
+    .venv/bin/python benchmarks/bench_worker.py [--sessions 100] [--runs 5] [--only idle|throughput]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import wheel_venv  # noqa: E402
+from clone_sessions import clone  # noqa: E402
+from otlp_receiver import Receiver  # noqa: E402
+
+from staso_otel.hook import spawn  # noqa: E402
+
+IDLE_TARGET = 3.0
+THROUGHPUT_TARGET = 0.8
+
+# The baseline process: the spans staso sent, made again with the plain SDK.
+RAW_SDK = """
+import json, sys
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.trace import SpanKind, set_span_in_context
+
+spans = json.load(open(sys.argv[2]))
+provider = TracerProvider(resource=Resource(spans[0]["resource"]))
+provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=sys.argv[1])))
+tracer = provider.get_tracer("raw")
+live = {}
+for s in spans:
+    parent = live.get(s["parent_span_id"])
+    span = tracer.start_span(
+        s["name"],
+        context=set_span_in_context(parent) if parent is not None else None,
+        kind=SpanKind[s["kind"]],
+        attributes=s["attributes"],
+        start_time=s["start_ns"],
+    )
+    live[s["span_id"]] = span
+for s in spans:
+    live[s["span_id"]].end(end_time=s["end_ns"])
+provider.shutdown()
+"""
+
+
+def _cpu_ms(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(argv, env=env, cwd=cwd, check=True, timeout=120)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return used * 1000
+
+
+def _env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STASO_", "OTEL_"))}
+    env.update(STASO_HOME=str(home / "staso"), STASO_ENDPOINT=endpoint, HOME=str(home))
+    env.update(extra)
+    return env
+
+
+def _record(home: Path, sessions: int, first: int = 0) -> int:
+    """Journal `sessions` Codex sessions with the real hook's record(); returns spans due."""
+    from staso_otel.hook import main as hook_main
+
+    old = dict(os.environ)
+    os.environ.update(STASO_HOME=str(home / "staso"), STASO_NO_WORKER="1")
+    try:
+        for n in range(first, first + sessions):
+            s = clone("codex", "tour_resume", home / f"h{n}", n)
+            for _, raw in s.events:
+                hook_main.record("codex", raw, time.time_ns())
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return 16 * sessions
+
+
+def idle(runs: int) -> dict[str, Any]:
+    py = wheel_venv.python()
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory(prefix="staso-bench-idle-") as tmp:
+        home = Path(tmp)
+        expected = _record(home, 20)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.1")
+        subprocess.run([wheel_venv.script("staso"), "flush"], env=env, cwd=home, check=True)
+        assert len(receiver.spans) == expected, "the sessions were not exported"
+        bare, start = [], []
+        for _ in range(runs):
+            bare.append(_cpu_ms([py, "-c", "pass"], env, home))
+            start.append(_cpu_ms([py, "-m", spawn.WORKER_MODULE], env, home))
+        sent_again = len(receiver.spans) - expected
+    receiver.stop()
+    return {
+        "runs": runs,
+        "bare_cpu_ms": round(statistics.median(bare), 1),
+        "start_cpu_ms": round(statistics.median(start), 1),
+        "ratio": round(statistics.median(start) / statistics.median(bare), 2),
+        "sent_again": sent_again,
+    }
+
+
+def _until_all(receiver: Receiver, count: int, start: float, timeout_s: float = 120) -> float:
+    deadline = start + timeout_s
+    while time.monotonic() < deadline:
+        with receiver.lock:
+            if len(receiver.spans) >= count:
+                return time.monotonic() - start
+        time.sleep(0.002)
+    raise RuntimeError(f"only {len(receiver.spans)} of {count} spans arrived")
+
+
+def _ordered(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Parents before children, so the raw process can nest them the same way."""
+    by_id = {s["span_id"]: s for s in spans}
+    out, seen = [], set()
+
+    def visit(s: dict[str, Any]) -> None:
+        if s["span_id"] in seen:
+            return
+        parent = by_id.get(s["parent_span_id"])
+        if parent is not None:
+            visit(parent)
+        seen.add(s["span_id"])
+        out.append(s)
+
+    for s in spans:
+        visit(s)
+    return out
+
+
+def throughput(sessions: int, runs: int) -> dict[str, Any]:
+    py = wheel_venv.python()
+    ours, raw = [], []
+    with tempfile.TemporaryDirectory(prefix="staso-bench-tp-") as tmp:
+        base = Path(tmp)
+        for r in range(runs):  # interleaved: load from elsewhere hits both alike
+            receiver = Receiver().start()
+            home = base / f"w{r}"
+            expected = _record(home, sessions, r * sessions)
+            env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.5")
+            start = time.monotonic()
+            proc = subprocess.Popen([py, "-m", spawn.WORKER_MODULE], env=env, cwd=base)
+            ours.append(_until_all(receiver, expected, start))
+            proc.wait(timeout=120)
+            spans = _ordered(list(receiver.spans))
+            receiver.stop()
+            dump = base / f"spans{r}.json"
+            dump.write_text(json.dumps(spans))
+            receiver = Receiver().start()
+            start = time.monotonic()
+            proc = subprocess.Popen([py, "-c", RAW_SDK, receiver.endpoint, str(dump)], cwd=base)
+            raw.append(_until_all(receiver, expected, start))
+            proc.wait(timeout=120)
+            receiver.stop()
+    worker_s, raw_s = statistics.median(ours), statistics.median(raw)
+    return {
+        "sessions": sessions,
+        "spans": expected,
+        "runs": runs,
+        "worker_s": round(worker_s, 3),
+        "raw_sdk_s": round(raw_s, 3),
+        "worker_spans_per_s": round(expected / worker_s),
+        "raw_sdk_spans_per_s": round(expected / raw_s),
+        "ratio": round(raw_s / worker_s, 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", action="append", choices=["idle", "throughput"])
+    args = parser.parse_args(argv)
+    wanted = args.only or ["idle", "throughput"]
+    results: dict[str, Any] = {}
+    failed = []
+    if "idle" in wanted:
+        r = results["idle"] = idle(max(args.runs * 4, 3))
+        print(
+            f"idle start  {spawn.WORKER_MODULE} with everything already exported: "
+            f"{r['start_cpu_ms']} ms CPU vs bare python {r['bare_cpu_ms']} ms ({r['ratio']}x, "
+            f"target <= {IDLE_TARGET:g}x); spans sent again {r['sent_again']}"
+        )
+        failed += ["idle start: spans sent again"] * bool(r["sent_again"])
+        failed += [f"idle start {r['ratio']}x bare"] * (r["ratio"] > IDLE_TARGET)
+    if "throughput" in wanted:
+        r = results["throughput"] = throughput(args.sessions, args.runs)
+        print(
+            f"throughput  {r['spans']} spans, spawn -> last span at the receiver: worker "
+            f"{r['worker_s']} s ({r['worker_spans_per_s']} spans/s), raw SDK process "
+            f"{r['raw_sdk_s']} s ({r['raw_sdk_spans_per_s']} spans/s): {r['ratio']}x the raw "
+            f"SDK's throughput (target >= {THROUGHPUT_TARGET:g}x)"
+        )
+        failed += [f"throughput {r['ratio']}x raw"] * (r["ratio"] < THROUGHPUT_TARGET)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "worker.json").write_text(json.dumps(results, indent=2))
+    for f in failed:
+        print(f"MISSED: {f}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
