@@ -1,7 +1,10 @@
 """Drive the real Codex CLI offline: install it from npm once, point it at a mock model.
 
-`codex_binary()` installs `@openai/codex@0.169.0` into a cache folder (STASO_TEST_CACHE,
-default `<repo>/.cache`; `.ci/run` fills the same folder) and returns its path.
+`codex_binary(version)` installs `@openai/codex@<version>` into a cache folder
+(STASO_TEST_CACHE, default `<repo>/.cache`; `run-tests.sh` fills the same folder) and returns
+its path. CODEX_VERSIONS are the releases the end-to-end tests run on: the one the recordings
+were made with and the current latest (keep run-tests.sh's CODEX_VERSIONS and
+docs/compatibility.md in step).
 `CodexSandbox` is a throwaway CODEX_HOME + HOME + workspace whose config.toml sends model
 requests to `tests/mock_responses.py` on 127.0.0.1.
 """
@@ -19,7 +22,8 @@ from pathlib import Path
 from staso_otel.targets.codex.install import ALL_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
-CODEX_VERSION = "0.169.0"
+CODEX_VERSIONS = ("0.169.0", "0.171.0")
+CODEX_VERSION = CODEX_VERSIONS[0]  # the pinned release the recordings were made with
 HOOK_COMMAND = f"{sys.executable} -m staso_otel.hook codex"
 
 
@@ -52,15 +56,16 @@ def npm_binary(package: str, version: str, folder: str, name: str) -> Path:
     return binary
 
 
-def codex_binary() -> Path:
-    """The real codex binary, installed from the npm registry on first use."""
-    return npm_binary("@openai/codex", CODEX_VERSION, f"codex-{CODEX_VERSION}", "codex")
+def codex_binary(version: str = CODEX_VERSION) -> Path:
+    """The real codex binary of `version`, installed from the npm registry on first use."""
+    return npm_binary("@openai/codex", version, f"codex-{version}", "codex")
 
 
 @dataclass
 class CodexSandbox:
     root: Path
     mock_url: str
+    version: str = CODEX_VERSION
 
     def __post_init__(self) -> None:
         for folder in (self.codex_home, self.home, self.workspace):
@@ -119,7 +124,7 @@ class CodexSandbox:
         env: dict[str, str] | None = None,
     ) -> tuple[str | None, list[dict]]:
         """`codex exec --json`; returns (thread id, the JSON event stream)."""
-        argv = [str(codex_binary()), "exec"]
+        argv = [str(codex_binary(self.version)), "exec"]
         if resume:
             argv += ["resume", resume]
         argv += [
@@ -137,7 +142,7 @@ class CodexSandbox:
             env=env or self.env(),
             capture_output=True,
             text=True,
-            timeout=180,
+            timeout=90,
             stdin=subprocess.DEVNULL,
         )
         assert proc.returncode == 0, f"codex failed ({proc.returncode}): {proc.stderr[-2000:]}"

@@ -39,7 +39,31 @@ class MockResponses:
                 lambda: [self.function_call("exec_command", {"cmd": "cat notes.txt"})],
                 lambda: [self.message("notes.txt has two lines.")],
             ],
+            # calls Codex refuses or a PreToolUse hook blocks: none of them runs
+            "refuse": [
+                lambda: [self.function_call("apply_patch", {"input": PATCH_ADD})],
+                lambda: [self.custom_call("no_such_custom_tool", "whatever")],
+                lambda: [self.function_call("no_such_tool", {"x": 1})],
+                lambda: [self.function_call("exec_command", {"cmd": "echo BLOCKME"})],
+                lambda: [self.message("Nothing ran.")],
+            ],
+            # a freeform apply_patch: refused by models whose tool list has no apply_patch
+            "patch": [
+                lambda: [self.custom_call("apply_patch", PATCH_ADD)],
+                lambda: [self.message("Patched.")],
+            ],
+            # every response reports a near-full context: Codex compacts between requests
+            "compact": [
+                lambda: [self.function_call("exec_command", {"cmd": "echo before-compact"})],
+                lambda: [self.function_call("exec_command", {"cmd": "echo after-compact"})],
+                lambda: [self.message("compact scenario done")],
+            ],
         }
+        # scenarios whose first response triggers auto-compaction; compaction drops the tool
+        # outputs the step is counted from, so these count the requests they served instead
+        self.big_usage = {"compact"}
+        self._served: dict[str, int] = {}
+        self.kinds: list[str] = []  # x-codex-turn-metadata request_kind of every request
 
     # -- Responses API items ------------------------------------------------------------
     def _id(self, prefix: str) -> str:
@@ -76,8 +100,8 @@ class MockResponses:
         }
 
     @staticmethod
-    def usage(step: int) -> dict[str, Any]:
-        inp, out = 1000 + 100 * step, 40 + step
+    def usage(step: int, big: bool = False) -> dict[str, Any]:
+        inp, out = (200_000 if big else 1000) + 100 * step, 40 + step
         return {
             "input_tokens": inp,
             "input_tokens_details": {"cached_tokens": 200 * step},
@@ -112,10 +136,19 @@ class MockResponses:
         )
         return scenario, step
 
-    def respond(self, body: dict[str, Any]) -> bytes:
+    def respond(self, body: dict[str, Any], kind: str = "turn") -> bytes:
         scenario, step = self.choose(body)
         script = self.scenarios.get(scenario or "", [])
-        items = script[step]() if step < len(script) else [self.message("ok")]
+        big = scenario in self.big_usage
+        if kind == "compaction":  # the summary Codex asked for; small usage of its own
+            items, usage = [self.message("Summary: ran echo before-compact.")], self.usage(9)
+        else:
+            if big:
+                with self._lock:
+                    step = self._served.get(scenario or "", 0)
+                    self._served[scenario or ""] = step + 1
+            items = script[step]() if step < len(script) else [self.message("ok")]
+            usage = self.usage(step, big and step == 0)
         response_id = self._id("resp")
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": {"id": response_id}}
@@ -128,10 +161,20 @@ class MockResponses:
         events.append(
             {
                 "type": "response.completed",
-                "response": {"id": response_id, "usage": self.usage(step)},
+                "response": {"id": response_id, "usage": usage},
             }
         )
         return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+    @staticmethod
+    def request_kind(header: str | None) -> str:
+        """Codex names each request's purpose in `x-codex-turn-metadata` (turn, compaction)."""
+        try:
+            meta = json.loads(header or "{}")
+        except ValueError:
+            return "turn"
+        kind = meta.get("request_kind") if isinstance(meta, dict) else None
+        return kind if isinstance(kind, str) else "turn"
 
     # -- server ---------------------------------------------------------------------------
     @property
@@ -166,12 +209,14 @@ class MockResponses:
                     body = json.loads(raw) if raw else {}
                 except ValueError:
                     body = {}
+                kind = mock.request_kind(self.headers.get("x-codex-turn-metadata"))
                 with mock._lock:
                     mock.requests.append(body)
+                    mock.kinds.append(kind)
                 if not self.path.split("?")[0].endswith("/responses"):
                     self._send(404, "application/json", b"{}")
                     return
-                self._send(200, "text/event-stream", mock.respond(body))
+                self._send(200, "text/event-stream", mock.respond(body, kind))
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

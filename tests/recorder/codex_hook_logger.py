@@ -1,0 +1,34 @@
+"""Hook command for recording Codex sessions: append `{"t", "payload"}` to $HOOK_LOG.
+
+Prints nothing and exits 0 (a pure observer), except where asked to play a user's hook:
+HOOK_BLOCK=<text> blocks (exit 2) every PreToolUse whose input contains <text>.
+Standard library only; run as `python3 codex_hook_logger.py`.
+"""
+
+import fcntl
+import json
+import os
+import sys
+import time
+
+
+def main() -> int:
+    t = time.time()
+    raw = sys.stdin.read()
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        payload = {"unparsed": raw}
+    with open(os.environ["HOOK_LOG"], "a", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.write(json.dumps({"t": t, "payload": payload}, ensure_ascii=False) + "\n")
+    block = os.environ.get("HOOK_BLOCK")
+    event = payload.get("hook_event_name") if isinstance(payload, dict) else None
+    if block and event == "PreToolUse" and block in json.dumps(payload.get("tool_input")):
+        sys.stderr.write("blocked by the recording's policy hook")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
