@@ -3,30 +3,47 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from replay import FIXTURES_CODEX, load_events
+from replay import FIXTURES_CODEX, Rollouts, load_events
 
 from staso_otel.hook import main as hook_main
 
 
-def record_fixture(name: str, codex_home: Path, *, now_ns: int | None = None) -> int:
+def record_fixture(
+    name: str,
+    codex_home: Path,
+    *,
+    now_ns: int | None = None,
+    worker: Callable[[], Any] | None = None,
+) -> int:
     """Record every hook event of fixture `name` as if it just happened; returns the count.
 
     Times are shifted so the last event is `now_ns`: the recorded sessions are from
-    2026-11-23 and must not look idle for 24 h (that would expire them on the spot).
+    2026-11-23 and must not look idle for 24 h (that would expire them on the spot). The
+    rollouts' own timestamps move by the same amount (whole ms), so hook and rollout times
+    agree as they do in a live session. With `worker`, each rollout grows as it did live
+    (the lines written by each event's time) and `worker()` runs after every event: a
+    worker that keeps up; without, the rollouts are complete before the first event.
     """
     fixture = FIXTURES_CODEX / name
-    if (fixture / "sessions").is_dir():
-        shutil.copytree(fixture / "sessions", codex_home / "sessions", dirs_exist_ok=True)
     events = load_events(fixture, codex_home)
-    shift = (now_ns or time.time_ns()) - events[-1][0]
+    shift = ((now_ns or time.time_ns()) - events[-1][0]) // 1_000_000 * 1_000_000
+    rollouts = Rollouts(fixture, codex_home, shift_ns=shift)
+    if worker is None:
+        rollouts.write_until(None)
     for received_ns, payload in events:
+        if worker is not None:
+            rollouts.write_until(received_ns + shift)
         hook_main.record("codex", json.dumps(payload).encode(), received_ns + shift)
+        if worker is not None:
+            worker()
+    rollouts.write_until(None)
     return len(events)
 
 

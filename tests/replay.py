@@ -15,7 +15,8 @@ they were at the end). `replay()`:
 `worker="end"`: the rollouts are complete and the target runs once after every event is
 recorded (a worker that lags behind). `worker="prompt"`: the rollouts are written
 progressively (only lines whose own timestamp <= t exist when the event at t is recorded)
-and the target runs after every event (a worker that keeps up).
+and the target runs after every event (a worker that keeps up), then once more when the
+rollouts are complete (the worker keeps polling a session whose last Stop waits on them).
 
 Under pytest, tests/ is on sys.path (no __init__.py), so from any test:
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -69,18 +70,30 @@ def load_events(fixture: Path, codex_home: Path) -> list[tuple[int, dict[str, An
     return events
 
 
-class Rollouts:
-    """The fixture's rollout files, written under codex_home at once or up to a time."""
+def iso(ns: int) -> str:
+    """ns since the epoch as a rollout timestamp (`2026-11-23T22:00:21.023Z`)."""
+    dt = datetime.fromtimestamp(ns // 1_000_000 / 1000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ns // 1_000_000 % 1000:03d}Z"
 
-    def __init__(self, fixture: Path, codex_home: Path) -> None:
+
+class Rollouts:
+    """The fixture's rollout files, written under codex_home at once or up to a time.
+    `shift_ns` (whole ms) moves every line's timestamp, as `record_fixture` moves the hook
+    times: a session replayed "now" must have its rollout written now too."""
+
+    def __init__(self, fixture: Path, codex_home: Path, shift_ns: int = 0) -> None:
         self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
         self.written: dict[Path, int] = {}
         root = fixture / "sessions"
         for src in sorted(root.rglob("*.jsonl")) if root.is_dir() else []:
             lines = []
             for raw in src.read_bytes().splitlines(keepends=True):
-                stamp = json.loads(raw).get("timestamp")
-                lines.append((ts_ns(stamp) if stamp else 0, raw))
+                line = json.loads(raw)
+                stamp = ts_ns(line["timestamp"]) + shift_ns if line.get("timestamp") else 0
+                if shift_ns and stamp:
+                    line["timestamp"] = iso(stamp)
+                    raw = (json.dumps(line, ensure_ascii=False) + "\n").encode()
+                lines.append((stamp, raw))
             self.files.append((codex_home / "sessions" / src.relative_to(root), lines))
 
     def write_until(self, t_ns: int | None) -> None:
@@ -144,6 +157,11 @@ def replay(
             spans += new
             batches += 1
     last_t = events[-1][0]
+    if worker == "prompt":  # the rest of the rollout arrives; the waiting worker looks again
+        rollouts.write_until(None)
+        new, offset, state = run_target(state, jpath, offset, Context(last_t, capture_content))
+        spans += new
+        batches += 1
     if worker == "end":
         ctx = Context(now_ns=last_t, capture_content=capture_content)
         new, offset, state = run_target(state, jpath, offset, ctx)

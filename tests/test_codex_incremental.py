@@ -96,7 +96,8 @@ def test_restart_closes_a_turn_left_open(tmp_path: Path) -> None:
     spans, _ = process([kept])
     roots = sorted((s for s in spans if s.parent_span_id is None), key=lambda s: s.start_ns)
     assert [r.attributes[sc.CODEX_TURN_NUMBER] for r in roots] == [1, 2]
-    assert roots[0].attributes[sc.STASO_TURN_END_REASON] == "session_restart"
+    # closed by turn 2's first event, not by SessionStart: async hooks may journal that late
+    assert roots[0].attributes[sc.STASO_TURN_END_REASON] == "next_turn"
     # the rollout says turn 1 completed, so it is not called unfinished
     assert roots[0].attributes[sc.STASO_TURN_OUTCOME] == sc.TURN_COMPLETED
 

@@ -102,8 +102,34 @@ EXPECTED_TREES = {
         "  chat gpt-6.1-sol",
         "  execute_tool exec_command",
         "  chat gpt-6.1-sol",
-        "invoke_agent codex",
         "  chat gpt-6.1-sol",
+    ],
+    "compact-0.171.0": [
+        "invoke_agent codex",
+        "  chat gpt-6.2-sol",
+        "  execute_tool exec_command",
+        "  chat gpt-6.2-sol",
+        "  chat gpt-6.2-sol",
+        "  execute_tool exec_command",
+        "  chat gpt-6.2-sol",
+    ],
+    "refuse-0.171.0": [
+        "invoke_agent codex",
+        "  chat gpt-6.2-sol",
+        "  execute_tool apply_patch !",
+        "  chat gpt-6.2-sol",
+        "  execute_tool no_such_custom_tool !",
+        "  chat gpt-6.2-sol",
+        "  execute_tool no_such_tool !",
+        "  chat gpt-6.2-sol",
+        "  execute_tool exec_command !",
+        "  chat gpt-6.2-sol",
+    ],
+    "refuse_patch-0.169.0": [
+        "invoke_agent codex",
+        "  chat mock-model-1",
+        "  execute_tool apply_patch !",
+        "  chat mock-model-1",
     ],
     "escalate_review": [
         "invoke_agent codex",
@@ -415,19 +441,22 @@ def test_failed_model_request(run) -> None:
     assert sc.GEN_AI_USAGE_INPUT_TOKENS not in chat.attributes
 
 
-def test_stop_hook_continuation(run) -> None:
-    result = run("stop_block")
-    first, second = roots(result.spans)
-    for root in (first, second):
-        assert root.attributes[sc.CODEX_TURN_ID] == "01a20a6d-8ab5-7201-95cf-50ba559be699"
-        assert root.attributes[sc.CODEX_TURN_NUMBER] == 1
-        assert root.attributes[sc.STASO_TURN_OUTCOME] == sc.TURN_COMPLETED
-    assert first.trace_id != second.trace_id
-    assert second.attributes[sc.CODEX_TURN_SEGMENT] == 1
-    assert second.attributes[sc.CODEX_STOP_HOOK_ACTIVE] is True
-    assert second.attributes[sc.INPUT_VALUE] == "SCENARIO:hello continue after Stop hook"
-    assert second.start_ns == first.end_ns
-    assert second.attributes[sc.OUTPUT_VALUE] == "Hello! (mock final answer)"
+def test_stop_hook_continuation_is_the_same_turn(run) -> None:
+    """A Stop hook that blocks continues the turn: one trace, one turn number, and the
+    root's tokens cover the request before the block and the one after it."""
+    spans = run("stop_block").spans
+    (root,) = roots(spans)
+    assert root.attributes[sc.CODEX_TURN_ID] == "01a20a6d-8ab5-7201-95cf-50ba559be699"
+    assert root.attributes[sc.CODEX_TURN_NUMBER] == 1
+    assert root.attributes[sc.STASO_TURN_OUTCOME] == sc.TURN_COMPLETED
+    assert root.attributes[sc.CODEX_STOP_HOOK_ACTIVE] is True
+    assert sc.CODEX_TURN_SEGMENT not in root.attributes
+    assert root.attributes[sc.OUTPUT_VALUE] == "Hello! (mock final answer)"
+    chats = [s for s in spans if s.name.startswith("chat ")]
+    assert len(chats) == 3
+    tokens = sum(c.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] for c in chats)
+    assert root.attributes[sc.STASO_USAGE_INPUT_TOKENS] == tokens == 3100
+    assert root.end_ns >= max(s.end_ns for s in spans)
 
 
 def test_compaction_request_is_a_chat_span(run) -> None:

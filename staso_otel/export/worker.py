@@ -95,6 +95,7 @@ class Pipeline:
         self._exporter = exporter
         self._sender: otlp.Sender | None = None
         self.known: dict[Path, int] = {}  # journal -> bytes consumed
+        self.polling: set[Path] = set()  # journals whose target asked to be asked again
         self.blocked_until_ns = 0  # after a retryable failure, don't hammer the backend
         self.sent_total = 0
         self.last_error: str | None = None
@@ -137,7 +138,8 @@ class Pipeline:
                 size = path.stat().st_size
             except FileNotFoundError:
                 continue
-            if self.known.get(path) == size and not self._maybe_expired(path, now_ns):
+            unchanged = self.known.get(path) == size and path not in self.polling
+            if unchanged and not self._maybe_expired(path, now_ns):
                 continue
             try:
                 r, s = self._process_one(target_name, path, ctx)
@@ -182,6 +184,17 @@ class Pipeline:
             if skipped:
                 offset += skipped
                 st["offset"] = offset
+            tstate = st.setdefault("target", {})
+            if tstate.get("poll") and not records_done:
+                # the target waits on something outside the journal (Codex: whether the
+                # rollout ended a turn at its Stop or a Stop hook continued it): ask again
+                produced = self._run_poll(target, tstate, ctx)
+                self._spool(f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}", produced)
+                spans_done += len(produced)
+            if tstate.get("poll"):
+                self.polling.add(path)
+            else:
+                self.polling.discard(path)
             last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
             if offset == path.stat().st_size and ctx.now_ns - last_ns > IDLE_EXPIRY_NS:
                 produced = target.expire(st.setdefault("target", {}), ctx)
@@ -195,6 +208,17 @@ class Pipeline:
             state.delete(spath)
             self.known.pop(path, None)
         return records_done, spans_done
+
+    def _run_poll(self, target, tstate: dict, ctx: Context) -> list[SpanData]:
+        backup = copy.deepcopy(tstate)
+        try:
+            return target.process(tstate, [], ctx)
+        except Exception:
+            log.internal_error("worker")
+            tstate.clear()
+            tstate.update(backup)
+            tstate["poll"] = False  # never spin on a target that cannot settle
+            return []
 
     def _run_target(
         self, target, tstate: dict, records: list[journal.Record], ctx: Context, st: dict

@@ -142,11 +142,14 @@ def build_spans(
         sc.CODEX_CLI_VERSION: fmeta.get("cli_version"),
         sc.STASO_COMPACTIONS: len(turn["compactions"]) or None,
         sc.CODEX_TURN_SEGMENT: turn["seg"] or None,
-        sc.CODEX_STOP_HOOK_ACTIVE: True if turn.get("stop_active") else None,
+        sc.CODEX_STOP_HOOK_ACTIVE: True if turn.get("stop_active") or turn.get("blocks") else None,
     }
+    # the root encloses its children even when its first hook came late (a slow hook) or
+    # the rollout timed a call before it
+    start = min([turn["t0"], *(s.start_ns for s in spans)])
     agent_fields = {
-        "start_ns": turn["t0"],
-        "end_ns": max(end, turn["t0"]),
+        "start_ns": start,
+        "end_ns": max([end, start, *(s.end_ns for s in spans)]),
         "provider": PROVIDER,
         "model": model,
         "prompt": prompt,
@@ -218,22 +221,31 @@ def _chat_spans(
 
     # (start, end, usage, usage_source, response_id, content, status, error, kind)
     rows: list[tuple] = []
-    hook_calls = turn["calls"]
+    hook_calls = [c + [None] * (9 - len(c)) for c in turn["calls"]]
+    paired: set[int] = set()  # ids of usage facts a hook call answered
     if hook_calls:
-        queue = list(normal)
         done = [c for c in hook_calls if c[2] != "failed" and c[1] is not None]
         pairs: dict[int, dict] = {}
+        for i, call in enumerate(done):  # Codex 0.171+: the response id names the record
+            f = next((f for f in usage_facts if call[8] and f.get("rid") == call[8]), None)
+            if f is not None and id(f) not in paired:
+                pairs[i] = f
+                paired.add(id(f))
+        # older releases: a compaction request fired no hook; its record stays for the
+        # window it ran in, and the model hooks take the other records
+        queue = [f for f in normal if id(f) not in paired]
         for i, call in enumerate(done):  # exact usage matches first ...
             usage = Usage.from_dict(call[4]) if call[4] else None
-            at = _match(queue, usage) if usage is not None else None
+            at = _match(queue, usage) if usage is not None and i not in pairs else None
             if at is not None:
                 pairs[i] = queue.pop(at)
-        for i in range(len(done)):  # ... then the rest in order, never counting twice
-            if i not in pairs and queue:
+        for i, call in enumerate(done):  # ... then the rest in order, never counting twice
+            if i not in pairs and queue and not call[8]:
                 pairs[i] = queue.pop(0)
+        paired.update(id(f) for f in pairs.values())
         by_call = {id(call): pairs.get(i) for i, call in enumerate(done)}
         for call in hook_calls:
-            t0, t1, status, error, usage = call
+            t0, t1, status, error, usage, kind = call[:6]
             failed = status == "failed" or t1 is None
             f = by_call.get(id(call))
             u = Usage.from_dict(usage) if usage else None
@@ -242,17 +254,18 @@ def _chat_spans(
                 u, source = ev_.usage_from(f["u"]), "transcript"
             if failed:
                 error = error or ("request did not complete" if t1 is None else "failed")
+            compaction = isinstance(kind, str) and "compact" in kind
             rows.append(
                 (
                     t0,
                     t1 or turn["last"],
                     u,
                     source,
-                    f and f.get("rid"),
-                    f and contents.get(id(f)),
+                    (f and f.get("rid")) or call[8],
+                    None if compaction else f and contents.get(id(f)),
                     failed,
                     error,
-                    "turn",
+                    "compaction" if compaction else "turn",
                 )
             )
         leftovers = queue
@@ -279,7 +292,7 @@ def _chat_spans(
         )
     for f in usage_facts:
         window = in_window(f)
-        if window is not None:
+        if window is not None and id(f) not in paired:
             u = ev_.usage_from(f.get("u"))
             rows.append(
                 (
@@ -360,8 +373,10 @@ def _tool_spans(
             name, args, tool.get("resp"), item and item["item"], output and output["out"], cwd
         )
         t1 = tool["t1"]
-        if t1 is None:
-            t1 = output["ts"] if output else end
+        if t1 is None and output is not None:
+            t1 = output["ts"]  # no PostToolUse (lost, or none for this tool): the rollout has it
+        elif t1 is None:
+            t1 = end
             if f.error_type is None:
                 f.error_type = "interrupted" if outcome == sc.TURN_INTERRUPTED else "no_result"
                 f.error_message = "tool call did not complete"
@@ -403,9 +418,11 @@ def _tool_spans(
         )
         t0 = item.get("t0", call["ts"]) if item and call.get("hosted") else call["ts"]
         t1 = output["ts"] if output else (item.get("t1", call["ts"]) if item else call["ts"])
+        attrs = dict(f.attrs)
         if output is None and not call.get("hosted") and f.error_type is None:
             f.error_type, f.error_message = "no_result", "no output in the transcript"
-        attrs = dict(f.attrs)
+            if item is None:  # no hook, no output, no record of it running: it never ran
+                attrs[sc.STASO_TOOL_EXECUTED] = False
         attrs[sc.STASO_TOOL_SOURCE] = "transcript"
         spans.append(
             _tool(

@@ -77,10 +77,20 @@ class Event:
     last_message: str | None = None
     trigger: str | None = None  # Pre/PostCompact: auto | manual
     reason: str | None = None  # SessionEnd
+    # Pre/PostModelRequest of Codex 0.171+: what the request is for, its id across retries,
+    # the attempt, and the response it got
+    request_kind: str | None = None  # sampling | foreground_compaction | ...
+    request_id: str | None = None
+    attempt: int | None = None
+    response_id: str | None = None
 
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def usage_from(data: Any) -> Usage | None:
@@ -135,4 +145,8 @@ def parse(record: Record) -> Event | None:
         last_message=_str(p.get("last_assistant_message")),
         trigger=_str(p.get("trigger")),
         reason=_str(p.get("reason")),
+        request_kind=_str(p.get("kind")),
+        request_id=_str(p.get("request_id")),
+        attempt=_int(p.get("attempt_number")),
+        response_id=_str(p.get("response_id")),
     )

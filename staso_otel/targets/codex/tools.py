@@ -112,6 +112,35 @@ def output_text(output: Any) -> str | None:
     return json.dumps(output, ensure_ascii=False, separators=(",", ":"))
 
 
+# What Codex answers, instead of running a call, when it refuses one (the model sees it as
+# the call's output): the router knows no such tool, a PreToolUse hook blocked it (exit 2 or
+# JSON deny), or the user / approval policy said no.
+_REFUSALS = (
+    ("unsupported call", "unsupported_call"),
+    ("unsupported custom tool call", "unsupported_call"),
+)
+_REFUSAL_PARTS = (
+    ("blocked by PreToolUse hook", "blocked"),
+    ("rejected by user", "rejected"),
+    ("user rejected", "rejected"),
+    ("user cancelled", "rejected"),
+)
+
+
+def refusal(text: str | None) -> tuple[str, str] | None:
+    """(error.type, message) when `text` is Codex saying it did not run the call."""
+    if not isinstance(text, str):
+        return None
+    head = text.lstrip()
+    for prefix, kind in _REFUSALS:
+        if head.startswith(prefix):
+            return kind, text
+    for part, kind in _REFUSAL_PARTS:
+        if part in head[:500]:
+            return kind, text
+    return None
+
+
 @dataclass
 class ToolFacts:
     attrs: dict[str, Any] = field(default_factory=dict)
@@ -139,11 +168,14 @@ def facts(
     text = output_text(transcript_output)
     if text is None:
         text = output_text(result)
-    if isinstance(text, str) and text.startswith("unsupported call"):
-        out.error_type, out.error_message = "unsupported_call", text
-    elif isinstance(text, str) and "blocked by PreToolUse hook" in text:
-        out.attrs[sc.STASO_TOOL_BLOCKED] = True
-        out.error_type, out.error_message = "blocked", text
+    refused = refusal(text)
+    if refused is not None:
+        out.error_type, out.error_message = refused
+        out.attrs[sc.STASO_TOOL_EXECUTED] = False
+        if refused[0] == "blocked":
+            out.attrs[sc.STASO_TOOL_BLOCKED] = True
+    elif isinstance(text, str) and "aborted by user" in text[:500]:
+        out.error_type, out.error_message = "interrupted", text  # it ran, and was stopped
     cat = category(name)
     if cat == sc.CATEGORY_SHELL:
         _shell(out, name, args, result, text, item)
@@ -268,7 +300,10 @@ def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None, cwd: 
             out.error_type = out.error_type or "failed"
             out.error_message = item.get("stderr") or item.get("stdout")
     patch = args.get("command") or args.get("input") if isinstance(args, dict) else args
-    if changes is None and isinstance(patch, str) and "*** Begin Patch" in patch:
+    applied = text is not None and out.error_type is None
+    if changes is None and applied and isinstance(patch, str) and "*** Begin Patch" in patch:
+        # no FileChange record (older Codex): the patch text is what Codex applied, but only
+        # once it answered; a refused or unanswered patch changed nothing
         changes = parse_patch(patch)
     exit_code = None
     if isinstance(text, str):

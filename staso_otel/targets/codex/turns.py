@@ -18,6 +18,7 @@ the rollout facts of turns not yet closed, so its size does not grow with the se
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,6 +74,9 @@ def process(state: dict[str, Any], records: Sequence[Record], ctx: Context) -> l
             continue
         state["sid"] = state["sid"] or event.session_id
         _apply(state, event, ctx, out)
+    for turn in [t for t in state["turns"].values() if t.get("stopped") is not None]:
+        _settle(state, turn, ctx, out)
+    state["poll"] = any(t.get("stopped") is not None for t in state["turns"].values())
     return out
 
 
@@ -106,8 +110,8 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     if kind == ev_.SESSION_START:
         if e.source == "startup" and e.transcript_path:
             state["fresh"] = e.transcript_path  # a new rollout: read it from byte 0
-        if e.source != "compact":
-            _close_all(state, ctx, out, "session_restart", e.t, main_only=True)
+        # It closes nothing: with async hooks it may be journaled after the turn it precedes,
+        # and a turn a previous process left open is closed by the next turn's first event.
         return
     if kind == ev_.SESSION_END:
         _close_all(state, ctx, out, "session_end", e.t, main_only=False)
@@ -128,6 +132,9 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     if not turn:
         return
     turn["last"] = max(turn["last"], e.t)
+    if kind != ev_.STOP and turn.get("stopped") is not None and e.t > turn["stopped"]:
+        turn["stopped"] = None  # a Stop hook blocked: the same turn goes on
+        turn["blocks"] = turn.get("blocks", 0) + 1
     turn["model"] = turn.get("model") or e.model
     turn["path"] = turn.get("path") or e.transcript_path
     turn["perm"] = e.permission_mode or turn.get("perm")
@@ -135,7 +142,7 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
     if kind == ev_.USER_PROMPT_SUBMIT:
         turn["prompt"] = e.prompt[: transcript.MAX_TEXT] if e.prompt else None
     elif kind == ev_.PRE_MODEL_REQUEST:
-        turn["calls"].append([e.t, None, None, None, None])
+        turn["calls"].append([e.t, None, None, None, None, *_request_keys(e)])
     elif kind == ev_.POST_MODEL_REQUEST:
         _post_model(turn, e)
     elif kind == ev_.PRE_TOOL_USE:
@@ -154,8 +161,11 @@ def _apply(state: dict[str, Any], e: Event, ctx: Context, out: list[SpanData]) -
             turn["compactions"].append([e.t, e.t, e.trigger])
     elif kind == ev_.STOP:
         turn["response"] = e.last_message or turn.get("response")
-        turn["stop_active"] = e.stop_hook_active
-        _close(state, turn, ctx, out, sc.TURN_COMPLETED, "stop", e.t, e.t)
+        turn["stop_active"] = turn.get("stop_active") or e.stop_hook_active
+        if turn.get("agent") or not os.path.isfile(turn.get("path") or ""):  # nothing to wait on
+            _close(state, turn, ctx, out, sc.TURN_COMPLETED, "stop", e.t, e.t)
+        else:  # another Stop hook may block it: the rollout tells when the turn is over
+            turn["stopped"] = max(e.t, turn.get("stopped") or 0)
     elif kind == ev_.INTERRUPT:
         turn["interrupted"] = e.t
         _close(state, turn, ctx, out, sc.TURN_INTERRUPTED, "interrupt", e.t, e.t)
@@ -294,13 +304,33 @@ def _fallback_parent(state: dict[str, Any], e: Event) -> dict[str, str | None]:
     return {"trace": _hex(trace), "span": span}
 
 
+def _request_keys(e: Event) -> list[Any]:
+    """[kind, request id, attempt, response id]: Codex 0.171+ names each model request
+    (`sampling`, `foreground_compaction` ...); older releases send none of these."""
+    return [e.request_kind, e.request_id, e.attempt, e.response_id]
+
+
 def _post_model(turn: dict[str, Any], e: Event) -> None:
+    """Answer the request this PostModelRequest closes: the one with its request id and
+    attempt when Codex sends them, else the latest still open."""
     usage = e.usage.to_dict() if e.usage else None
-    for call in reversed(turn["calls"]):
-        if call[1] is None:
-            call[1:] = [e.t, e.status, e.error, usage]
-            return
-    turn["calls"].append([e.t, e.t, e.status, e.error, usage])
+    keys = _request_keys(e)
+    open_ = [c for c in turn["calls"] if c[1] is None]
+    if e.request_id is not None:
+        same = [c for c in open_ if len(c) > 6 and c[6] == e.request_id]
+        exact = [c for c in same if c[7] == e.attempt]
+        open_ = exact or same or [c for c in open_ if len(c) <= 6 or c[6] is None]
+    if open_:
+        call = open_[-1]
+        call[1:5] = [e.t, e.status, e.error, usage]
+        call[5:] = [a if a is not None else b for a, b in zip(keys, _pad(call)[5:], strict=True)]
+        return
+    turn["calls"].append([e.t, e.t, e.status, e.error, usage, *keys])
+
+
+def _pad(call: list[Any]) -> list[Any]:
+    """A model call row at full length (rows saved by older staso have 5 fields)."""
+    return call + [None] * (9 - len(call))
 
 
 def _pre_tool(turn: dict[str, Any], e: Event) -> None:
@@ -338,6 +368,21 @@ def _post_tool(state: dict[str, Any], turn: dict[str, Any], e: Event) -> None:
             trace = assemble.trace_of(state, turn)
             span = assemble.tool_id(trace, turn, use_id)
             state["spawns"][agent_id] = {"trace": _hex(trace), "span": _hex(span)}
+
+
+def _settle(state: dict[str, Any], turn: dict[str, Any], ctx: Context, out: list) -> None:
+    """Close a turn its last Stop left waiting once the rollout says it is over: the turn's
+    task_complete / turn_aborted, and no Stop-hook prompt after that Stop (a blocked Stop
+    writes one, then the turn goes on)."""
+    # it looks when the journal has nothing more to say (after a batch, on a poll): read
+    # what the rollout holds by now
+    _sync_transcript(state, turn, max(ctx.now_ns, turn["stopped"]))
+    stopped = turn["stopped"]
+    facts = state["tx"].get(turn["id"], [])
+    if any(f["k"] == "hookprompt" and f["ts"] > stopped for f in facts):
+        return
+    if any(f["k"] == "end" for f in facts):
+        _close(state, turn, ctx, out, sc.TURN_COMPLETED, "stop", stopped, stopped)
 
 
 def _close_all(
@@ -382,7 +427,11 @@ def _close(
     end: int,
 ) -> None:
     """Emit the turn's spans. `outcome` None: decide from what happened (failed request,
-    rollout task_complete/turn_aborted) or call it unfinished."""
+    rollout task_complete/turn_aborted) or call it unfinished. A turn that ended at a Stop
+    is that, whatever closes it later (the next turn, SessionEnd, expiry, the rollout)."""
+    if turn.get("stopped") is not None:
+        outcome, reason, cutoff = sc.TURN_COMPLETED, "stop", turn["stopped"]
+        end = turn["stopped"]
     _sync_transcript(state, turn, cutoff)
     bucket = state["tx"].get(turn["id"], [])
     facts = [f for f in bucket if f.get("ts", 0) <= cutoff]
@@ -400,7 +449,8 @@ def _close(
         "seg": turn["seg"],
         "num": turn["num"],
         "end": end,
-        "stop": reason in ("stop", "subagent_stop"),  # a Stop hook may continue the turn
+        # a Stop hook may continue the turn (sub-agents, and sessions without a rollout)
+        "stop": reason in ("stop", "subagent_stop"),
     }
     while len(closed) > MAX_CLOSED:
         closed.pop(next(iter(closed)))
