@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CODEX_VERSIONS = ("0.169.0", "0.171.0")
 CODEX_VERSION = CODEX_VERSIONS[0]  # the pinned release the recordings were made with
 HOOK_COMMAND = f"{sys.executable} -m staso_otel.hook codex"
+# a user's own hook (block a command, block a Stop once): tests/recorder/codex_hook_logger.py
+USER_HOOK = f"{sys.executable} {ROOT / 'tests' / 'recorder' / 'codex_hook_logger.py'}"
 
 
 def cache_dir() -> Path:
@@ -94,11 +96,15 @@ class CodexSandbox:
     def workspace(self) -> Path:
         return self.root / "workspace"
 
-    def write_hooks(self, command: str = HOOK_COMMAND) -> None:
+    def write_hooks(self, command: str = HOOK_COMMAND, also: dict[str, str] | None = None) -> None:
+        """Every event to `command`; `also` adds a user's own hook per event (it runs
+        alongside, as Codex runs all matching handlers)."""
         hooks = {
             event: [{"hooks": [{"type": "command", "command": command, "timeout": 30}]}]
             for event in ALL_EVENTS
         }
+        for event, extra in (also or {}).items():
+            hooks[event].append({"hooks": [{"type": "command", "command": extra, "timeout": 30}]})
         (self.codex_home / "hooks.json").write_text(json.dumps({"hooks": hooks}, indent=2))
 
     def env(self, **extra: str) -> dict[str, str]:

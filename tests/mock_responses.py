@@ -52,6 +52,26 @@ class MockResponses:
                 lambda: [self.custom_call("apply_patch", PATCH_ADD)],
                 lambda: [self.message("Patched.")],
             ],
+            # multi-agent v2 (namespace `collaboration`): a sub-agent by task name, then wait
+            "spawn": [
+                lambda: [
+                    self.function_call(
+                        "spawn_agent",
+                        {
+                            "task_name": "helper",
+                            "fork_turns": "none",
+                            "message": "SCENARIO:sub run echo in the sub-agent",
+                        },
+                        namespace="collaboration",
+                    )
+                ],
+                lambda: [self.function_call("wait_agent", {"timeout_ms": 20000}, "collaboration")],
+                lambda: [self.message("parent done after sub-agent")],
+            ],
+            "sub": [
+                lambda: [self.function_call("exec_command", {"cmd": "echo from-subagent"})],
+                lambda: [self.message("sub-agent final answer")],
+            ],
             # every response reports a near-full context: Codex compacts between requests
             "compact": [
                 lambda: [self.function_call("exec_command", {"cmd": "echo before-compact"})],
@@ -64,6 +84,7 @@ class MockResponses:
         self.big_usage = {"compact"}
         self._served: dict[str, int] = {}
         self.kinds: list[str] = []  # x-codex-turn-metadata request_kind of every request
+        self.usages: list[dict[str, Any]] = []  # the usage of every response sent
 
     # -- Responses API items ------------------------------------------------------------
     def _id(self, prefix: str) -> str:
@@ -79,8 +100,10 @@ class MockResponses:
             "content": [{"type": "output_text", "text": text, "annotations": []}],
         }
 
-    def function_call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
-        return {
+    def function_call(
+        self, name: str, args: dict[str, Any], namespace: str | None = None
+    ) -> dict[str, Any]:
+        item = {
             "type": "function_call",
             "id": self._id("fc"),
             "call_id": self._id("call"),
@@ -88,6 +111,9 @@ class MockResponses:
             "arguments": json.dumps(args),
             "status": "completed",
         }
+        if namespace:
+            item["namespace"] = namespace
+        return item
 
     def custom_call(self, name: str, text: str) -> dict[str, Any]:
         return {
@@ -114,16 +140,20 @@ class MockResponses:
     @staticmethod
     def _text(item: dict[str, Any]) -> str:
         return "\n".join(
-            c.get("text", "")
+            c.get(key, "")
             for c in item.get("content") or []
-            if isinstance(c, dict) and isinstance(c.get("text"), str)
+            for key in ("text", "encrypted_content")
+            if isinstance(c, dict) and isinstance(c.get(key), str)
         )
 
     def choose(self, body: dict[str, Any]) -> tuple[str | None, int]:
         items = body.get("input") or []
         marker_at, scenario = None, None
         for i, item in enumerate(items):
-            if item.get("type") == "message" and item.get("role") == "user":
+            # multi-agent v2 hands a sub-agent its task as an `agent_message` item
+            if (item.get("type") == "message" and item.get("role") == "user") or item.get(
+                "type"
+            ) == "agent_message":
                 found = re.findall(r"SCENARIO:([a-z_]+)", self._text(item))
                 if found:
                     marker_at, scenario = i, found[-1]
@@ -149,6 +179,8 @@ class MockResponses:
                     self._served[scenario or ""] = step + 1
             items = script[step]() if step < len(script) else [self.message("ok")]
             usage = self.usage(step, big and step == 0)
+        with self._lock:
+            self.usages.append(usage)
         response_id = self._id("resp")
         events: list[dict[str, Any]] = [
             {"type": "response.created", "response": {"id": response_id}}

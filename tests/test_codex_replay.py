@@ -84,6 +84,18 @@ EXPECTED_TREES = {
         "  execute_tool wait_agent",
         "  chat mock-model-1",
     ],
+    "spawn_v2-0.171.0": [
+        "invoke_agent codex",
+        "  chat gpt-6.2-sol",
+        "  execute_tool spawn_agent",
+        "    invoke_agent default",
+        "      chat gpt-6.2-sol",
+        "      execute_tool exec_command",
+        "      chat gpt-6.2-sol",
+        "  chat gpt-6.2-sol",
+        "  execute_tool wait_agent",
+        "  chat gpt-6.2-sol",
+    ],
     "model_error": ["invoke_agent codex !", "  chat gpt-6.1-sol !"],
     "interrupt": [
         "invoke_agent codex !",

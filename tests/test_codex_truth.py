@@ -113,6 +113,24 @@ def test_a_tool_without_post_tool_use_is_what_the_rollout_says(tmp_path: Path, n
     assert ok and all(lost[k]["status"] != sc.STATUS_ERROR for k in ok)
 
 
+# --- multi-agent v2 ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("worker", ["end", "prompt"])
+def test_v2_spawn_names_its_agent_and_the_agent_its_task(run, worker: str) -> None:
+    """Multi-agent v2 answers spawn_agent with a task name only; the rollout's
+    SubAgentActivity names the thread. The spawn span carries the agent id, the sub-agent
+    span sits under that call and says what it was asked to do."""
+    spans = run("spawn_v2-0.171.0", worker=worker).spans
+    spawn = tool(spans, "spawn_agent")
+    (agent,) = [s for s in spans if s.name == "invoke_agent default"]
+    agent_id = agent.attributes[sc.GEN_AI_AGENT_ID]
+    assert spawn.attributes[sc.STASO_AGENT_IDS] == (agent_id,)
+    assert spawn.attributes[sc.CODEX_AGENT_PATH] == "/root/helper"
+    assert agent.parent_span_id == spawn.span_id
+    assert agent.attributes[sc.INPUT_VALUE] == "SCENARIO:sub run echo in the sub-agent"
+
+
 # --- compaction requests of Codex 0.171 ------------------------------------------------------
 
 
@@ -209,7 +227,14 @@ def _swappable(records: list[Record], i: int) -> bool:
     return not same_call
 
 
-SWAP_FIXTURES = ["tour_resume", "parallel", "compact-0.171.0", "refuse-0.171.0", "stop_block"]
+SWAP_FIXTURES = [
+    "tour_resume",
+    "parallel",
+    "compact-0.171.0",
+    "refuse-0.171.0",
+    "stop_block",
+    "spawn_v2-0.171.0",
+]
 
 
 @settings(

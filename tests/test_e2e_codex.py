@@ -1,4 +1,5 @@
-"""End to end with the real Codex CLI 0.169.0: hooks -> journal -> worker -> OTLP receiver."""
+"""End to end with the real Codex CLI, on the pinned release and the current latest
+(e2e_codex.CODEX_VERSIONS): hooks -> journal -> worker -> OTLP receiver."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import os
 from collections import Counter
 
 import pytest
-from e2e_codex import CodexSandbox, codex_binary
+from e2e_codex import CODEX_VERSIONS, USER_HOOK, CodexSandbox, codex_binary
 from mock_responses import MockResponses
 from pipeline_helpers import run_staso
 
@@ -20,10 +21,10 @@ def mock_model():
     mock.stop()
 
 
-@pytest.fixture
-def sandbox(tmp_path, mock_model) -> CodexSandbox:
-    codex_binary()
-    return CodexSandbox(tmp_path / "codex-e2e", mock_model.base_url)
+@pytest.fixture(params=CODEX_VERSIONS)
+def sandbox(request, tmp_path, mock_model) -> CodexSandbox:
+    codex_binary(request.param)
+    return CodexSandbox(tmp_path / "codex-e2e", mock_model.base_url, version=request.param)
 
 
 def _flush(env: dict[str, str]) -> str:
@@ -97,7 +98,7 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
     env = sandbox.env(
         STASO_HOME=staso_home,
         STASO_WORKER_IDLE_SECONDS="1",
-        PATH=f"{codex_binary().parent}{os.pathsep}{os.environ['PATH']}",
+        PATH=f"{codex_binary(sandbox.version).parent}{os.pathsep}{os.environ['PATH']}",
     )
     setup = run_staso(
         "setup", "--target", "codex", "--endpoint", receiver.base_url, "--yes", env=env
@@ -119,3 +120,80 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
     assert not paths.journal_dir().exists() or not any(paths.journal_dir().rglob("*.jsonl"))
     _flush(env)
     assert len(receiver.spans) == before
+
+
+def _traced(sandbox, receiver, prompt: str, *args: str, also=None, **env: str) -> list[dict]:
+    """One `codex exec` with staso's hooks (and a user's own, `also`); the spans sent."""
+    sandbox.write_hooks(also=also)
+    run_env = sandbox.env(
+        STASO_HOME=os.environ["STASO_HOME"],
+        STASO_ENDPOINT=receiver.endpoint,
+        STASO_WORKER_IDLE_SECONDS="1",
+        **env,
+    )
+    sandbox.exec(prompt, "--dangerously-bypass-hook-trust", *args, env=run_env)
+    _flush(run_env)
+    return receiver.spans
+
+
+def _tool(spans: list[dict], name: str) -> dict:
+    (span,) = [s for s in spans if s["name"] == f"execute_tool {name}"]
+    return span
+
+
+def test_calls_codex_refused_or_a_hook_blocked_never_ran(sandbox, receiver, isolated_homes):
+    spans = _traced(
+        sandbox,
+        receiver,
+        "SCENARIO:refuse try things",
+        also={"PreToolUse": USER_HOOK},
+        HOOK_BLOCK="BLOCKME",
+    )
+    expected = {
+        "no_such_custom_tool": "unsupported_call",
+        "no_such_tool": "unsupported_call",
+        "exec_command": "blocked",
+        "apply_patch": "no_result",  # JSON-wrapped: Codex never answers the call at all
+    }
+    for name, error_type in expected.items():
+        span = _tool(spans, name)
+        assert span["status"] == "ERROR", name
+        assert span["attributes"]["error.type"] == error_type, name
+        assert span["attributes"]["staso.tool.executed"] is False, name
+    patch = _tool(spans, "apply_patch")["attributes"]
+    assert "staso.file.diff" not in patch and "staso.file.lines_added" not in patch
+    assert not (sandbox.workspace / "notes.txt").exists()  # and indeed nothing was written
+
+
+def test_compaction_requests_are_counted_once(sandbox, receiver, mock_model, isolated_homes):
+    (sandbox.codex_home / "config.toml").write_text(
+        "model_auto_compact_token_limit = 50000\n"
+        + (sandbox.codex_home / "config.toml").read_text()
+    )
+    spans = _traced(sandbox, receiver, "SCENARIO:compact fill the context")
+    assert "compaction" in mock_model.kinds
+    chats = [s for s in spans if s["name"].startswith("chat ")]
+    assert len(chats) == len(mock_model.kinds)  # one chat span per request Codex made
+    kinds = sorted(c["attributes"]["codex.request_kind"] for c in chats)
+    assert kinds == sorted(mock_model.kinds)
+    (root,) = [s for s in spans if s["parent_span_id"] is None]
+    sent = sum(u["input_tokens"] for u in mock_model.usages)
+    assert root["attributes"]["staso.usage.input_tokens"] == sent
+
+
+def test_a_blocked_stop_continues_the_same_turn(sandbox, receiver, mock_model, isolated_homes):
+    spans = _traced(
+        sandbox,
+        receiver,
+        "SCENARIO:hello say hi",
+        also={"Stop": USER_HOOK},
+        HOOK_STOP_BLOCK="SCENARIO:hello once more",
+    )
+    assert len(mock_model.requests) == 2  # the answer, then the continuation
+    roots = [s for s in spans if s["parent_span_id"] is None]
+    assert len(roots) == 1 and len({s["trace_id"] for s in spans}) == 1
+    root = roots[0]["attributes"]
+    assert root["codex.turn_number"] == 1
+    assert root["codex.stop_hook_active"] is True
+    assert root["staso.usage.input_tokens"] == sum(u["input_tokens"] for u in mock_model.usages)
+    assert len([s for s in spans if s["name"].startswith("chat ")]) == 2

@@ -1,7 +1,9 @@
 """Hook command for recording Codex sessions: append `{"t", "payload"}` to $HOOK_LOG.
 
 Prints nothing and exits 0 (a pure observer), except where asked to play a user's hook:
-HOOK_BLOCK=<text> blocks (exit 2) every PreToolUse whose input contains <text>.
+HOOK_BLOCK=<text> blocks (exit 2) every PreToolUse whose input contains <text>;
+HOOK_STOP_BLOCK=<reason> blocks the first Stop of a turn (the turn goes on with <reason>).
+HOOK_LOG unset: log nothing (only play the user's hook).
 Standard library only; run as `python3 codex_hook_logger.py`.
 """
 
@@ -19,14 +21,18 @@ def main() -> int:
         payload = json.loads(raw)
     except ValueError:
         payload = {"unparsed": raw}
-    with open(os.environ["HOOK_LOG"], "a", encoding="utf-8") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.write(json.dumps({"t": t, "payload": payload}, ensure_ascii=False) + "\n")
+    if os.environ.get("HOOK_LOG"):
+        with open(os.environ["HOOK_LOG"], "a", encoding="utf-8") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            fh.write(json.dumps({"t": t, "payload": payload}, ensure_ascii=False) + "\n")
     block = os.environ.get("HOOK_BLOCK")
     event = payload.get("hook_event_name") if isinstance(payload, dict) else None
     if block and event == "PreToolUse" and block in json.dumps(payload.get("tool_input")):
         sys.stderr.write("blocked by the recording's policy hook")
         return 2
+    stop_reason = os.environ.get("HOOK_STOP_BLOCK")
+    if stop_reason and event == "Stop" and not payload.get("stop_hook_active"):
+        sys.stdout.write(json.dumps({"decision": "block", "reason": stop_reason}))
     return 0
 
 

@@ -124,7 +124,7 @@ def build_spans(
 
     meta = state["meta"]
     fmeta = state["files"].get(turn.get("path") or "", {}).get("meta") or {}
-    prompt = turn.get("prompt")
+    prompt = turn.get("prompt") or turn.get("task")  # a v2 sub-agent: its spawn's message
     if prompt is None:
         kinds = ("hookprompt", "user") if turn["seg"] else ("user", "hookprompt")
         for k in kinds:

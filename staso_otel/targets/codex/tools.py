@@ -190,7 +190,7 @@ def facts(
     elif cat == sc.CATEGORY_PLANNING:
         _planning(out, name, args)
     elif cat == sc.CATEGORY_MULTI_AGENT:
-        _multi_agent(out, name, args, parse_json(result if result is not None else text))
+        _multi_agent(out, name, args, parse_json(result if result is not None else text), item)
     elif cat == sc.CATEGORY_BATCH and isinstance(args, dict):
         out.attrs[sc.STASO_BATCH_CSV_PATH] = args.get("csv_path")
         out.attrs[sc.STASO_BATCH_CONCURRENCY] = args.get("max_concurrency")
@@ -351,7 +351,9 @@ def _planning(out: ToolFacts, name: str, args: Any) -> None:
         out.attrs[sc.STASO_PLAN_QUESTIONS] = args.get("questions")
 
 
-def _multi_agent(out: ToolFacts, name: str, args: Any, result: Any) -> None:
+def _multi_agent(
+    out: ToolFacts, name: str, args: Any, result: Any, item: dict | None = None
+) -> None:
     a = args if isinstance(args, dict) else {}
     r = result if isinstance(result, dict) else {}
     ids: list[str] = []
@@ -360,6 +362,15 @@ def _multi_agent(out: ToolFacts, name: str, args: Any, result: Any) -> None:
         ids += [str(v) for v in value] if isinstance(value, list) else [str(value)] * bool(value)
     if r.get("agent_id"):
         ids.append(str(r["agent_id"]))
+    # multi-agent v2 answers a spawn with a task name only; the rollout's SubAgentActivity
+    # (and CollabAgentToolCall) records name the thread
+    it = item or {}
+    if isinstance(it.get("agent_thread_id"), str):
+        ids.append(it["agent_thread_id"])
+        out.attrs[sc.CODEX_AGENT_PATH] = it.get("agent_path")
+    receivers = it.get("receiver_thread_ids")
+    if isinstance(receivers, list):
+        ids += [str(x) for x in receivers if x]
     status = r.get("status")
     if isinstance(status, dict):
         ids += [str(k) for k in status]

@@ -70,7 +70,17 @@ def _item_fact(item: dict[str, Any], ts: int, p: dict[str, Any]) -> dict[str, An
             "t0": int(t0) * 1_000_000 if isinstance(t0, int) else ts,
             "t1": int(t1) * 1_000_000 if isinstance(t1, int) else ts,
         }
-    if kind in ("CommandExecution", "FileChange", "McpToolCall", "WebSearch", "ImageView"):
+    if kind == "SubAgentActivity" and item.get("kind") != "started":
+        return None  # "completed" has an id of its own, not the spawn call's
+    if kind in (
+        "CommandExecution",
+        "FileChange",
+        "McpToolCall",
+        "WebSearch",
+        "ImageView",
+        "SubAgentActivity",  # multi-agent v2: which thread the spawn call started
+        "CollabAgentToolCall",
+    ):
         kept = {k: _cap(v) for k, v in item.items() if k not in ("parsed_cmd",)}
         fact = {"k": "item", "ts": ts, "id": str(item.get("id") or ""), "item": kept}
         for key, out in (("started_at_ms", "t0"), ("completed_at_ms", "t1")):

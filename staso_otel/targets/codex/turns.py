@@ -258,8 +258,8 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
     if mains and link and link["trace"] != _hex(assemble.trace_of(state, mains[-1])):
         link = None  # a later turn of a known sub-agent belongs to the turn driving it now
     if link is None:
-        link = _fallback_parent(state, e)
-    state["agents"][e.agent_id] = {"trace": link["trace"], "span": link["span"]}
+        link = _spawned_by(state, e) or _fallback_parent(state, e)
+    state["agents"][e.agent_id] = {k: link.get(k) for k in ("trace", "span", "task")}
     turn = _new_turn(
         e.turn_id,
         e.t,
@@ -270,9 +270,34 @@ def _open_subagent(state: dict[str, Any], e: Event) -> dict[str, Any]:
         parent=link["span"],
         path=e.transcript_path,
         model=e.model,
+        task=link.get("task"),
     )
     turns[e.turn_id] = turn
     return turn
+
+
+def _spawned_by(state: dict[str, Any], e: Event) -> dict[str, Any] | None:
+    """The open main turn's spawn call that started this agent, by the parent rollout's
+    SubAgentActivity record (multi-agent v2: the spawn answer names no agent id), with the
+    task it was given (the call's `message`)."""
+    mains = [t for t in state["turns"].values() if t.get("agent") is None]
+    if not mains:
+        return None
+    main = mains[-1]
+    _sync_transcript(state, main, e.t)  # the record is written before SubagentStart fires
+    for f in state["tx"].get(main["id"], []):
+        item = f.get("item") if f["k"] == "item" else None
+        if not item or item.get("agent_thread_id") != e.agent_id or f["id"] not in main["tools"]:
+            continue
+        trace = assemble.trace_of(state, main)
+        args = tools.parse_json(main["tools"][f["id"]].get("in"))
+        task = args.get("message") if isinstance(args, dict) else None
+        return {
+            "trace": _hex(trace),
+            "span": _hex(assemble.tool_id(trace, main, f["id"])),
+            "task": task if isinstance(task, str) else None,
+        }
+    return None
 
 
 def _fallback_parent(state: dict[str, Any], e: Event) -> dict[str, str | None]:
