@@ -128,15 +128,17 @@ class CodexSandbox:
         *extra_args: str,
         resume: str | None = None,
         env: dict[str, str] | None = None,
+        bypass: bool = True,
     ) -> tuple[str | None, list[dict]]:
-        """`codex exec --json`; returns (thread id, the JSON event stream)."""
+        """`codex exec --json`; returns (thread id, the JSON event stream). `bypass` False
+        keeps Codex's approvals and sandbox (e.g. with --approve-for-me)."""
         argv = [str(codex_binary(self.version)), "exec"]
         if resume:
             argv += ["resume", resume]
         argv += [
             "--json",
             "--skip-git-repo-check",
-            "--dangerously-bypass-approvals-and-sandbox",
+            *(["--dangerously-bypass-approvals-and-sandbox"] if bypass else []),
             *extra_args,
         ]
         if not resume:

@@ -47,6 +47,20 @@ class MockResponses:
                 lambda: [self.function_call("exec_command", {"cmd": "echo BLOCKME"})],
                 lambda: [self.message("Nothing ran.")],
             ],
+            # a command that asks to leave the sandbox: PermissionRequest with --approve-for-me
+            "escalate": [
+                lambda: [
+                    self.function_call(
+                        "exec_command",
+                        {
+                            "cmd": "echo escalated",
+                            "sandbox_permissions": "require_escalated",
+                            "justification": "need to run outside the sandbox",
+                        },
+                    )
+                ],
+                lambda: [self.message("escalate done")],
+            ],
             # a freeform apply_patch: refused by models whose tool list has no apply_patch
             "patch": [
                 lambda: [self.custom_call("apply_patch", PATCH_ADD)],

@@ -82,6 +82,17 @@ def test_unsupported_freeform_apply_patch_claims_no_diff(run) -> None:
     assert "+first line" in patch.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]
 
 
+def test_a_call_the_user_rejected_never_ran(run) -> None:
+    """Codex 0.171.0 `--approve-for-me`, a command asking to leave the sandbox, and a
+    PermissionRequest hook that says no: Codex answers `Rejected("...")` instead."""
+    span = tool(run("reject-0.171.0").spans, "exec_command")
+    assert span.status == sc.STATUS_ERROR
+    assert span.attributes[sc.ERROR_TYPE] == "rejected"
+    assert span.attributes[sc.STASO_TOOL_EXECUTED] is False
+    assert span.attributes[sc.STASO_TOOL_PERMISSION_REQUESTED] is True
+    assert "the user said no" in span.status_description
+
+
 def test_applied_patches_keep_their_diff(run) -> None:
     for name in ("tour_resume", "legacy-0.125.0"):
         spans = run(name).spans

@@ -54,11 +54,14 @@ def record(args: argparse.Namespace) -> Path:
             env = sandbox.env(HOOK_LOG=str(log))
             if args.block:
                 env["HOOK_BLOCK"] = args.block
+            if args.deny:
+                env["HOOK_DENY"] = args.deny
             flags = ["--dangerously-bypass-hook-trust", *args.codex_arg]
-            thread, stream = sandbox.exec(args.prompt, *flags, env=env)
+            bypass = not args.keep_approvals
+            thread, stream = sandbox.exec(args.prompt, *flags, env=env, bypass=bypass)
             streams = [stream]
             for prompt in args.resume:
-                _, stream = sandbox.exec(prompt, *flags, resume=thread, env=env)
+                _, stream = sandbox.exec(prompt, *flags, resume=thread, env=env, bypass=bypass)
                 streams.append(stream)
             out = FIXTURES / args.name
             if out.exists():
@@ -90,6 +93,10 @@ def main() -> None:
     ap.add_argument("--resume", action="append", default=[], help="a later turn's prompt")
     ap.add_argument("--toml", action="append", default=[], help="a top-level config line")
     ap.add_argument("--block", help="PreToolUse inputs containing this are blocked (exit 2)")
+    ap.add_argument("--deny", help="answer every PermissionRequest with this denial")
+    ap.add_argument(
+        "--keep-approvals", action="store_true", help="no --dangerously-bypass-approvals..."
+    )
     ap.add_argument("--codex-arg", action="append", default=[], help="extra `codex exec` flag")
     args = ap.parse_args()
     args.prompt = args.prompt or f"SCENARIO:{args.scenario} go"

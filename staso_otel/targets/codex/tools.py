@@ -121,6 +121,7 @@ _REFUSALS = (
 )
 _REFUSAL_PARTS = (
     ("blocked by PreToolUse hook", "blocked"),
+    ("Rejected(", "rejected"),  # a PermissionRequest denied: CreateProcess { "Rejected(..)" }
     ("rejected by user", "rejected"),
     ("user rejected", "rejected"),
     ("user cancelled", "rejected"),
