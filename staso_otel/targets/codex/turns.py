@@ -474,8 +474,9 @@ def _close(
         "seg": turn["seg"],
         "num": turn["num"],
         "end": end,
-        # a Stop hook may continue the turn (sub-agents, and sessions without a rollout)
-        "stop": reason in ("stop", "subagent_stop"),
+        # a Stop hook may continue the turn (sub-agents, and sessions without a rollout);
+        # one the rollout has ended takes no more events
+        "stop": reason in ("stop", "subagent_stop") and turn.get("stopped") is None,
     }
     while len(closed) > MAX_CLOSED:
         closed.pop(next(iter(closed)))
