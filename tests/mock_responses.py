@@ -86,6 +86,17 @@ class MockResponses:
                 lambda: [self.function_call("exec_command", {"cmd": "echo from-subagent"})],
                 lambda: [self.message("sub-agent final answer")],
             ],
+            # a patch that cannot apply (the file is not there): Codex runs it and it fails
+            "badpatch": [
+                lambda: [
+                    self.custom_call(
+                        "apply_patch",
+                        "*** Begin Patch\n*** Update File: missing.txt\n@@\n-old line\n"
+                        "+new line\n*** End Patch",
+                    )
+                ],
+                lambda: [self.message("The patch did not apply.")],
+            ],
             # every response reports a near-full context: Codex compacts between requests
             "compact": [
                 lambda: [self.function_call("exec_command", {"cmd": "echo before-compact"})],

@@ -137,6 +137,12 @@ EXPECTED_TREES = {
         "  execute_tool exec_command !",
         "  chat gpt-6.2-sol",
     ],
+    "badpatch-0.171.0": [
+        "invoke_agent codex",
+        "  chat gpt-6.2-sol",
+        "  execute_tool apply_patch !",
+        "  chat gpt-6.2-sol",
+    ],
     "reject-0.171.0": [
         "invoke_agent codex",
         "  chat gpt-6.2-sol",

@@ -93,6 +93,17 @@ def test_a_call_the_user_rejected_never_ran(run) -> None:
     assert "the user said no" in span.status_description
 
 
+def test_a_patch_codex_could_not_verify_changed_nothing(run) -> None:
+    """Codex 0.171.0: an Update of a file that is not there. Codex answers `apply_patch
+    verification failed: ...` (no PostToolUse, no FileChange): ERROR, no diff, no counts."""
+    patch = tool(run("badpatch-0.171.0").spans, "apply_patch")
+    assert patch.status == sc.STATUS_ERROR
+    assert patch.attributes[sc.ERROR_TYPE] == "verification_failed"
+    assert patch.attributes[sc.STASO_TOOL_EXECUTED] is False
+    assert not set(FILE_FACTS) & set(patch.attributes)
+    assert "*** Update File: missing.txt" in patch.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]
+
+
 def test_applied_patches_keep_their_diff(run) -> None:
     for name in ("tour_resume", "legacy-0.125.0"):
         spans = run(name).spans

@@ -118,6 +118,8 @@ def output_text(output: Any) -> str | None:
 _REFUSALS = (
     ("unsupported call", "unsupported_call"),
     ("unsupported custom tool call", "unsupported_call"),
+    # apply_patch checks a patch against the files before it writes anything
+    ("apply_patch verification failed", "verification_failed"),
 )
 _REFUSAL_PARTS = (
     ("blocked by PreToolUse hook", "blocked"),
@@ -301,11 +303,6 @@ def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None, cwd: 
             out.error_type = out.error_type or "failed"
             out.error_message = item.get("stderr") or item.get("stdout")
     patch = args.get("command") or args.get("input") if isinstance(args, dict) else args
-    applied = text is not None and out.error_type is None
-    if changes is None and applied and isinstance(patch, str) and "*** Begin Patch" in patch:
-        # no FileChange record (older Codex): the patch text is what Codex applied, but only
-        # once it answered; a refused or unanswered patch changed nothing
-        changes = parse_patch(patch)
     exit_code = None
     if isinstance(text, str):
         parsed = parse_json(text)
@@ -315,7 +312,15 @@ def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None, cwd: 
             exit_code = int(m.group(1))
     if exit_code not in (None, 0) and out.error_type is None:
         out.error_type, out.error_message = "exit_code", text
+    # no FileChange record (older Codex): the patch text is what Codex applied, but only
+    # once it said so; a refused, failed or unanswered patch changed nothing
+    said_so = isinstance(text, str) and (exit_code == 0 or "Success" in text)
+    if changes is None and said_so and isinstance(patch, str) and "*** Begin Patch" in patch:
+        changes = parse_patch(patch)
     if not changes:
+        return
+    if out.error_type is not None:  # nothing applied: name the files, claim no diff
+        out.attrs[sc.STASO_FILE_PATHS] = [p for p in changes if isinstance(p, str)]
         return
     diffs, summary, total_add, total_del = [], [], 0, 0
     for path, change in changes.items():
