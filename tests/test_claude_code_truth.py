@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +93,14 @@ def test_parallel_sub_agents_are_matched_by_id_not_by_arrival(
 ):
     home = tmp_path / "home"
     events = _reordered_fan(home)
+    fixture = FIXTURES_CLAUDE / "fan"
     if meta == "PostToolUse agentId":  # no meta.json: PostToolUse's agentId must decide
-        from replay_claude import Transcripts
-
-        files = Transcripts(FIXTURES_CLAUDE / "fan", home)
-        files.write_until(None)
-        for path in home.rglob("*.meta.json"):
+        fixture = tmp_path / "fan"
+        shutil.copytree(FIXTURES_CLAUDE / "fan", fixture)
+        for path in fixture.rglob("*.meta.json"):
             path.unlink()
-        r = replay(FIXTURES_CLAUDE / "fan", home, events=events, keep_transcripts=True)
-    else:
-        r = replay(FIXTURES_CLAUDE / "fan", home, worker=worker, events=events)
+    r = replay(fixture, home, worker=worker, events=events)
+    assert bool(list(home.rglob("*.meta.json"))) == (meta == "meta.json")
     no_orphans(r.spans)
     spans = by_id(r.spans)
     for command, description in (("sleep 2; echo slow-one", "First helper"),
@@ -111,6 +110,7 @@ def test_parallel_sub_agents_are_matched_by_id_not_by_arrival(
         assert call.name == "execute_tool Agent"
         assert call.attributes[sc.STASO_AGENT_TASK_NAME] == description, command
         assert call.attributes[sc.STASO_AGENT_IDS] == (sub.attributes[sc.GEN_AI_AGENT_ID],)
+        assert sub.attributes[sc.GEN_AI_TOOL_CALL_ID] == call.attributes[sc.GEN_AI_TOOL_CALL_ID]
 
 
 @pytest.mark.parametrize("worker", PACES)

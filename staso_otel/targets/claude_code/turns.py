@@ -309,6 +309,7 @@ def _resolve_parent(state: dict[str, Any], turn: dict[str, Any], meta: dict[str,
         )
         call = {"trace": f"{trace:x}", "span": f"{span:x}"}
     turn["trace"], turn["parent"] = call["trace"], call["span"]
+    turn.setdefault("agent_meta", {})["toolUseId"] = use_id  # also when meta.json is gone
     state["links"][agent] = {"trace": call["trace"], "span": call["span"]}
 
 
