@@ -8,13 +8,17 @@ the same batch instead of adding a duplicate. Rejected batches (4xx other than
 408/413/429) move to `spool/parked/` and are retried only by `staso flush`.
 
 The spool is bounded (setting spool_max_bytes): past the bound the oldest batches are
-dropped and the loss is logged with counts — an explicit policy instead of a full disk.
+dropped and the loss is logged and counted (`losses`, shown by `staso status` and `staso
+flush`) — an explicit policy instead of a full disk. A string that is not valid Unicode (a
+lone surrogate: Node writes one for an emoji cut in half) is repaired with U+FFFD on the
+way in, so one bad character cannot make a whole batch unwritable.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +26,13 @@ from pathlib import Path
 import orjson
 
 from staso_otel import log, paths
+from staso_otel.export import losses
 from staso_otel.span.model import SpanData
 
 SUFFIX = ".batch"
 PARKED = "parked"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
 
 
 @dataclass
@@ -43,6 +50,7 @@ class Batch:
 
 class Spool:
     def __init__(self, home: Path | None = None, max_bytes: int | None = None) -> None:
+        self.home = home
         self.root = paths.spool_dir(home)
         self.max_bytes = max_bytes
 
@@ -69,8 +77,24 @@ class Spool:
             "spans": len(batch.spans),
         }
         lines = [orjson.dumps({"header": header})]
-        lines.extend(orjson.dumps(span.to_dict()) for span in batch.spans)
+        lines.extend(line for span in batch.spans if (line := self._line(span)))
         paths.atomic_write(batch.path, b"\n".join(lines) + b"\n")
+
+    def _line(self, span: SpanData) -> bytes | None:
+        data = span.to_dict()
+        try:
+            return orjson.dumps(data)
+        except TypeError:  # orjson refuses lone surrogates (and absurd nesting)
+            pass
+        try:
+            line = orjson.dumps(_repaired(data))
+        except (TypeError, RecursionError) as exc:
+            log.warning("spool", f"dropped span {span.name!r}: cannot be written: {exc}")
+            losses.add(losses.DROPPED, "span cannot be serialized", 1, self.home)
+            return None
+        log.warning("spool", f"span {span.name!r}: {REPAIR_CAUSE}")
+        losses.add(losses.REPAIRED, REPAIR_CAUSE, 1, self.home)
+        return line
 
     def load(self, path: Path) -> Batch | None:
         """Read a batch; corrupt span lines are skipped with a log line, the rest kept."""
@@ -79,6 +103,7 @@ class Spool:
         except FileNotFoundError:
             return None
         batch = Batch(path, [])
+        corrupt, rewrite = 0, False
         for number, line in enumerate(raw.splitlines()):
             if not line.strip():
                 continue
@@ -93,6 +118,13 @@ class Spool:
                 batch.spans.append(SpanData.from_dict(data))
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 log.warning("spool", f"skipped corrupt line {number} of {path.name}: {exc}")
+                corrupt += 1 if number else 0
+                rewrite = True
+        if rewrite:
+            # count each bad line once: rewrite the batch without them
+            losses.add(losses.DROPPED, "corrupt spool line", corrupt, self.home)
+            with contextlib.suppress(OSError):
+                self._save(batch)
         return batch
 
     def batches(self, *, parked: bool = False) -> Iterator[Path]:
@@ -181,12 +213,28 @@ class Spool:
             dropped_batches += 1
             dropped_spans += len(batch.spans) if batch else 0
         if dropped_batches:
+            losses.add(
+                losses.DROPPED,
+                f"spool over its bound of {max_bytes} bytes",
+                dropped_spans,
+                self.home,
+            )
             log.warning(
                 "spool",
                 f"spool over its bound of {max_bytes} bytes: dropped the oldest "
                 f"{dropped_batches} batches ({dropped_spans} spans)",
             )
         return dropped_spans
+
+
+def _repaired(value: object) -> object:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_repaired(k): _repaired(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repaired(v) for v in value]
+    return value
 
 
 def _safe(name: str) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
+from staso_otel.export import losses
 from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
@@ -50,6 +51,8 @@ class DrainReport:
     batches_left: int = 0
     parked_spans: int = 0
     errors: list[str] = field(default_factory=list)
+    # lost or changed since the last `staso flush`: {kind: {cause: count}} (losses.py)
+    losses: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def status_path(home: Path | None = None) -> Path:
@@ -145,6 +148,9 @@ class Pipeline:
                 r, s = self._process_one(target_name, path, ctx)
             except Exception:
                 log.internal_error("worker")
+                # Not again until the journal grows: a fault that repeats must not keep the
+                # worker spinning (and alive) on it; the next append retries it.
+                self.known[path] = size
                 continue
             records += r
             spans += s
@@ -168,7 +174,10 @@ class Pipeline:
                 log.warning("worker", f"journal {path.name} shrank; starting it over")
                 offset, st["target"] = 0, {}
             while True:
+                unreadable = journal.stats["skipped"]
                 records, end = journal.read_batch(path, offset, READ_LIMIT_BYTES)
+                unreadable = journal.stats["skipped"] - unreadable
+                losses.add(losses.SKIPPED, "unreadable journal line", unreadable, self.home)
                 if end == offset:
                     break
                 tstate = st.setdefault("target", {})
@@ -243,6 +252,7 @@ class Pipeline:
                 log.warning(
                     "worker", f"skipped a record the target could not use at offset {record.offset}"
                 )
+                losses.add(losses.SKIPPED, "a record the target could not use", 1, self.home)
                 tstate.clear()
                 tstate.update(before)
         return produced
@@ -407,6 +417,7 @@ def drain(
     report.parked_spans = left.parked_spans
     if (report.spans_left or report.parked_spans) and not report.errors:
         report.errors.append(read_status(home).get("last_error") or "export failed")
+    report.losses = losses.current(home)
     return report
 
 

@@ -123,10 +123,13 @@ def _decode_line(line: bytes, path: Path, offset: int, quarantine_bad: bool) -> 
         at = line.find(RECORD_START, at + 1)
     log.warning("journal", f"skipped corrupt line at {path.name}:{offset}: {error}")
     _keep_bad(path, line, f"corrupt journal line: {error}", quarantine_bad)
+    stats["skipped"] += 1
     return None
 
 
 RECORD_START = b'{"v":'
+# Lines skipped as unreadable by this process, for the worker's loss counts.
+stats = {"skipped": 0}
 
 
 def _decode(line: bytes) -> tuple[Record | None, str]:
@@ -135,7 +138,8 @@ def _decode(line: bytes) -> tuple[Record | None, str]:
         if not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
             raise ValueError("not a record object")
         return Record(str(data["target"]), int(data["received_ns"]), data["payload"]), ""
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        # RecursionError: JSON nested ~1000 deep; it costs the one record, not the session
         return None, str(exc)
 
 
