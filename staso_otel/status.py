@@ -73,8 +73,17 @@ def gather(
             )
     except settings_mod.SettingsError as exc:
         problems.append(str(exc))
+    from staso_otel.export import losses
+
     usage = Spool().usage()
     lines.append(("spool", f"{usage['spans']} spans waiting, {usage['parked_spans']} parked"))
+    lost = losses.current()
+    lines.append(("lost", "; ".join(losses.summary(lost)) or "nothing"))
+    if losses.any_lost(lost):
+        problems.append(
+            "data was lost (see `lost` and the staso log); `staso flush` reports it and "
+            "starts the count again"
+        )
     status = read_status()
     lines.append(("last export", _ago(status.get("last_export_ns"))))
     if status.get("last_error"):
@@ -92,5 +101,6 @@ def gather(
         "lines": lines,
         "problems": problems,
         "spool": usage,
+        "lost": lost,
         "worker": status,
     }

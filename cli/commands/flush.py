@@ -21,14 +21,16 @@ def command(profile: str | None, no_parked: bool) -> None:
       STASO_ENDPOINT=http://localhost:4318 staso flush
     """
     from staso_otel import settings as settings_mod
-    from staso_otel.export import worker
+    from staso_otel.export import losses, worker
 
     try:
         settings = settings_mod.load(profile)
         settings.require_key()
+        report = worker.drain(settings=settings, include_parked=not no_parked)
     except settings_mod.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    report = worker.drain(settings=settings, include_parked=not no_parked)
+    except OSError as exc:  # e.g. a symlink planted in STASO_HOME: refused, one line
+        raise click.ClickException(f"cannot flush: {exc}") from None
     line = f"sent {report.spans_sent} spans from {report.records} new records"
     if report.spans_left or report.parked_spans:
         reason = "; ".join(report.errors) or "not yet accepted"
@@ -38,5 +40,9 @@ def command(profile: str | None, no_parked: bool) -> None:
     else:
         line += "; spool empty"
     click.echo(line)
-    if report.spans_left or report.parked_spans:
+    lost = losses.summary(report.losses)
+    if lost:
+        click.echo("since the last flush: " + "; ".join(lost) + " (details in the staso log)")
+        losses.acknowledge()  # reported: count afresh from here
+    if report.spans_left or report.parked_spans or losses.any_lost(report.losses):
         raise SystemExit(1)
