@@ -5,12 +5,17 @@ Code transcripts). Each target keeps a byte offset per file in its session state
 read touches only bytes written since the last one, and a line still being written (no
 newline yet) waits for the next read. A file first seen mid-session is entered near its
 end (`backscan`), so a hook late in a long session never reads the session's start.
+
+The path comes from a hook payload, so it is opened as data, not trusted: non-blocking
+and regular files only (a FIFO or a device would block the worker, which holds the
+worker lock, forever), MAX_READ bytes per read.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -49,6 +54,19 @@ def cap(value: Any) -> Any:
     return value
 
 
+def open_regular(path: str) -> BinaryIO:
+    """Open `path` for reading if it is a regular file; OSError otherwise. O_NONBLOCK so
+    that opening a FIFO returns at once instead of waiting for a writer."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"not a regular file: {path}")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def read_chunks(
     path: str, offset: int, until_ns: int | None = None
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
@@ -60,7 +78,7 @@ def read_chunks(
     the first line stamped later than it: a later turn's lines, read when that one closes,
     are not held meanwhile."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             yield from _chunks(fh, offset, until_ns)
     except OSError:
         return  # gone or unreadable: the next call tries again from the same offset
@@ -101,7 +119,7 @@ def _parse(data: bytes, end: int, until_ns: int | None) -> tuple[list[dict[str, 
         nl = data.index(b"\n", pos, end)
         try:
             line = json.loads(data[pos:nl])
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested ~1000 deep
             line = None
         if isinstance(line, dict):
             if until_ns is not None and (parse_ts(line.get("timestamp")) or 0) > until_ns:
@@ -115,7 +133,7 @@ def backscan(path: str, needle: bytes, size: int) -> int | None:
     """The start of the first line of the last run of lines containing `needle`, found by
     reading back from the end in chunks (at most BACKSCAN_MAX bytes); None if not found."""
     found: int | None = None
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         pos = size
         while pos > 0 and size - pos < BACKSCAN_MAX:
             start = max(0, pos - BACKSCAN_CHUNK)

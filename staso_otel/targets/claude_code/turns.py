@@ -32,6 +32,7 @@ from typing import Any
 
 from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
+from staso_otel.targets import jsonl
 from staso_otel.targets.base import Context
 from staso_otel.targets.claude_code import assemble, tools, transcript
 from staso_otel.targets.claude_code import events as ev_
@@ -488,7 +489,7 @@ def _agent_meta(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        with open(path.removesuffix(".jsonl") + ".meta.json", encoding="utf-8") as fh:
+        with jsonl.open_regular(path.removesuffix(".jsonl") + ".meta.json") as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return {}
