@@ -288,6 +288,15 @@ PARAMS: tuple[Param, ...] = (
         ("STASO_WORKER_IDLE_SECONDS",),
     ),
     Param(
+        "retry_linger_seconds",
+        "How long a worker stays, after its last success or record, while spans wait for a "
+        "retry (a Retry-After, a backoff, a parked batch's hourly retry); past it the next "
+        "hook or `staso flush` retries them.",
+        _parse_float,
+        86400.0,
+        ("STASO_RETRY_LINGER_SECONDS",),
+    ),
+    Param(
         "auto_sync",
         "Re-sync hook entries at SessionStart after an upgrade.",
         _parse_bool,

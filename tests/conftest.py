@@ -24,6 +24,8 @@ def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(homes["claude"]))
     monkeypatch.setenv("HOME", str(homes["home"]))
     monkeypatch.setenv("STASO_RAISE_INTERNAL", "1")
+    # a worker a test's hook started against a dead collector must not stay for a day
+    monkeypatch.setenv("STASO_RETRY_LINGER_SECONDS", "60")
     for var in (
         "STASO_API_KEY",
         "STASO_ENDPOINT",

@@ -41,6 +41,7 @@ from staso_otel.span.model import SpanData, SpanEvent
 SCOPE = InstrumentationScope("staso", __version__)
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 MAX_BACKOFF_S = 128.0
+RETRY_AFTER_MAX_S = 3600.0  # a server's Retry-After is honoured up to an hour
 # Keep each request far below the SDK's 64 MiB drop limit and typical proxy limits.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 
@@ -359,7 +360,7 @@ def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
     """2**n seconds with ±20% jitter, capped; a server's Retry-After wins when longer."""
     delay = min(2.0 ** max(attempts, 0), MAX_BACKOFF_S) * random.uniform(0.8, 1.2)
     if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, MAX_BACKOFF_S * 4))
+        delay = max(delay, min(retry_after_s, RETRY_AFTER_MAX_S))
     return delay
 
 

@@ -5,7 +5,8 @@ error) then one SpanData JSON per line. Files are written atomically, so a batch
 whole or absent; a batch is deleted only after a successful export. Names are
 deterministic (target, session, journal offset): re-processing after a crash rewrites
 the same batch instead of adding a duplicate. Rejected batches (4xx other than
-408/413/429) move to `spool/parked/` and are retried only by `staso flush`.
+408/413/429, and redirects) move to `spool/parked/`, with a next attempt an hour later
+(`PARK_RETRY_S`) that the worker honours, and are retried by `staso flush` at once.
 
 The spool is bounded (setting spool_max_bytes): past the bound the oldest batches are
 dropped and the loss is logged and counted (`losses`, shown by `staso status` and `staso
@@ -31,6 +32,7 @@ from staso_otel.span.model import SpanData
 
 SUFFIX = ".batch"
 PARKED = "parked"
+PARK_RETRY_S = 3600  # a rejected batch is tried again hourly (a key or endpoint fixed)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
 
@@ -159,21 +161,47 @@ class Spool:
         batch.last_error = error[:500]
         self._save(batch)
 
-    def park(self, batch: Batch, error: str) -> None:
+    def park(self, batch: Batch, error: str, now_ns: int) -> None:
         paths.ensure_dir(self.parked_dir)
         batch.last_error = error[:500]
+        batch.attempts += 1
+        batch.next_attempt_ns = now_ns + PARK_RETRY_S * 10**9
         target = self.parked_dir / batch.path.name
         self._save(batch)
         os.replace(batch.path, target)
         batch.path = target
         log.warning("spool", f"parked {batch.name} ({len(batch.spans)} spans): {error}")
 
-    def unpark_all(self) -> int:
+    def unpark_due(self, now_ns: int) -> int:
+        return self.unpark_all(due_by_ns=now_ns)
+
+    def unpark_all(self, due_by_ns: int | None = None) -> int:
+        """Move parked batches back to be sent: all, or those due by `due_by_ns`."""
         moved = 0
         for path in list(self.batches(parked=True)):
-            os.replace(path, self.root / path.name)
-            moved += 1
+            if due_by_ns is not None and self._header(path).get("next_attempt_ns", 0) > due_by_ns:
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(path, self.root / path.name)
+                moved += 1
         return moved
+
+    def _header(self, path: Path) -> dict:
+        try:
+            with open(path, "rb") as fh:
+                header = orjson.loads(fh.readline())["header"]
+            return header if isinstance(header, dict) else {}
+        except (OSError, ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            return {}
+
+    def next_due_ns(self) -> int | None:
+        """When the earliest batch (waiting or parked) is due; None if the spool is empty."""
+        due = [
+            int(self._header(path).get("next_attempt_ns", 0) or 0)
+            for parked in (False, True)
+            for path in self.batches(parked=parked)
+        ]
+        return min(due) if due else None
 
     def usage(self) -> dict[str, int]:
         """Counts for `staso status` / `staso flush`: batches, spans, bytes (waiting, parked)."""

@@ -3,8 +3,11 @@
 One worker per STASO_HOME holds `run/worker.lock` (flock) while it runs; the hook starts
 one when the lock is free. It polls the journals, lets each session's target turn new
 records into finished spans, spools them (durable), sends what is due, and exits after
-`worker_idle_seconds` without work (longer while retries are pending). `drain()` is the
-same loop run once to completion, for `staso flush`, the demo and tests.
+`worker_idle_seconds` without work. While spans wait for a retry (a backoff, a
+Retry-After, a parked batch's hourly retry) it stays and sleeps until the next one is
+due, up to `retry_linger_seconds` after its last success or record; past that the next
+hook or `staso flush` takes over. `drain()` is the same loop run once to completion, for
+`staso flush`, the demo and tests.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ if TYPE_CHECKING:
 
 READ_LIMIT_BYTES = 8 * 1024 * 1024
 POLL_S = 0.1
-MAX_LINGER_S = 60.0  # while retries are pending, linger up to this long before exiting
+WAIT_POLL_S = 1.0  # while only waiting for a retry: journals are still looked at this often
 
 
 @dataclass
@@ -271,6 +274,8 @@ class Pipeline:
         now_ns = now_ns or time.time_ns()
         sent = 0
         waiting = False
+        if not force:
+            self.spool.unpark_due(now_ns)
         for path in list(self.spool.batches()):
             if not force and now_ns < self.blocked_until_ns:
                 return sent, True
@@ -321,7 +326,7 @@ class Pipeline:
                 f"export failed ({worst.detail}); {len(left)} spans kept, retry in {delay:.1f}s",
             )
             return delivered, True
-        self.spool.park(batch, f"{worst.kind}: {worst.detail}")
+        self.spool.park(batch, f"{worst.kind}: {worst.detail}", now_ns)
         return delivered, False
 
     def _deliver(self, spans: list[SpanData]) -> tuple[int, list[SpanData], otlp.Outcome | None]:
@@ -463,17 +468,23 @@ def _auto_sync() -> None:
 
 def _work_until_idle(pipeline: Pipeline) -> None:
     idle_s = float(pipeline.settings.worker_idle_seconds)
+    linger_s = float(pipeline.settings.retry_linger_seconds)
     last_work = time.monotonic()
     while True:
         records, _ = pipeline.process_journals()
-        sent, waiting = pipeline.send_spool()
+        sent, _ = pipeline.send_spool()
         now = time.monotonic()
         if records or sent:
             last_work = now
         idle = now - last_work
-        if idle >= idle_s and (not waiting or idle >= MAX_LINGER_S):
+        if idle < idle_s:
+            time.sleep(POLL_S)
+            continue
+        due_ns = None if pipeline.settings_error else pipeline.spool.next_due_ns()
+        if due_ns is None or idle >= linger_s:
             return
-        time.sleep(POLL_S)
+        # Only waiting for a retry: sleep towards it, still watching for new records.
+        time.sleep(min(max((due_ns - time.time_ns()) / 1e9, POLL_S), WAIT_POLL_S))
 
 
 def main() -> None:

@@ -1,0 +1,88 @@
+"""Spans that can be retried are retried on a schedule while they exist, not only while a
+worker happens to linger: the worker stays, asleep, until the next attempt is due (a
+Retry-After past a minute, a parked batch's hourly retry). Driven in-process on a virtual
+clock, so an hour of waiting takes no time; the collector and the spool are real."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from otlp_receiver import Receiver
+from pipeline_helpers import record_fixture
+
+from staso_otel import settings
+from staso_otel.export import worker
+from staso_otel.export.spool import Spool
+
+TOUR_SPANS = 16
+
+
+class Clock:
+    """time.monotonic/time/time_ns/sleep for the worker module: sleeping moves it on."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+        self.slept = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def time_ns(self) -> int:
+        return int(self.now * 1e9)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+        self.now += seconds
+
+
+def _work(endpoint: str, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> worker.Pipeline:
+    monkeypatch.setenv("STASO_RETRY_LINGER_SECONDS", "86400")  # the default
+    monkeypatch.setattr(worker, "time", clock)
+    pipeline = worker.Pipeline(settings=settings.load(overrides={"endpoint": endpoint}))
+    try:
+        worker._work_until_idle(pipeline)  # returns once nothing is left to retry
+    finally:
+        pipeline.close()
+    return pipeline
+
+
+def test_a_retry_after_beyond_the_linger_is_honoured_by_a_worker_that_stays(
+    isolated_homes, monkeypatch
+):
+    rec = Receiver(mode=lambda n: (503, {"Retry-After": "600"}) if n == 0 else 200).start()
+    try:
+        record_fixture("tour_resume", isolated_homes["codex"])
+        clock = Clock()
+        _work(rec.endpoint, monkeypatch, clock)
+        assert len(rec.requests) == 2  # the refusal, then one retry
+        assert len(rec.spans) == TOUR_SPANS
+        assert clock.slept >= 600  # it waited as asked, not less
+        assert Spool().usage()["spans"] == 0
+    finally:
+        rec.stop()
+
+
+def test_a_parked_batch_is_retried_hourly_by_the_worker(isolated_homes, monkeypatch):
+    rec = Receiver(mode=lambda n: 400 if n == 0 else 200).start()
+    try:
+        record_fixture("tour_resume", isolated_homes["codex"])
+        clock = Clock()
+        _work(rec.endpoint, monkeypatch, clock)
+        assert len(rec.spans) == TOUR_SPANS  # rejected once, delivered an hour later
+        assert 3600 <= clock.slept < 2 * 3600
+        usage = Spool().usage()
+        assert usage["spans"] == usage["parked_spans"] == 0
+    finally:
+        rec.stop()
+
+
+def test_the_worker_still_exits_when_nothing_waits(receiver, isolated_homes, monkeypatch):
+    record_fixture("tour_resume", isolated_homes["codex"])
+    clock = Clock()
+    _work(receiver.endpoint, monkeypatch, clock)
+    assert len(receiver.spans) == TOUR_SPANS
+    assert clock.slept < 60  # idle seconds, not the retry linger
