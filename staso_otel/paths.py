@@ -67,6 +67,11 @@ def logs_dir(home: Path | None = None) -> Path:
     return (home or staso_home()) / "logs"
 
 
+def console_spans_file(home: Path | None = None) -> Path:
+    """Where OTEL_TRACES_EXPORTER=console writes: the detached worker has no terminal."""
+    return logs_dir(home) / "console-spans.jsonl"
+
+
 def run_dir(home: Path | None = None) -> Path:
     """Locks and the worker's status file."""
     return (home or staso_home()) / "run"

@@ -143,7 +143,46 @@ class Param:
 
 
 def _otel_endpoint(value: str) -> str:
-    return normalize_endpoint(value, append_path=True)
+    """OTEL_EXPORTER_OTLP_ENDPOINT is a base URL: the spec appends `v1/traces` to it
+    always, even to a URL that already ends in it (status says so; use the TRACES_ form
+    for a full URL). staso's own --endpoint/STASO_ENDPOINT are more forgiving."""
+    normalize_endpoint(value, append_path=False)  # the same URL checks
+    return f"{str(value).strip().removesuffix('/')}{TRACES_PATH}"
+
+
+def _otel_ms(value: str) -> float:
+    """OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT is in milliseconds (SDK environment spec)."""
+    return _parse_float(value) / 1000.0
+
+
+def _otel_true(value: str) -> bool:
+    """The spec's boolean: only a case-insensitive "true" is true, anything else false."""
+    return str(value).strip().lower() == "true"
+
+
+def _parse_names(value: Any) -> tuple[str, ...]:
+    """OTEL_TRACES_EXPORTER: a comma list; "none" means no exporter."""
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    names = [str(n).strip().lower() for n in items if str(n).strip()]
+    return tuple(n for n in names if n != "none")
+
+
+PROTOCOLS = ("http/protobuf", "http/json")
+EXPORTERS = ("otlp", "console")
+
+
+def _parse_protocol(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in (*PROTOCOLS, "grpc"):
+        raise ValueError(f"expected http/protobuf, http/json or grpc, got {value!r}")
+    return text
+
+
+def _parse_compression(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("gzip", "deflate", "none"):
+        raise ValueError(f"expected gzip or none, got {value!r}")
+    return text
 
 
 def _otel_traces_endpoint(value: str) -> str:
@@ -166,7 +205,7 @@ PARAMS: tuple[Param, ...] = (
         "use_otel_endpoint",
         "true: an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the environment overrides the "
         "profile's endpoint (as in the SDK). false: the endpoint `staso setup` stored wins "
-        "and `staso status` names the variable it ignored.",
+        "and `staso status` names the variable it ignored (a `note` line).",
         _parse_bool,
         False,
         ("STASO_USE_OTEL_ENDPOINT",),
@@ -277,8 +316,93 @@ PARAMS: tuple[Param, ...] = (
         _parse_float,
         10.0,
         ("STASO_EXPORT_TIMEOUT",),
-        (("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", float), ("OTEL_EXPORTER_OTLP_TIMEOUT", float)),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", _otel_ms),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", _otel_ms),
+        ),
         transport=True,
+    ),
+    Param(
+        "protocol",
+        "OTLP encoding over HTTP: http/protobuf or http/json. grpc is not spoken (the gRPC "
+        "exporter is not a dependency): spans wait in the spool and status says so.",
+        _parse_protocol,
+        "http/protobuf",
+        ("STASO_PROTOCOL",),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", _parse_protocol),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", _parse_protocol),
+        ),
+        transport=True,
+    ),
+    Param(
+        "compression",
+        "Request body compression: gzip or none.",
+        _parse_compression,
+        "none",
+        ("STASO_COMPRESSION",),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", _parse_compression),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", _parse_compression),
+        ),
+        transport=True,
+    ),
+    Param(
+        "client_key",
+        "Private key (PEM) for mutual TLS.",
+        _parse_str,
+        None,
+        ("STASO_CLIENT_KEY",),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", str),
+            ("OTEL_EXPORTER_OTLP_CLIENT_KEY", str),
+        ),
+        transport=True,
+    ),
+    Param(
+        "client_certificate",
+        "Client certificate (PEM) for mutual TLS.",
+        _parse_str,
+        None,
+        ("STASO_CLIENT_CERTIFICATE",),
+        (
+            ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE", str),
+            ("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", str),
+        ),
+        transport=True,
+    ),
+    Param(
+        "sdk_disabled",
+        "OTEL_SDK_DISABLED=true: spans are made from the records but dropped, not exported.",
+        _otel_true,
+        False,
+        otel_env=(("OTEL_SDK_DISABLED", _otel_true),),
+        in_profile=False,
+    ),
+    Param(
+        "traces_exporter",
+        "otlp, console (JSON lines in STASO_HOME/logs/console-spans.jsonl: the worker has "
+        "no terminal), both, or none (dropped). Another name keeps spans in the spool.",
+        _parse_names,
+        ("otlp",),
+        otel_env=(("OTEL_TRACES_EXPORTER", _parse_names),),
+        in_profile=False,
+    ),
+    Param(
+        "traces_sampler",
+        "The SDK's samplers by name, deciding on the trace id: a trace goes whole or not.",
+        _parse_str,
+        None,
+        otel_env=(("OTEL_TRACES_SAMPLER", str),),
+        in_profile=False,
+    ),
+    Param(
+        "traces_sampler_arg",
+        "The ratio of traceidratio and parentbased_traceidratio (default 1.0).",
+        _parse_str,
+        None,
+        otel_env=(("OTEL_TRACES_SAMPLER_ARG", str),),
+        in_profile=False,
     ),
     Param(
         "worker_idle_seconds",
@@ -332,6 +456,7 @@ class Settings:
     otel_headers: Mapping[str, str] = field(default_factory=dict)
     otel_origin: str = field(default_factory=lambda: origin(OTEL_DEFAULT_ENDPOINT))
     notes: tuple[str, ...] = ()
+    blocker: str | None = None  # set, but staso cannot export that way: nothing is sent
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -373,7 +498,10 @@ class Settings:
         return headers
 
     def require_key(self) -> None:
-        """The Staso endpoint refuses spans without a key: say so before anything is sent."""
+        """The Staso endpoint refuses spans without a key: say so before anything is sent.
+        Also refuses to export in a way staso cannot (the spans wait in the spool)."""
+        if self.blocker:
+            raise SettingsError(self.blocker)
         if self.is_staso_endpoint and not self.key_sent:
             raise SettingsError(
                 "no API key for the Staso endpoint: pass --api-key or set STASO_API_KEY, "
@@ -492,6 +620,15 @@ def load(
         )
         notes.append(f"{otel_var}={env[otel_var]} ignored: {why}")
 
+    if otel_var == "OTEL_EXPORTER_OTLP_ENDPOINT" and urlsplit(env[otel_var]).path.rstrip(
+        "/"
+    ).endswith(TRACES_PATH):
+        notes.append(
+            f"OTEL_EXPORTER_OTLP_ENDPOINT={env[otel_var]} is a base URL to the SDK, which adds "
+            f"{TRACES_PATH} again ({otel_endpoint}); give a full URL as "
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        )
+
     otel_headers: dict[str, str] = {}
     for pname, (value, var) in otel_raw.items():
         if otel_origin != here:
@@ -505,12 +642,30 @@ def load(
         profile=name,
         values=values,
         source=source,
+        blocker=_blocker(values, source),
         key_origin=_bound_origin(source["api_key"], layer_endpoint, creds.get("origin")),
         headers_origin=_bound_origin(source["headers"], layer_endpoint, None),
         otel_headers=otel_headers,
         otel_origin=otel_origin,
         notes=tuple(notes),
     )
+
+
+def _blocker(values: Mapping[str, Any], source: Mapping[str, str]) -> str | None:
+    """What is asked for but cannot be done: one line, and the spans wait in the spool."""
+    if values["protocol"] == "grpc":
+        return (
+            f"{source['protocol']}=grpc: staso speaks OTLP over HTTP only (http/protobuf, "
+            "http/json); spans wait in the spool. Set http/protobuf and the collector's "
+            "OTLP/HTTP port (4318)"
+        )
+    unknown = [n for n in values["traces_exporter"] if n not in EXPORTERS]
+    if unknown:
+        return (
+            f"OTEL_TRACES_EXPORTER={','.join(unknown)}: staso exports otlp, console or none; "
+            "spans wait in the spool"
+        )
+    return None
 
 
 def _parse(param: Param, raw: Any, where: str, parse: Callable[[Any], Any] | None = None) -> Any:
@@ -589,6 +744,146 @@ def _pick_otel(param: Param, env: Mapping[str, str]) -> tuple[Any, str]:
     return None, ""
 
 
+# Every OTEL_* variable of the SDK environment spec that bears on a trace exporter, what it
+# does on the hook/worker path, and the test (tests/test_otel_env.py unless named) that
+# checks it against a real receiver. `_TRACES_` stands for the signal-specific form, which
+# wins over the general one, as in the SDK.
+OTEL_VARS: tuple[tuple[str, str, str], ...] = (
+    (
+        "OTEL_SDK_DISABLED",
+        "`true` (any case): records are read, spans made and dropped; nothing is exported and"
+        " `staso status` says so. Any other value: false.",
+        "test_disabled_or_no_exporter_sends_nothing_and_says_so,"
+        " test_sdk_disabled_false_still_exports",
+    ),
+    (
+        "OTEL_TRACES_EXPORTER",
+        "`otlp` (default); `console`: the SDK's console exporter, one JSON span per line, into"
+        " `STASO_HOME/logs/console-spans.jsonl` (the worker has no terminal); `otlp,console`:"
+        " both; `none`: dropped. Another name (zipkin, ...): not available here, spans wait in"
+        " the spool, one line in status and the log.",
+        "test_disabled_or_no_exporter_sends_nothing_and_says_so,"
+        " test_console_exporter_writes_each_span_as_json_to_the_log_folder,"
+        " test_otlp_and_console_together, test_an_exporter_staso_lacks_keeps_the_spans_and_says_so",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER",
+        "`always_on`, `always_off`, `traceidratio` and their `parentbased_` forms, as the SDK's"
+        " samplers; every hook span is decided on its trace id, so a trace is kept or dropped"
+        " whole. `jaeger_remote`, `xray`, ...: not available, `parentbased_always_on` as the"
+        " SDK falls back, and status says so.",
+        "test_always_off_samplers_send_nothing,"
+        " test_ratio_sampling_keeps_or_drops_whole_traces_by_trace_id,"
+        " test_a_sampler_staso_lacks_falls_back_to_the_sdk_default_and_says_so",
+    ),
+    (
+        "OTEL_TRACES_SAMPLER_ARG",
+        "The ratio of the `traceidratio` samplers (default 1.0; not a number in [0, 1]: 1.0"
+        " and a status line).",
+        "test_ratio_sampling_keeps_or_drops_whole_traces_by_trace_id",
+    ),
+    (
+        "OTEL_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+        "Attributes kept per span (the SDK's SpanLimits, default 128; the span form wins).",
+        "test_attribute_count_limit",
+    ),
+    (
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "String values cut to this many characters, after staso's own JSON-safe cap"
+        " (`max_attribute_bytes`); event attributes follow the general one.",
+        "test_span_attribute_value_length_limit_beats_the_general_one",
+    ),
+    (
+        "OTEL_SPAN_EVENT_COUNT_LIMIT, OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+        "Events kept per span; attributes kept per event.",
+        "test_event_limits",
+    ),
+    (
+        "OTEL_SPAN_LINK_COUNT_LIMIT, OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
+        "No effect: staso's spans carry no links.",
+        "test_variables_without_effect_here_change_nothing",
+    ),
+    (
+        "OTEL_SERVICE_NAME",
+        "`service.name`; wins over a `service.name` in OTEL_RESOURCE_ATTRIBUTES.",
+        "test_otel_service_name_beats_service_name_in_resource_attributes",
+    ),
+    (
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "The user's resource attributes (values URL-decoded). They win over staso's defaults"
+        " (service.name, deployment.environment.name, ...), a staso setting the user set wins"
+        " over them, and staso adds only the keys still missing.",
+        "test_user_resource_attributes_win_and_staso_adds_what_is_missing",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "A base URL: `/v1/traces` is appended, always (a URL already ending in it gets it"
+        " twice, as in the SDK; status names OTEL_EXPORTER_OTLP_TRACES_ENDPOINT instead)."
+        " Ranks below the profile's endpoint unless `use_otel_endpoint` (see above).",
+        "test_a_base_endpoint_gets_the_signal_path_appended_as_the_spec_says,"
+        " test_credentials.py::test_ambient_otel_endpoint_does_not_redirect_a_set_up_agent",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "The full URL, used as given.",
+        "test_a_traces_endpoint_is_used_as_given",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]HEADERS",
+        "Headers, sent only to the OTEL destination's origin (never to Staso's or a"
+        " profile's endpoint); the TRACES form replaces the general one.",
+        "test_traces_headers_replace_the_general_ones,"
+        " test_credentials.py::test_opting_in_follows_the_otel_endpoint_and_the_key_stays_home",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]TIMEOUT",
+        "Milliseconds one export request may take.",
+        "test_timeout_is_in_milliseconds,"
+        " test_a_hanging_receiver_is_given_up_on_after_the_milliseconds_asked",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL",
+        "`http/protobuf` (default) or `http/json` (OTLP/JSON). `grpc`: not spoken (the gRPC"
+        " exporter is not a dependency); spans wait in the spool, one line in status and log.",
+        "test_http_json_is_otlp_json_a_receiver_decodes,"
+        " test_grpc_is_not_spoken_spans_wait_and_status_and_log_say_so",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]COMPRESSION",
+        "`gzip` or `none`, for either protocol.",
+        "test_gzip_compression",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE",
+        "CA bundle (PEM) the endpoint's certificate is verified with.",
+        "test_certificate_lets_the_exporter_trust_a_private_ca",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_KEY, OTEL_EXPORTER_OTLP_[TRACES_]CLIENT_CERTIFICATE",
+        "Key and certificate (PEM) for mutual TLS.",
+        "test_client_key_and_certificate_for_mutual_tls",
+    ),
+    (
+        "OTEL_EXPORTER_OTLP_[TRACES_]INSECURE",
+        "No effect: a gRPC setting; over HTTP the URL's scheme decides TLS.",
+        "test_variables_without_effect_here_change_nothing",
+    ),
+    (
+        "OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE,"
+        " OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+        "No effect on the hook path: the worker sends from its durable spool, a turn at a"
+        " time (bounded by `spool_max_bytes`). The library's `configure()` uses the SDK's"
+        " BatchSpanProcessor, which reads them.",
+        "test_variables_without_effect_here_change_nothing",
+    ),
+    (
+        "OTEL_PROPAGATORS",
+        "No effect: hook spans have no incoming context to extract.",
+        "test_variables_without_effect_here_change_nothing",
+    ),
+)
+
+
 def markdown_table() -> str:
     """docs/settings.md, generated from PARAMS (a test keeps the file in step)."""
     lines = [
@@ -636,6 +931,23 @@ def markdown_table() -> str:
         lines.append(
             f"| `{p.name}` | {staso_env} | {otel_env} | {in_profile} | {default} | {p.doc} |"
         )
+    lines += [
+        "",
+        "## Every OTEL_* variable on the hook path",
+        "",
+        "What each variable of the OTel SDK environment spec that bears on a trace exporter"
+        " does for the hooks' spans, and the test in `tests/test_otel_env.py` that checks it"
+        " against a real receiver. `[TRACES_]`: the general form and the signal-specific one,"
+        " which wins. The `OTEL_EXPORTER_OTLP_*` ones apply only when spans go to the OTEL"
+        " destination (above).",
+        "",
+        "| variable | what it does here | tested by |",
+        "| --- | --- | --- |",
+    ]
+    for names, doc, tests in OTEL_VARS:
+        var = ", ".join(f"`{n.strip()}`" for n in names.split(","))
+        tested = ", ".join(f"`{t.strip()}`" for t in tests.split(","))
+        lines.append(f"| {var} | {doc} | {tested} |")
     return "\n".join(lines) + "\n"
 
 

@@ -38,7 +38,19 @@ def where_spans_go(s: settings_mod.Settings) -> list[tuple[str, str]]:
     sent = sorted(k for k in s.export_headers() if k != settings_mod.API_KEY_HEADER)
     if sent:
         lines.append(("headers", ", ".join(sent)))  # names only: values may be secrets
-    lines.extend(("ignored", note) for note in s.notes)
+    if s.source.get("protocol", "default") != "default":
+        lines.append(("protocol", f"{s.protocol} ({s.source['protocol']})"))
+    from staso_otel.export.policy import policy, span_limits
+
+    plan = policy(s)
+    limits_note = span_limits()[1]
+    lines.extend(plan.lines)
+    if "console" in plan.exporters:
+        from staso_otel import paths
+
+        lines.append(("console", f"spans written to {paths.console_spans_file()}"))
+    notes = (*s.notes, *plan.notes, *([limits_note] if limits_note else []))
+    lines.extend(("note", note) for note in notes)
     return lines
 
 

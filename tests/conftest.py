@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "OTEL_SERVICE_NAME",
         "OTEL_RESOURCE_ATTRIBUTES",
+        *(v for v in list(os.environ) if v.startswith("OTEL_")),  # a developer's shell
     ):
         monkeypatch.delenv(var, raising=False)
     return homes

@@ -8,15 +8,19 @@ real. With `tls=(certfile, keyfile)` it speaks HTTPS.
 
 from __future__ import annotations
 
+import base64
 import gzip
+import json
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -58,12 +62,34 @@ def decode(body: bytes) -> list[dict[str, Any]]:
                         "attributes": {kv.key: any_value(kv.value) for kv in s.attributes},
                         "status": STATUS.get(s.status.code, str(s.status.code)),
                         "status_message": s.status.message,
-                        "events": [{"name": e.name, "time_ns": e.time_unix_nano} for e in s.events],
+                        "events": [
+                            {
+                                "name": e.name,
+                                "time_ns": e.time_unix_nano,
+                                "attributes": {kv.key: any_value(kv.value) for kv in e.attributes},
+                            }
+                            for e in s.events
+                        ],
                         "resource": resource,
                         "scope": ss.scope.name,
                     }
                 )
     return spans
+
+
+def decode_json(body: bytes) -> list[dict[str, Any]]:
+    """OTLP/JSON, strictly: protobuf's own JSON parser (unknown fields and wrong types are
+    errors), after turning the hex ids OTLP/JSON uses into the base64 protobuf expects."""
+    data = json.loads(body)
+    for rs in data.get("resourceSpans", []):
+        for ss in rs.get("scopeSpans", []):
+            for span in ss.get("spans", []):
+                for item in (span, *span.get("links", [])):
+                    for key in ("traceId", "spanId", "parentSpanId"):
+                        if item.get(key):
+                            item[key] = base64.b64encode(bytes.fromhex(item[key])).decode()
+    request = json_format.ParseDict(data, ExportTraceServiceRequest())
+    return decode(request.SerializeToString())
 
 
 @dataclass
@@ -82,6 +108,7 @@ class Receiver:
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     tls: tuple[str, str] | None = None
+    client_ca: str | None = None  # with tls: require a client certificate signed by it
 
     @property
     def endpoint(self) -> str:
@@ -103,6 +130,9 @@ class Receiver:
                 body = self.rfile.read(length)
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
+                elif self.headers.get("Content-Encoding") == "deflate":
+                    body = zlib.decompress(body)
+                is_json = (self.headers.get("Content-Type") or "").startswith("application/json")
                 with receiver.lock:
                     number = len(receiver.requests)
                     receiver.requests.append(
@@ -113,7 +143,7 @@ class Receiver:
                 if isinstance(status, tuple):
                     status, extra = status
                 if status == 200 and self.path == "/v1/traces":
-                    spans = decode(body)
+                    spans = decode_json(body) if is_json else decode(body)
                     with receiver.lock:
                         receiver.spans.extend(spans)
                     payload = ExportTraceServiceResponse().SerializeToString()
@@ -138,6 +168,9 @@ class Receiver:
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self.tls)
+            if self.client_ca:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(self.client_ca)
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -24,17 +24,22 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
-from staso_otel import __version__, semconv
+from staso_otel import __version__, log, paths, semconv
+from staso_otel.export.policy import Policy, span_limits
+from staso_otel.export.policy import policy as make_policy
 from staso_otel.settings import Settings
 from staso_otel.span.model import SpanData, SpanEvent
 
@@ -49,27 +54,53 @@ for _name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
+# resource attributes a staso setting gives; a setting the user set from as high a layer
+# as the attribute list outranks it (as OTEL_SERVICE_NAME outranks a service.name in
+# OTEL_RESOURCE_ATTRIBUTES), from a lower one (the profile) it does not
+_SETTING_ATTRS = (
+    ("service_name", semconv.SERVICE_NAME),
+    ("environment", semconv.DEPLOYMENT_ENVIRONMENT_NAME),
+    ("workspace", semconv.STASO_WORKSPACE),
+    ("agent_id", semconv.STASO_AGENT_ID),
+    ("project_name", semconv.OPENINFERENCE_PROJECT_NAME),
+)
+
+
 def resource_for(settings: Settings, target: str) -> Resource:
-    """The resource of SPEC.md; user resource attributes first, ours win on conflict."""
-    attrs: dict[str, Any] = dict(settings.resource_attributes)
+    """The resource of SPEC.md. What the user gave wins: settings they set, then their
+    resource attributes (OTEL_RESOURCE_ATTRIBUTES, ...); staso adds only what is missing."""
     workspace = settings.workspace
-    attrs.update(
-        {
-            semconv.SERVICE_NAME: settings.service_name or target or "staso",
-            semconv.SERVICE_VERSION: __version__,
-            semconv.DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
-            semconv.STASO_WORKSPACE: workspace,
-            semconv.STASO_AGENT_ID: settings.agent_id or target or "staso",
-            semconv.OPENINFERENCE_PROJECT_NAME: settings.project_name or workspace,
-            semconv.TELEMETRY_SDK_NAME: "staso",
-        }
-    )
+    attrs: dict[str, Any] = {
+        semconv.SERVICE_NAME: target or "staso",
+        semconv.SERVICE_VERSION: __version__,
+        semconv.DEPLOYMENT_ENVIRONMENT_NAME: settings.environment,
+        semconv.STASO_WORKSPACE: workspace,
+        semconv.STASO_AGENT_ID: settings.agent_id or target or "staso",
+        semconv.OPENINFERENCE_PROJECT_NAME: settings.project_name or workspace,
+        semconv.TELEMETRY_SDK_NAME: "staso",
+    }
+    attrs.update(settings.resource_attributes)
+    given = _layer(settings.source.get("resource_attributes", "default"))
+    for name, key in _SETTING_ATTRS:
+        layer = _layer(settings.source.get(name, "default"))
+        if layer < 4 and layer <= given and settings.values.get(name):
+            attrs[key] = settings.values[name]
     return Resource(attrs)
 
 
-def to_readable(span: SpanData, resource: Resource) -> ReadableSpan:
+def _layer(source: str) -> int:
+    """flag 0 > STASO_* 1 > OTEL_* 2 > profile 3 > default 4 (settings.py's precedence)."""
+    if source in ("flag", "profile", "default"):
+        return {"flag": 0, "profile": 3, "default": 4}[source]
+    return 2 if source.startswith("OTEL_") else 1
+
+
+def to_readable(
+    span: SpanData, resource: Resource, limits: SpanLimits | None = None
+) -> ReadableSpan:
     """The one place a ReadableSpan is built (its docstring says users should not; the
-    SDK has no other door for spans finished elsewhere, so it happens here only)."""
+    SDK has no other door for spans finished elsewhere, so it happens here only).
+    `limits`: the SDK's span limits (OTEL_*_LIMIT), applied as a TracerProvider would."""
     context = SpanContext(span.trace_id, span.span_id, is_remote=False, trace_flags=_SAMPLED)
     parent = None
     if span.parent_span_id is not None:
@@ -83,14 +114,34 @@ def to_readable(span: SpanData, resource: Resource) -> ReadableSpan:
         context=context,
         parent=parent,
         resource=resource,
-        attributes=dict(span.attributes),
-        events=[Event(e.name, dict(e.attributes), e.time_ns) for e in span.events],
+        attributes=_limited(dict(span.attributes), limits, "span"),
+        events=_events(span, limits),
         kind=SpanKind[span.kind] if span.kind in SpanKind.__members__ else SpanKind.INTERNAL,
         status=status,
         start_time=span.start_ns,
         end_time=max(span.end_ns, span.start_ns),
         instrumentation_scope=SCOPE,
     )
+
+
+def _limited(attrs: dict[str, Any], limits: SpanLimits | None, of: str) -> Any:
+    """The SDK's BoundedAttributes, only when a limit bites (it costs a lock per key)."""
+    if limits is None:
+        return attrs
+    count = limits.max_span_attributes if of == "span" else limits.max_event_attributes
+    length = limits.max_span_attribute_length if of == "span" else limits.max_attribute_length
+    if length is None and (count is None or len(attrs) <= count):
+        return attrs
+    return BoundedAttributes(count, attrs, immutable=True, max_value_len=length)
+
+
+def _events(span: SpanData, limits: SpanLimits | None) -> Any:
+    events = [
+        Event(e.name, _limited(dict(e.attributes), limits, "event"), e.time_ns) for e in span.events
+    ]
+    if limits is None or limits.max_events is None or len(events) <= limits.max_events:
+        return events
+    return BoundedList.from_seq(limits.max_events, events)
 
 
 def from_readable(span: ReadableSpan, target: str) -> SpanData:
@@ -268,17 +319,51 @@ def _sdk_env_hidden() -> Iterator[None]:
 
 
 def build_exporter(settings: Settings, session: requests.Session | None = None) -> SpanExporter:
-    """The one place an OTLP exporter is made from settings (worker and library alike)."""
+    """The one place an OTLP exporter is made from settings (worker and library alike):
+    protobuf through the SDK's exporter, JSON through ours; TLS and compression alike."""
+    if settings.protocol == "http/json":
+        from staso_otel.export.otlp_json import OTLPJsonSpanExporter
+
+        return OTLPJsonSpanExporter(
+            settings.endpoint,
+            settings.export_headers(),
+            settings.export_timeout,
+            compression=settings.compression,
+            verify=_verify(settings),
+            cert=_client_cert(settings),
+            session=session,
+        )
+    from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     with _sdk_env_hidden():
         return OTLPSpanExporter(
             endpoint=settings.endpoint,
             certificate_file=settings.certificate,
+            client_key_file=settings.client_key,
+            client_certificate_file=settings.client_certificate,
             headers=settings.export_headers(),
             timeout=settings.export_timeout,
+            compression=Compression(settings.compression),
             session=session,
         )
+
+
+def _client_cert(settings: Settings) -> str | tuple[str, str] | None:
+    """requests' `cert`: (certificate, key), or one PEM holding both, as the SDK passes it."""
+    if settings.client_certificate and settings.client_key:
+        return (settings.client_certificate, settings.client_key)
+    return settings.client_certificate
+
+
+def console_exporter(path: Path) -> SpanExporter:
+    """OTEL_TRACES_EXPORTER=console for a worker with no terminal: the SDK's console
+    exporter, one JSON span per line, appended to a private file."""
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+    paths.ensure_dir(path.parent)
+    out = os.fdopen(paths.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a")
+    return ConsoleSpanExporter(out=out, formatter=lambda span: span.to_json(indent=None) + "\n")
 
 
 class Sender:
@@ -289,10 +374,22 @@ class Sender:
     treated as retryable).
     """
 
-    def __init__(self, settings: Settings, exporter: SpanExporter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        exporter: SpanExporter | None = None,
+        policy: Policy | None = None,
+    ) -> None:
         self.settings = settings
         self._session: _StatusSession | None = None
-        if exporter is None:
+        self.policy = policy or make_policy(settings)
+        self.limits, note = span_limits()
+        if note:
+            log.warning("worker", note)
+        self.console: SpanExporter | None = None
+        if "console" in self.policy.exporters:
+            self.console = console_exporter(paths.console_spans_file())
+        if exporter is None and "otlp" in self.policy.exporters:
             self._session = _StatusSession()
             exporter = build_exporter(settings, self._session)
         self.exporter = exporter
@@ -304,7 +401,11 @@ class Sender:
         return self._resources[target]
 
     def send(self, spans: Sequence[SpanData]) -> Outcome:
-        readable = [to_readable(s, self._resource(s.target)) for s in spans]
+        readable = [to_readable(s, self._resource(s.target), self.limits) for s in spans]
+        if self.console is not None:
+            self.console.export(readable)
+        if self.exporter is None:  # console only
+            return Outcome("ok")
         if self._session is not None:
             self._session.reset()
         try:
@@ -318,8 +419,10 @@ class Sender:
         return Outcome(kind, status, retry_after, "" if kind == "ok" else _detail(session))
 
     def shutdown(self) -> None:
-        with contextlib.suppress(Exception):
-            self.exporter.shutdown()
+        for exporter in (self.exporter, self.console):
+            if exporter is not None:
+                with contextlib.suppress(Exception):
+                    exporter.shutdown()
 
 
 def _detail(session: _StatusSession | None) -> str:

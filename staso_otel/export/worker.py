@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
-from staso_otel.export import losses
+from staso_otel.export import losses, policy
 from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
@@ -95,7 +95,8 @@ class Pipeline:
         self.settings = settings
         if settings.api_key and not settings.key_sent:
             log.warning("worker", f"api key {settings.key_line()}")
-        for note in settings.notes:  # set but not in effect: said once, not silently dropped
+        self.policy = policy.policy(settings)
+        for note in (*settings.notes, *self.policy.notes):  # said, not silently dropped
             log.warning("worker", note)
         self.spool = Spool(self.home, settings.spool_max_bytes)
         self._exporter = exporter
@@ -111,7 +112,7 @@ class Pipeline:
         if self._sender is None:
             from staso_otel.export import otlp
 
-            self._sender = otlp.Sender(self.settings, self._exporter)
+            self._sender = otlp.Sender(self.settings, self._exporter, self.policy)
         return self._sender
 
     def close(self) -> None:
@@ -261,6 +262,7 @@ class Pipeline:
         return produced
 
     def _spool(self, name: str, spans: list[SpanData]) -> None:
+        spans = self.policy.keep(spans)  # OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...
         if not spans:
             return
         cap = int(self.settings.max_attribute_bytes)
