@@ -63,8 +63,9 @@ def command(
       staso setup --target codex --local                      # to `staso collector`
       staso setup --target claude-code --scope project --local
     """
+    from staso_otel import paths
     from staso_otel import settings as settings_mod
-    from staso_otel.targets import installers
+    from staso_otel.targets import hookfile, installers
 
     if endpoint is not None and not endpoint.strip():
         # an empty value would fall through to the Staso endpoint: never guess a destination
@@ -111,11 +112,18 @@ def command(
         merged = {**existing, **{k: v for k, v in values.items() if v is not None}}
         merged["endpoint"] = check.endpoint
         binary = codex_bin if target == "codex" else claude_bin
-        lines = install.setup_target(scope, binary, auto_sync)
-        settings_mod.save_profile(name, merged, api_key=api_key)
-        now = settings_mod.load(name)  # as this shell's environment resolves it
-    except (settings_mod.SettingsError, install.InstallError) as exc:
+        touched = [*install.files_touched(scope), paths.settings_file()]
+        if api_key is not None:
+            touched.append(paths.credentials_file())
+        hookfile.check_writable(touched)  # all of them before any is written
+        with hookfile.all_or_nothing(touched):
+            lines = install.setup_target(scope, binary, auto_sync)
+            settings_mod.save_profile(name, merged, api_key=api_key)
+            now = settings_mod.load(name)  # as this shell's environment resolves it
+    except (settings_mod.SettingsError, install.InstallError, hookfile.HookFileError) as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"setup failed and was undone: {exc}") from None
     for line in lines:
         click.echo(line)
     where = f"profile {name!r}" if now.source["endpoint"] == "profile" else now.source["endpoint"]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,62 @@ def write_user_file(path: Path, text: str) -> None:
         os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def unwritable(path: Path) -> str | None:
+    """Why `path` cannot be replaced atomically (the file, or its folder, which must take a
+    new file), or None."""
+    real = path.resolve() if path.is_symlink() else path
+    if real.is_dir():
+        return "it is a folder"
+    if real.exists() and not os.access(real, os.W_OK):
+        return "the file is read-only"
+    folder = real.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return f"its folder {folder} is not writable"
+    return None
+
+
+def check_writable(paths: Iterable[Path]) -> None:
+    """Every file a command will write, checked before it writes any of them."""
+    for path in paths:
+        why = unwritable(path)
+        if why:
+            raise HookFileError(
+                f"{path} is not writable ({why}); nothing was changed: fix its permissions, "
+                "then re-run"
+            )
+
+
+@contextmanager
+def all_or_nothing(paths: Iterable[Path]) -> Iterator[None]:
+    """Put `paths` back as they were (contents, absence, new folders) if the block fails,
+    so a command that stops half way leaves nothing half done."""
+    saved: dict[Path, bytes | None] = {}
+    new_dirs: list[Path] = []
+    for path in paths:
+        saved[path] = path.read_bytes() if path.is_file() else None
+        folder = path.parent
+        while not folder.exists():
+            new_dirs.append(folder)
+            folder = folder.parent
+    try:
+        yield
+    except BaseException:
+        for path, data in saved.items():
+            try:
+                if data is None:
+                    path.unlink(missing_ok=True)
+                elif not path.is_file() or path.read_bytes() != data:
+                    write_user_file(path, data.decode("utf-8"))
+            except (OSError, UnicodeDecodeError):
+                pass  # best effort: the original error is the one to report
+        for folder in sorted(set(new_dirs), key=lambda p: len(p.parts), reverse=True):
+            with suppress(OSError):
+                folder.rmdir()
         raise
 
 

@@ -84,6 +84,13 @@ def load_record() -> dict[str, Any]:
     return install_record.load(TARGET)
 
 
+def files_touched(scope: str) -> list[Path]:
+    """Every file setup for `scope` may write, so the CLI can check them all first."""
+    touched = [settings_file(scope).absolute(), record_path()]
+    previous = load_record().get("settings_file")
+    return [*touched, Path(previous)] if previous else touched
+
+
 @dataclass
 class Plan:
     settings_file: Path

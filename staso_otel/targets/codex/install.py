@@ -223,15 +223,24 @@ class Plan:
     notes: list[str] = field(default_factory=list)
 
 
+def hooks_file_for(scope: str, project: Path | None = None) -> Path:
+    if scope == "project":
+        return ((project or Path.cwd()).resolve() / ".codex" / "hooks.json").absolute()
+    return (paths.codex_home() / "hooks.json").absolute()
+
+
+def files_touched(scope: str) -> list[Path]:
+    """Every file setup for `scope` may write, so the CLI can check them all first."""
+    touched = [hooks_file_for(scope), paths.codex_home() / "config.toml", record_path()]
+    previous = load_record().get("hooks_file")
+    return [*touched, Path(previous)] if previous else touched
+
+
 def plan(scope: str = "global", project: Path | None = None, codex_bin: str | None = None) -> Plan:
     version = codex_version(codex_bin)
-    home = paths.codex_home()
-    hooks_file = home / "hooks.json"
-    if scope == "project":
-        hooks_file = (project or Path.cwd()).resolve() / ".codex" / "hooks.json"
     return Plan(
-        hooks_file=hooks_file.absolute(),
-        config_file=home / "config.toml",
+        hooks_file=hooks_file_for(scope, project),
+        config_file=paths.codex_home() / "config.toml",
         scope=scope,
         version=version,
         events=events_for(version),
