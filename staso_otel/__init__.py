@@ -7,7 +7,8 @@ for what they do not call.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+# 0.6: the successor of the unrelated `staso` 0.5.x on PyPI, so it sorts above it
+__version__ = "0.6.0"
 
 # public name -> module that defines it; imported (with OpenTelemetry) on first use
 _LAZY: dict[str, str] = {

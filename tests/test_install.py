@@ -194,15 +194,6 @@ def test_old_codex_gets_five_events_and_the_old_flag_name():
     assert install.flag_name((0, 169, 0)) == "hooks" and len(install.events_for(None)) == 14
 
 
-def test_update_runs_pip_then_sync(isolated_homes, monkeypatch):
-    calls = []
-    monkeypatch.setattr("staso_cli.commands.update.run_pip", lambda args: calls.append(args) or 0)
-    result = run("update")
-    assert result.exit_code == 0 and calls == [["install", "--upgrade", "staso"]]
-    monkeypatch.setattr("staso_cli.commands.update.run_pip", lambda args: 1)
-    assert run("update").exit_code == 1
-
-
 def _hooks_list(codex: Path, codex_home: Path, cwd: Path) -> list[dict]:
     """Ask the real Codex (`codex app-server`, JSON-RPC on stdio) what it thinks of our hooks."""
     messages = [

@@ -7,17 +7,34 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_ships_the_demo_and_installs_the_cli_under_a_unique_name(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+@pytest.fixture(scope="module")
+def build(tmp_path_factory) -> tuple[Path, str]:
+    """The wheel and pip's verbose build log (setuptools' warnings show only there)."""
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(out), str(ROOT)],
         check=True,
         timeout=300,
         capture_output=True,
+        text=True,
     )
-    [wheel] = tmp_path.glob("staso-*.whl")
+    [wheel] = out.glob("staso-*.whl")
+    return wheel, proc.stdout + proc.stderr
+
+
+def test_the_build_prints_no_warning(build):
+    _, log = build
+    warnings = [line.strip() for line in log.splitlines() if "Warning" in line]
+    assert warnings == []
+
+
+def test_wheel_ships_the_demo_and_installs_the_cli_under_a_unique_name(build):
+    wheel, _ = build
     names = zipfile.ZipFile(wheel).namelist()
     assert "staso_otel/local/demo/tour_resume/hooks.jsonl" in names
     assert any(n.startswith("staso_otel/local/demo/tour_resume/sessions/") for n in names)
