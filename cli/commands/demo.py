@@ -9,8 +9,9 @@ import click
 def command() -> None:
     """See staso work with no agent, no account and no network.
 
-    Replays recorded real sessions through the real hook runtime and export worker
-    into an embedded collector on 127.0.0.1, stores them locally and shows them: a
+    Replays sessions recorded from the real Codex CLI and Claude Code, run against a
+    mock model, through the real hook runtime and export worker into an embedded
+    collector on 127.0.0.1, stores them locally and shows them: a
     Codex session (shell commands, a failing one, patches, a plan) and two Claude Code
     sessions (Bash, Write, Edit, a failing command, a resumed session, a background
     sub-agent). Nothing is sent to your configured endpoint.
@@ -19,11 +20,10 @@ def command() -> None:
     Example:
       staso demo && staso traces --last 2
     """
-    from rich.console import Console
-
+    from staso_otel.local import viewer
     from staso_otel.local.demo_run import run_demo
 
     try:
-        run_demo(Console())
+        run_demo(viewer.console())
     except Exception as exc:  # one line, not a traceback, for a first-run experience
         raise click.ClickException(f"demo failed: {type(exc).__name__}: {exc}") from None

@@ -94,20 +94,47 @@ class Store:
             "SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ns, span_id", (trace_id,)
         )
 
-    def trace_ids(self, *, session: str | None = None, last: int | None = None) -> list[str]:
-        """Trace ids, oldest first (the last `last` of them)."""
-        where, args = "", ()
+    def trace_ids(
+        self,
+        *,
+        session: str | None = None,
+        last: int | None = None,
+        agent: str | None = None,
+        errors: bool = False,
+    ) -> list[str]:
+        """The `last` most recent traces that match, grouped by session (sessions in the
+        order they started) and in time order within each."""
+        where, args = [], []
         if session:
-            where, args = "WHERE session_id = ?", (session,)
+            where.append("session_id = ?")
+            args.append(session)
+        if agent:
+            # staso's own spans name the agent in staso.target; the library's in gen_ai
+            where.append(
+                "COALESCE(json_extract(attributes, '$.\"staso.target\"'), "
+                "json_extract(attributes, '$.\"gen_ai.agent.name\"')) = ?"
+            )
+            args.append(agent)
         sql = (
-            f"SELECT trace_id, MIN(start_ns) AS t FROM spans {where} "
-            "GROUP BY trace_id ORDER BY t DESC"
+            "SELECT trace_id, MIN(start_ns) AS t, MAX(session_id) FROM spans"
+            + (
+                " WHERE trace_id IN (SELECT trace_id FROM spans WHERE " + " AND ".join(where) + ")"
+                if where
+                else ""
+            )
+            + " GROUP BY trace_id"
+            + (" HAVING SUM(status = 'ERROR') > 0" if errors else "")
+            + " ORDER BY t DESC"
         )
         if last:
             sql += f" LIMIT {int(last)}"
         with self._lock:
-            ids = [row[0] for row in self._db.execute(sql, args).fetchall()]
-        return list(reversed(ids))
+            rows = self._db.execute(sql, args).fetchall()
+        first_seen: dict[str | None, int] = {}
+        for _, start, sess in rows:
+            first_seen[sess] = min(start, first_seen.get(sess, start))
+        rows.sort(key=lambda r: (first_seen[r[2]], r[2] or "", r[1]))
+        return [r[0] for r in rows]
 
     def sessions(self) -> list[dict[str, Any]]:
         with self._lock:

@@ -10,7 +10,9 @@ them.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -25,20 +27,43 @@ MAX_TEXT = 300
 PLAN_MARKS = {"completed": "✓", "in_progress": "▶", "pending": "○"}
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much of each piece of content is shown; None: all of it (`--full`)."""
+
+    lines: int | None = MAX_LINES
+    diff_lines: int | None = MAX_DIFF_LINES
+    text: int | None = MAX_TEXT
+    short: int | None = 200
+
+
+CUT = Limits()
+FULL = Limits(None, None, None, None)
+
+
+def console() -> Console:
+    """A terminal's width on a terminal; elsewhere (a pipe, a file) no wrapping at all,
+    so `staso traces > f` keeps every line whole."""
+    out = Console()
+    if out.is_terminal or "COLUMNS" in os.environ:
+        return out
+    return Console(width=100_000)
+
+
 def _dur(span: dict[str, Any]) -> str:
     seconds = max(span["end_ns"] - span["start_ns"], 0) / 1e9
     return f"{seconds * 1000:.0f}ms" if seconds < 1 else f"{seconds:.1f}s"
 
 
-def _short(value: Any, limit: int = MAX_TEXT) -> str:
+def _short(value: Any, limit: int | None = MAX_TEXT) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _lines(text: str, limit: int = MAX_LINES) -> list[str]:
+def _lines(text: str, limit: int | None = MAX_LINES) -> list[str]:
     lines = text.rstrip("\n").splitlines()
-    if len(lines) > limit:
+    if limit is not None and len(lines) > limit:
         lines = [*lines[:limit], f"… {len(lines) - limit} more lines"]
     return lines
 
@@ -87,7 +112,7 @@ def _label(span: dict[str, Any]) -> Text:
     return label
 
 
-def _llm_output(value: Any) -> str:
+def _llm_output(value: Any, limits: Limits = CUT) -> str:
     """A model's answer, or the tool calls it asked for as `→ name(arguments)`."""
     try:
         parsed = json.loads(value) if isinstance(value, str) else value
@@ -100,37 +125,38 @@ def _llm_output(value: Any) -> str:
             for p in parsed
             if p.get("type") not in ("tool_call", "tool_use")
         ]
-        parts = [f"→ {c.get('name')}({_short(c.get('arguments') or '', 80)})" for c in calls]
-        return _short("  ".join([*filter(None, texts), *parts]), 200)
-    return _short(value, 200)
+        arg_limit = None if limits.short is None else 80
+        parts = [f"→ {c.get('name')}({_short(c.get('arguments') or '', arg_limit)})" for c in calls]
+        return _short("  ".join([*filter(None, texts), *parts]), limits.short)
+    return _short(value, limits.short)
 
 
-def _card(node: Tree, span: dict[str, Any]) -> None:
+def _card(node: Tree, span: dict[str, Any], limits: Limits = CUT) -> None:
     a = span["attributes"]
     category = a.get(sc.STASO_TOOL_CATEGORY)
     kind = a.get(sc.OPENINFERENCE_SPAN_KIND)
     if kind == sc.OI_KIND_AGENT:
         if a.get(sc.INPUT_VALUE):
-            node.add(Text(f"> {_short(a[sc.INPUT_VALUE])}", "bold"))
+            node.add(Text(f"> {_short(a[sc.INPUT_VALUE], limits.text)}", "bold"))
         if a.get(sc.OUTPUT_VALUE):
-            node.add(Text(f"< {_short(a[sc.OUTPUT_VALUE])}", "green"))
+            node.add(Text(f"< {_short(a[sc.OUTPUT_VALUE], limits.text)}", "green"))
         return
     if kind == sc.OI_KIND_LLM:
         if a.get(sc.OUTPUT_VALUE):
-            node.add(Text(_llm_output(a[sc.OUTPUT_VALUE]), "dim"))
+            node.add(Text(_llm_output(a[sc.OUTPUT_VALUE], limits), "dim"))
         return
     if category == sc.CATEGORY_SHELL and a.get(sc.STASO_SHELL_COMMAND):
         node.add(Text(f"$ {a[sc.STASO_SHELL_COMMAND]}", "bold"))
-        for line in _lines(str(a.get(sc.STASO_SHELL_STDOUT) or "")):
+        for line in _lines(str(a.get(sc.STASO_SHELL_STDOUT) or ""), limits.lines):
             node.add(Text(line, "dim"))
-        for line in _lines(str(a.get(sc.STASO_SHELL_STDERR) or "")):
+        for line in _lines(str(a.get(sc.STASO_SHELL_STDERR) or ""), limits.lines):
             node.add(Text(line, "red"))
         return
     if category == sc.CATEGORY_FILE and a.get(sc.STASO_FILE_DIFF):
         added, removed = a.get(sc.STASO_FILE_LINES_ADDED, 0), a.get(sc.STASO_FILE_LINES_REMOVED, 0)
         files = a.get(sc.STASO_FILE_PATHS) or ()
         node.add(Text(f"+{added} -{removed}  {', '.join(files)}", "bold"))
-        for line in _lines(str(a[sc.STASO_FILE_DIFF]), MAX_DIFF_LINES):
+        for line in _lines(str(a[sc.STASO_FILE_DIFF]), limits.diff_lines):
             style = (
                 "green"
                 if line.startswith("+") and not line.startswith("+++")
@@ -165,12 +191,12 @@ def _card(node: Tree, span: dict[str, Any]) -> None:
             )
         )
     if a.get(sc.INPUT_VALUE):
-        node.add(Text(f"in:  {_short(a[sc.INPUT_VALUE], 200)}", "dim"))
+        node.add(Text(f"in:  {_short(a[sc.INPUT_VALUE], limits.short)}", "dim"))
     if a.get(sc.OUTPUT_VALUE):
-        node.add(Text(f"out: {_short(a[sc.OUTPUT_VALUE], 200)}", "dim"))
+        node.add(Text(f"out: {_short(a[sc.OUTPUT_VALUE], limits.short)}", "dim"))
 
 
-def build_tree(spans: list[dict[str, Any]]) -> list[Tree]:
+def build_tree(spans: list[dict[str, Any]], limits: Limits = CUT) -> list[Tree]:
     """Trees of one trace (normally one root; orphans become roots rather than vanish)."""
     ids = {s["span_id"] for s in spans}
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
@@ -180,7 +206,7 @@ def build_tree(spans: list[dict[str, Any]]) -> list[Tree]:
 
     def grow(span: dict[str, Any]) -> Tree:
         node = Tree(_label(span), guide_style="dim")
-        _card(node, span)
+        _card(node, span, limits)
         for child in children.get(span["span_id"], []):
             node.add(grow(child))
         return node
@@ -188,7 +214,9 @@ def build_tree(spans: list[dict[str, Any]]) -> list[Tree]:
     return [grow(root) for root in children.get(None, [])]
 
 
-def render(console: Console, traces: list[list[dict[str, Any]]]) -> None:
+def render(console: Console, traces: list[list[dict[str, Any]]], limits: Limits = CUT) -> None:
+    """Each trace as trees, under one `session <id>` line per run of a session's turns."""
+    shown = None
     for spans in traces:
         session = next(
             (
@@ -198,9 +226,10 @@ def render(console: Console, traces: list[list[dict[str, Any]]]) -> None:
             ),
             None,
         )
-        if session:
+        if session and session != shown:
             console.print(Text(f"session {session}", "dim"))
-        for tree in build_tree(spans):
+        shown = session
+        for tree in build_tree(spans, limits):
             console.print(tree)
         console.print()
 
