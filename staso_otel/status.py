@@ -66,9 +66,12 @@ def gather(
     from staso_otel.targets import installers
 
     install = installers.get(target)
-    lines, problems = install.status_lines(scope, binary or codex_bin)
+    lines, problems, install_fields = install.status_lines(scope, binary or codex_bin)
+    endpoint: dict[str, Any] = {}
+    reachable = False
     try:
         s = settings_mod.load(profile)
+        endpoint = {"url": s.endpoint, "source": s.source["endpoint"], "profile": s.profile}
         lines.extend(where_spans_go(s))
         try:
             s.require_key()
@@ -78,6 +81,8 @@ def gather(
 
         why = endpoint_reachable(s.endpoint) or probe(s)
         lines.append(("reachable", "yes" if why is None else f"no ({why})"))
+        reachable = why is None
+        endpoint["unreachable_because"] = why
         if why is not None:
             problems.append(
                 f"cannot reach {s.endpoint}: spans wait in the spool; check the "
@@ -107,12 +112,18 @@ def gather(
             f"{usage['parked_spans']} spans were rejected by the backend (see "
             "last error); fix the key or endpoint, then `staso flush`"
         )
+    # One structure: `lines` is its rendering for people, the rest the same facts typed
+    # (`staso status --json` prints all but `lines`).
     return {
         "target": target,
         "agent": install.DISPLAY,
-        "lines": lines,
-        "problems": problems,
+        "ok": not problems,
+        "install": install_fields,
+        "endpoint": endpoint,
+        "reachable": reachable,
         "spool": usage,
         "lost": lost,
         "worker": status,
+        "problems": problems,
+        "lines": lines,
     }

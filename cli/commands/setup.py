@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -34,6 +35,7 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
 @click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
 @click.option("--yes", "-y", is_flag=True, help="Don't ask; take flags and defaults.")
+@click.option("--json", "as_json", is_flag=True, help="What was set up, as one JSON object.")
 def command(
     target,
     api_key,
@@ -49,6 +51,7 @@ def command(
     codex_bin,
     claude_bin,
     yes,
+    as_json,
 ) -> None:
     """Trace every session of a coding agent from now on.
 
@@ -124,6 +127,21 @@ def command(
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"setup failed and was undone: {exc}") from None
+    if as_json:
+        record = install.load_record()
+        report = {
+            "target": target,
+            "scope": scope,
+            "files": [
+                record[k] for k in ("hooks_file", "config_file", "settings_file") if k in record
+            ],
+            "endpoint": now.endpoint,
+            "endpoint_source": now.source["endpoint"],
+            "profile": name,
+            "notes": [line for line in lines if line.startswith("note: ")] + list(now.notes),
+        }
+        click.echo(json.dumps(report))
+        return
     for line in lines:
         click.echo(line)
     where = f"profile {name!r}" if now.source["endpoint"] == "profile" else now.source["endpoint"]

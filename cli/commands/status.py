@@ -49,7 +49,8 @@ def command(
         for name in names
     ]
     if as_json:
-        click.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, default=str))
+        typed = [{k: v for k, v in report.items() if k != "lines"} for report in reports]
+        click.echo(json.dumps(typed if len(typed) > 1 else typed[0], indent=2, default=str))
     else:
         for report in reports:
             for label, value in report["lines"]:

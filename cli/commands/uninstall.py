@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import io
+import json
 import shutil
 
 import click
@@ -17,7 +19,8 @@ from staso_cli.options import target_option
     is_flag=True,
     help="Also remove the API key, settings, logs and local traces: all of STASO_HOME.",
 )
-def command(target: str, keep_data: bool, purge: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="What was removed, as one JSON object.")
+def command(target: str, keep_data: bool, purge: bool, as_json: bool) -> None:
     """Remove staso's hook entries (and for Codex its trust entries and flag change).
 
     Everything else in hooks.json, config.toml or settings.json stays as it was.
@@ -30,6 +33,23 @@ def command(target: str, keep_data: bool, purge: bool) -> None:
       staso uninstall --target claude-code
       staso uninstall --target codex --purge   # and the key, settings, logs: everything
     """
+    if not as_json:
+        _uninstall(target, keep_data, purge)
+        return
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):  # the same steps; their lines go into the JSON
+        was_set_up, removed = _uninstall(target, keep_data, purge)
+    report = {
+        "target": target,
+        "was_set_up": was_set_up,
+        "removed": removed,
+        "messages": said.getvalue().splitlines(),
+    }
+    click.echo(json.dumps(report))
+
+
+def _uninstall(target: str, keep_data: bool, purge: bool) -> tuple[bool, list[str]]:
+    """(whether it was set up, what was removed from the agent's files)."""
     from staso_otel import paths
     from staso_otel.targets import installers
 
@@ -49,7 +69,7 @@ def command(target: str, keep_data: bool, purge: bool) -> None:
         # a last flush here would create a lock and a log for nothing (--purge still
         # goes on: it is how the key a plain uninstall left is removed)
         click.echo(f"staso is not set up for {install.DISPLAY}: nothing to remove")
-        return
+        return False, done
     for line in done:
         click.echo(line)
     if purge:
@@ -67,6 +87,7 @@ def command(target: str, keep_data: bool, purge: bool) -> None:
     if not purge:
         _name_what_is_left()
     click.echo(f"staso no longer traces {install.DISPLAY}")
+    return was_set_up, done
 
 
 def _purge() -> None:

@@ -241,8 +241,8 @@ def setup_target(scope: str, binary: str | None = None, auto_sync: bool | None =
 
 def status_lines(
     scope: str | None = None, binary: str | None = None
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """(label, value) lines and problems for `staso status`."""
+) -> tuple[list[tuple[str, str]], list[str], dict[str, Any]]:
+    """(label, value) lines, problems and the same facts typed, for `staso status`."""
     record = load_record()
     if scope and scope != record.get("scope"):
         p = plan(scope, None, binary)
@@ -252,14 +252,22 @@ def status_lines(
     try:
         health = check(p)
     except InstallError as exc:
-        return [], [str(exc)]
-    version = ".".join(map(str, health.version)) if health.version else "not found"
+        return [], [str(exc)], {"hooks_file": str(p.settings_file), "error": str(exc)}
+    version = ".".join(map(str, health.version)) if health.version else None
     lines = [
-        ("claude", version),
+        ("claude", version or "not found"),
         ("hooks", f"{len(health.events_installed)} events in {p.settings_file}"),
-        ("trust", "not needed (Claude Code runs settings hooks as written)"),
     ]
-    return lines, health.problems
+    if health.events_installed:
+        lines.append(("trust", "not needed (Claude Code runs settings hooks as written)"))
+    fields = {
+        "version": version,
+        "hooks_file": str(p.settings_file),
+        "events": list(p.events),
+        "events_installed": health.events_installed,
+        "events_missing": health.events_missing,
+    }
+    return lines, health.problems, fields
 
 
 def resync(auto_sync: bool | None = None) -> str | None:

@@ -456,22 +456,33 @@ def _installed_plan(scope: str | None, binary: str | None) -> Plan:
 
 def status_lines(
     scope: str | None = None, binary: str | None = None
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """(label, value) lines and problems for `staso status`."""
+) -> tuple[list[tuple[str, str]], list[str], dict[str, Any]]:
+    """(label, value) lines, problems and the same facts typed, for `staso status`."""
     p = _installed_plan(scope, binary)
     try:
         health = check(p)
     except InstallError as exc:
-        return [], [str(exc)]
-    version = ".".join(map(str, health.version)) if health.version else "not found"
-    trusted = "all trusted" if not health.untrusted else f"{len(health.untrusted)} untrusted"
+        return [], [str(exc)], {"hooks_file": str(p.hooks_file), "error": str(exc)}
+    version = ".".join(map(str, health.version)) if health.version else None
     lines = [
-        ("codex", version),
+        ("codex", version or "not found"),
         ("hooks", f"{len(health.events_installed)} events in {p.hooks_file}"),
-        ("trust", trusted),
-        (f"flag {health.flag}", "on" if health.flag_on else "off"),
     ]
-    return lines, health.problems
+    if health.events_installed:  # trust and flag say nothing when no hook of ours is there
+        trusted = "all trusted" if not health.untrusted else f"{len(health.untrusted)} untrusted"
+        lines.append(("trust", trusted))
+        lines.append((f"flag {health.flag}", "on" if health.flag_on else "off"))
+    fields = {
+        "version": version,
+        "hooks_file": str(p.hooks_file),
+        "events": list(p.events),
+        "events_installed": health.events_installed,
+        "events_missing": health.events_missing,
+        "untrusted": len(health.untrusted),
+        "flag": health.flag,
+        "flag_on": health.flag_on,
+    }
+    return lines, health.problems, fields
 
 
 def resync(auto_sync: bool | None = None) -> str | None:
