@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from secrets_corpus import FORMATS, LOOKALIKES, needles
+from secrets_corpus import SECRETS as CORPUS
 
 from staso_otel import semconv
-from staso_otel.span.model import SpanData
+from staso_otel.span.model import SpanData, SpanEvent
 from staso_otel.span.redact import cap_text, redact_span, redact_text
 
 SECRETS = {
@@ -96,10 +98,84 @@ def test_span_redaction_counts_and_covers_lists_and_status():
     flat = json.dumps(out.to_dict())
     for secret in (SECRETS["openai"], SECRETS["aws"], SECRETS["github"]):
         assert secret not in flat
-    assert out.attributes[semconv.STASO_REDACTED] == 2 and out.attributes["n"] == 5
+    # two in the attributes, one in the status description
+    assert out.attributes[semconv.STASO_REDACTED] == 3 and out.attributes["n"] == 5
 
 
 def test_cap_cuts_plain_text_on_a_utf8_boundary():
     text, cut = cap_text("é" * 10000, 1001)
     assert cut and len(text.encode()) <= 1001
     text.encode("utf-8")
+
+
+# -- secrets next to JSON escapes, new kinds, look-alikes (issue 12) ------------------------
+
+
+def test_a_key_on_the_second_line_of_a_json_serialised_output_is_redacted():
+    key = "sk-ant-api03-" + "A" * 40
+    out, count = redact_text(json.dumps({"s": "a\n" + key}))
+    assert key not in out and count == 1
+    assert json.loads(out) == {"s": "a\n[REDACTED:anthropic_key]"}
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda t: t, id="plain"),
+        pytest.param(lambda t: json.dumps({"stdout": "first line\n" + t}), id="json"),
+        pytest.param(lambda t: json.dumps(json.dumps({"a": {"b": "\t" + t}})), id="json-in-json"),
+        pytest.param(lambda t: json.dumps({"é": "→\n" + t}, ensure_ascii=False), id="non-ascii"),
+        pytest.param(lambda t: json.dumps({"a": t}).replace("/", "\\/"), id="escaped-slash"),
+    ],
+)
+def test_every_secret_of_the_corpus_in_every_shape_is_redacted_and_json_stays_json(wrap):
+    leaks = []
+    for secret in CORPUS:
+        for fmt, place in FORMATS:
+            text = wrap(place(secret.line))
+            out, count = redact_text(text)
+            if count == 0 or any(n in out for n in needles(secret, fmt)):
+                leaks.append(f"{secret.kind} ({fmt}): {out[:160]!r}")
+            if text[:1] in '{"':
+                json.loads(out)  # a replacement never cuts an escape in two
+    assert not leaks, "\n".join(leaks[:40])
+
+
+@pytest.mark.parametrize(
+    "line, kind",
+    [
+        ("Authorization: Basic ZGVwbG95Omh1bnRlcjI=", "basic_auth"),
+        ("curl -u deploy:hunter2-pass https://x.example", "curl_password"),
+        ("DB_PASSWORD=31415926", "env_secret"),
+        ("STRIPE_WEBHOOK_SECRET=whatever-it-is", "env_secret"),
+        ("GITHUB_TOKEN=abcd1234", "env_secret"),
+        ("DD_API_KEY=0123456789abcdef", "env_secret"),
+    ],
+)
+def test_the_kinds_the_issue_names_are_recognised(line, kind):
+    out, count = redact_text(json.dumps({"stdout": "ok\n\t" + line}))
+    assert count == 1 and f"[REDACTED:{kind}]" in out, out
+
+
+@pytest.mark.parametrize("text", LOOKALIKES)
+def test_look_alikes_survive_whole(text):
+    for shaped in (text, json.dumps({"stdout": "x\n" + text}), json.dumps(json.dumps([text]))):
+        assert redact_text(shaped) == (shaped, 0)
+
+
+def test_secrets_in_events_and_the_name_are_redacted_and_counted():
+    key = "ghp_" + "b" * 36
+    span = SpanData(
+        1,
+        2,
+        None,
+        f"execute_tool {key}",
+        "INTERNAL",
+        1,
+        2,
+        {"a": "x"},
+        events=(SpanEvent("exception", 3, {"exception.message": json.dumps({"e": "\n" + key})}),),
+    )
+    out = redact_span(span, 16384)
+    assert key not in json.dumps(out.to_dict())
+    assert out.attributes[semconv.STASO_REDACTED] == 2

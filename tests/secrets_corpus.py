@@ -1,0 +1,417 @@
+"""A corpus of realistic secrets, the shapes they arrive in, and look-alikes that must survive.
+
+Each `Secret` is one credential as it appears in real work: `line` is the line a user or
+tool prints (an `.env` line, a header, a connection URL, a command), `secret` the part that
+must never leave the machine. Values are fake but shaped like the real ones (prefixes,
+lengths, alphabets), generated from a fixed seed so a run is repeatable.
+
+`FORMATS` place a line the way content really arrives in hook payloads and transcripts:
+on the second line of a multi-line output, tab-indented, quoted, inside a JSON document
+that is itself a string, URL-encoded in a query string, base64 inside a Basic header.
+`needles()` says what must not arrive for a placed secret, in the encodings it can take
+on the way (raw, JSON-escaped, URL-encoded, base64), window by window so a partial leak
+(a pattern stopping early) is caught too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+_RNG = random.Random(20261201)
+ALNUM = string.ascii_letters + string.digits
+B64 = ALNUM + "+/"
+HEX = "0123456789abcdef"
+
+
+def _r(n: int, alphabet: str = ALNUM) -> str:
+    return "".join(_RNG.choice(alphabet) for _ in range(n))
+
+
+def _pem(label: str, lines: int = 4) -> tuple[str, str]:
+    body = "\n".join(_r(64, B64) for _ in range(lines)) + "\n" + _r(24, B64) + "=="
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----", body
+
+
+def _basic(user: str, password: str) -> str:
+    return base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _jwt(claims: dict, sig_len: int) -> str:
+    def part(obj: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.{_r(sig_len, ALNUM + '-_')}"
+
+
+@dataclass(frozen=True)
+class Secret:
+    kind: str
+    line: str  # how it appears in a file, a command or an output
+    secret: str  # what must not arrive (a substring of line, or its encoded form)
+    multiline: bool = False
+
+
+def _corpus() -> list[Secret]:
+    out: list[Secret] = []
+
+    def add(kind: str, line: str, secret: str, multiline: bool = False) -> None:
+        assert secret in line or multiline, (kind, line)
+        out.append(Secret(kind, line, secret, multiline))
+
+    # Model providers.
+    for kind, value in (
+        ("openai_project", "sk-proj-" + _r(74, ALNUM + "-_") + "T3BlbkFJ" + _r(74, ALNUM + "-_")),
+        ("openai_legacy", "sk-" + _r(20) + "T3BlbkFJ" + _r(20)),
+        ("openai_service_account", "sk-svcacct-" + _r(64, ALNUM + "-_")),
+        ("openai_admin", "sk-admin-" + _r(64, ALNUM + "-_")),
+        ("openrouter", "sk-or-v1-" + _r(64, HEX)),
+        ("anthropic_api", "sk-ant-api03-" + _r(93, ALNUM + "-_") + "AA"),
+        ("anthropic_admin", "sk-ant-admin01-" + _r(93, ALNUM + "-_") + "AA"),
+        ("groq", "gsk_" + _r(52)),
+        ("xai", "xai-" + _r(80)),
+        ("replicate", "r8_" + _r(37)),
+        ("perplexity", "pplx-" + _r(48)),
+        ("huggingface", "hf_" + _r(34)),
+    ):
+        add(kind, f"export {kind.upper()}_KEY={value}", value)
+    add("openai_env", "OPENAI_API_KEY=" + (v := "sk-proj-" + _r(48)), v)
+    add("anthropic_json", '{"apiKey": "' + (v := "sk-ant-api03-" + _r(95)) + '"}', v)
+
+    # Clouds.
+    add(
+        "aws_access_key_id",
+        "aws_access_key_id = " + (v := "AKIA" + _r(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
+        v,
+    )
+    add(
+        "aws_sts_key_id",
+        "AWS_ACCESS_KEY_ID=" + (v := "ASIA" + _r(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")),
+        v,
+    )
+    add("aws_secret_key_ini", "aws_secret_access_key = " + (v := _r(40, B64)), v)
+    add("aws_secret_key_env", "AWS_SECRET_ACCESS_KEY=" + (v := _r(40, B64)), v)
+    add("aws_session_token", "AWS_SESSION_TOKEN=" + (v := "IQoJb3JpZ2luX2Vj" + _r(300, B64)), v)
+    add(
+        "gcp_api_key",
+        "https://maps.googleapis.com/maps/api/geocode/json?key="
+        + (v := "AIza" + _r(35, ALNUM + "-_")),
+        v,
+    )
+    add("google_oauth_token", "Authorization: Bearer " + (v := "ya29." + _r(150, ALNUM + "-_")), v)
+    add(
+        "google_client_secret",
+        '"client_secret": "' + (v := "GOCSPX-" + _r(28, ALNUM + "-_")) + '"',
+        v,
+    )
+    add(
+        "azure_storage",
+        "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey="
+        + (v := _r(86, B64) + "==")
+        + ";EndpointSuffix=core.windows.net",
+        v,
+    )
+    add(
+        "azure_sas",
+        "https://acme.blob.core.windows.net/c/f.txt?sv=2024-08-04&se=2026-12-02&sp=r&sig="
+        + (v := _r(43, B64) + "%3D"),
+        v,
+    )
+    add("digitalocean", "DIGITALOCEAN_ACCESS_TOKEN=" + (v := "dop_v1_" + _r(64, HEX)), v)
+    add("databricks", "DATABRICKS_TOKEN=" + (v := "dapi" + _r(32, HEX)), v)
+
+    # Code hosts and package registries.
+    for prefix in ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"):
+        add(
+            f"github_{prefix[:3]}",
+            f"git clone https://x-access-token:{(v := prefix + _r(36))}@github.com/acme/app.git",
+            v,
+        )
+    add(
+        "github_fine_grained",
+        "GITHUB_TOKEN="
+        + (v := "github_pat_11" + _r(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "_" + _r(59)),
+        v,
+    )
+    add("github_token_header", "Authorization: token " + (v := "ghp_" + _r(36)), v)
+    add("gitlab_pat", "PRIVATE-TOKEN: " + (v := "glpat-" + _r(20, ALNUM + "-_")), v)
+    add("gitlab_deploy", "gldt-" + _r(20, ALNUM + "-_"), "")
+    add("gitlab_runner", "runner token " + (v := "glrt-" + _r(20, ALNUM + "-_")), v)
+    add(
+        "gitlab_trigger",
+        "curl -X POST -F token="
+        + (v := "glptt-" + _r(40, HEX))
+        + " https://gitlab.example.com/api/v4/projects/1/trigger/pipeline",
+        v,
+    )
+    add("npm_token", "//registry.npmjs.org/:_authToken=" + (v := "npm_" + _r(36)), v)
+    add("pypi_token", "password = " + (v := "pypi-AgEIcHlwaS5vcmc" + _r(60, ALNUM + "-_")), v)
+
+    # Chat, payments, mail.
+    add(
+        "slack_bot",
+        "SLACK_BOT_TOKEN="
+        + (v := "xoxb-" + _r(12, string.digits) + "-" + _r(13, string.digits) + "-" + _r(24)),
+        v,
+    )
+    add(
+        "slack_user",
+        "token: "
+        + (
+            v := "xoxp-"
+            + _r(12, string.digits)
+            + "-"
+            + _r(12, string.digits)
+            + "-"
+            + _r(13, string.digits)
+            + "-"
+            + _r(32, HEX)
+        ),
+        v,
+    )
+    add(
+        "slack_app",
+        "SLACK_APP_TOKEN="
+        + (
+            v := "xapp-1-A"
+            + _r(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            + "-"
+            + _r(13, string.digits)
+            + "-"
+            + _r(64, HEX)
+        ),
+        v,
+    )
+    add(
+        "slack_webhook",
+        "https://hooks.slack.com/services/T"
+        + _r(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        + "/B"
+        + _r(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        + "/"
+        + (v := _r(24)),
+        v,
+    )
+    add("stripe_live", "stripe.api_key = '" + (v := "sk_live_" + _r(99)) + "'", v)
+    add("stripe_test", "STRIPE_SECRET_KEY=" + (v := "sk_test_" + _r(99)), v)
+    add("stripe_restricted", "rk_live_" + _r(99), "")
+    add("stripe_webhook", "STRIPE_WEBHOOK_SECRET=" + (v := "whsec_" + _r(32)), v)
+    add(
+        "sendgrid",
+        "SENDGRID_API_KEY=" + (v := "SG." + _r(22, ALNUM + "-_") + "." + _r(43, ALNUM + "-_")),
+        v,
+    )
+    add("shopify", "X-Shopify-Access-Token: " + (v := "shpat_" + _r(32, HEX)), v)
+    add("twilio_auth", "TWILIO_AUTH_TOKEN=" + (v := _r(32, HEX)), v)
+    add("mailgun", "MAILGUN_API_KEY=" + (v := "key-" + _r(32, HEX)), v)
+    add("datadog", "DD_API_KEY=" + (v := _r(32, HEX)), v)
+    add("sentry_auth", "SENTRY_AUTH_TOKEN=" + (v := "sntrys_" + _r(60)), v)
+
+    # Tokens in headers and cookies.
+    add(
+        "jwt_bearer",
+        "Authorization: Bearer " + (v := _jwt({"sub": "1234567890", "iat": 1764547200}, 86)),
+        v,
+    )
+    add(
+        "jwt_cookie",
+        "Cookie: session=" + (v := _jwt({"uid": 42, "role": "admin"}, 43)) + "; Path=/",
+        v,
+    )
+    add("jwt_env", "JWT_SECRET=" + (v := _r(48)), v)
+    add(
+        "bearer_opaque",
+        "curl -H 'Authorization: Bearer "
+        + (v := _r(40, ALNUM + "._-"))
+        + "' https://api.example.com/v1/me",
+        v,
+    )
+    add("x_api_key", "x-api-key: " + (v := _r(40, HEX)), v)
+
+    # Basic auth and passwords.
+    add(
+        "basic_header", "Authorization: Basic " + (v := _basic("deploy", "Tr0ub4dor&3-" + _r(8))), v
+    )
+    add(
+        "basic_curl_header",
+        'curl -H "Authorization: Basic '
+        + (v := _basic("admin", _r(16)))
+        + '" https://ci.example.com/api/json',
+        v,
+    )
+    add(
+        "basic_python",
+        "headers = {'Authorization': 'Basic " + (v := _basic("svc", _r(20))) + "'}",
+        v,
+    )
+    add(
+        "curl_u",
+        "curl -u admin:"
+        + (v := "Pa55w0rd-" + _r(10))
+        + " https://registry.example.com/v2/_catalog",
+        v,
+    )
+    add(
+        "curl_user_quoted",
+        "curl --user 'ci-bot:"
+        + (v := "s3cr3t!" + _r(9))
+        + "' -X POST https://jenkins.example.com/job/x/build",
+        v,
+    )
+    add("curl_u_token_only", "curl -u :" + (v := _r(32)) + " https://api.example.com", v)
+    add(
+        "url_postgres",
+        "DATABASE_URL=postgres://app:" + (v := "pg-" + _r(18)) + "@db.internal:5432/app",
+        v,
+    )
+    add("url_mysql", "mysql://root:" + (v := "my-" + _r(14)) + "@127.0.0.1:3306/shop", v)
+    add(
+        "url_mongodb",
+        "mongodb+srv://admin:"
+        + (v := "mg" + _r(16))
+        + "@cluster0.abcde.mongodb.net/?retryWrites=true",
+        v,
+    )
+    add(
+        "url_redis_no_user",
+        "REDIS_URL=redis://:" + (v := "rd" + _r(20)) + "@cache.internal:6379/0",
+        v,
+    )
+    add(
+        "url_https_user",
+        "pip install --index-url https://__token__:"
+        + (v := "tok" + _r(24))
+        + "@pypi.example.com/simple pkg",
+        v,
+    )
+    add("env_db_password", "DB_PASSWORD=" + (v := "x7!" + _r(13)), v)
+    add("env_digits_password", "POSTGRES_PASSWORD=" + (v := _r(12, string.digits)), v)
+    add(
+        "env_secret_key",
+        "SECRET_KEY=" + (v := "django-insecure-" + _r(40, ALNUM + "!@#%^&*(-_=+)")),
+        v,
+    )
+    add("env_session_secret", "SESSION_SECRET=" + (v := _r(32, HEX)), v)
+    add("env_quoted_token", 'AUTH_TOKEN="' + (v := _r(40, ALNUM + "-_.")) + '"', v)
+    add("env_api_key", "MAPBOX_API_KEY=" + (v := "pk." + _r(60)), v)
+    add("yaml_password", "  password: " + (v := "Yaml-" + _r(14)), v)
+    add("json_password", '{"username": "svc", "password": "' + (v := "Js0n-" + _r(14)) + '"}', v)
+    add(
+        "wget_password",
+        "wget --http-user=bob --http-password="
+        + (v := "Wg" + _r(14))
+        + " https://files.example.com/a.tgz",
+        v,
+    )
+
+    # Private keys.
+    for label in (
+        "RSA PRIVATE KEY",
+        "EC PRIVATE KEY",
+        "OPENSSH PRIVATE KEY",
+        "PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+    ):
+        pem, body = _pem(label)
+        add("pem_" + label.split()[0].lower(), pem, body, multiline=True)
+    pem, body = _pem("PGP PRIVATE KEY BLOCK")
+    add("pem_pgp", pem, body, multiline=True)
+    pem, body = _pem("PRIVATE KEY", lines=6)
+    add(
+        "gcp_service_account_json",
+        json.dumps(
+            {"type": "service_account", "private_key_id": _r(40, HEX), "private_key": pem + "\n"}
+        ),
+        body,
+        multiline=True,
+    )
+    pem, body = _pem("RSA PRIVATE KEY")
+    add("k8s_secret_base64_pem", "  tls.key: " + (v := base64.b64encode(pem.encode()).decode()), v)
+    # Entries added without a `secret` are their own secret.
+    return [Secret(s.kind, s.line, s.secret or s.line, s.multiline) for s in out]
+
+
+SECRETS: list[Secret] = _corpus()
+
+
+def _json_in_text(line: str) -> str:
+    return "config written: " + json.dumps({"env": {"value": line, "ok": True}})
+
+
+# (name, place) — `place(line)` is the text a payload field carries.
+FORMATS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("second_line", lambda line: f"$ ./deploy.sh\nloading settings\n{line}\ndone"),
+    ("tab_indented", lambda line: f"config:\n\t{line}\n\tretries: 3"),
+    ("single_quoted", lambda line: f"echo '{line}' >> .env"),
+    ("double_quoted", lambda line: f'printf "%s\\n" "{line}"'),
+    ("json_in_string", _json_in_text),
+    ("url_encoded", lambda line: "GET /oauth/callback?state=" + quote(line, safe="") + " HTTP/1.1"),
+    (
+        "basic_header",
+        lambda line: "Authorization: Basic " + base64.b64encode(f"u:{line}".encode()).decode(),
+    ),
+)
+
+
+def needles(secret: Secret, fmt: str) -> list[str]:
+    """Strings whose presence in what arrives means `secret`, placed with `fmt`, leaked."""
+    if fmt == "basic_header":
+        # the whole header value is the secret; its middle is what a partial match leaves
+        encoded = base64.b64encode(f"u:{secret.line}".encode()).decode()
+        return _windows(encoded[8:])
+    values = [secret.secret]
+    if fmt == "url_encoded":
+        values.append(quote(secret.secret, safe=""))
+    escaped = []
+    for value in values:
+        once = json.dumps(value)[1:-1]
+        escaped += [once, json.dumps(once)[1:-1]]
+    found: list[str] = []
+    for value in [*values, *escaped]:
+        for piece in value.replace("\\n", "\n").split("\n") if secret.multiline else [value]:
+            found += _windows(piece)
+    return sorted(set(found))
+
+
+def _windows(value: str, size: int = 16, step: int = 8) -> list[str]:
+    if len(value) <= size:
+        return [value] if len(value) >= 6 else []
+    return [value[i : i + size] for i in range(0, len(value) - size + 1, step)] + [value[-size:]]
+
+
+# Ordinary content that resembles a secret and must arrive unchanged.
+LOOKALIKES: tuple[str, ...] = (
+    "pip install scikit-learn  # imported as sklearn; see the sk-learn docs",
+    "the task-notification arrived; disk-usage-report-2026-11-30-final.txt is ready",
+    "commit e83c5163316f89bfbde7d9ab23ca2e25604af290 (HEAD -> main)",
+    "request id 123e4567-e89b-12d3-a456-426614174000 finished",
+    '{"input_tokens": 100000, "output_tokens": 123456, "cache_read_input_tokens": 0}',
+    "max_tokens = 4096\ntemperature = 0.2",
+    "the token count was high, so we summarised the conversation",
+    "https://example.com/path?q=1&page=2",
+    "git@github.com:acme/app.git and ssh://git@github.com/acme/app.git",
+    "http://localhost:8080/v1/traces",
+    "Basic usage: run `staso setup` and then `staso status`.",
+    "PASSWORD_MIN_LENGTH=12\nTOKEN_TTL_SECONDS=3600",
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIDdzCCAl+gAwIBAgIEAgAAuTANBgkqhkiG9w0BAQUFADBaMQswCQYDVQQGEwJJ\n"
+    "-----END CERTIFICATE-----",
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEexampleexampleexample\n"
+    "-----END PUBLIC KEY-----",
+    "docker run -u 1000:1000 -v $PWD:/w image:latest",
+    "git push -u origin feature/redaction",
+    "def get_token(self) -> str:\n\treturn self._token",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAC"
+    "hwGA60e6kgAAAABJRU5ErkJggg==",
+    "ls -la\ntotal 48\ndrwxr-xr-x  5 dev dev 4096 Dec  1 19:00 .\n"
+    "\t-rw-r--r-- 1 dev dev  220 .bashrc",
+    "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
+    "export PATH=$HOME/.local/bin:$PATH",
+    "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+)
