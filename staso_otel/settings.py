@@ -282,6 +282,8 @@ PARAMS: tuple[Param, ...] = (
         _parse_bool,
         True,
         ("STASO_CAPTURE_CONTENT",),
+        # the GenAI semantic conventions' switch for the same thing
+        (("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", _parse_bool),),
     ),
     Param(
         "max_attribute_bytes",
