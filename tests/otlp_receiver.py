@@ -136,7 +136,12 @@ class Receiver:
                 with receiver.lock:
                     number = len(receiver.requests)
                     receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "bytes": len(body)}
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "bytes": len(body),
+                            "body": body,
+                        }
                     )
                 status = receiver._status(number, len(body))
                 extra: dict[str, str] = {}

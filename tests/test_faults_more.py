@@ -1,5 +1,4 @@
 """Faults the other suites check one layer at a time, checked through the whole pipeline:
-a corpus of secrets in real hook payloads of both agents never reaches the collector, and
 a stream of fuzzed payloads (random JSON, wrong types, huge strings, invalid UTF-8)
 leaves the worker able to deliver the next real session whole."""
 
@@ -12,8 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from replay_claude import FIXTURES_CLAUDE
-from replay_claude import load_events as claude_events
-from test_redact import SECRETS, TEXT
 
 from staso_otel import settings as settings_mod
 from staso_otel.export import worker
@@ -23,40 +20,6 @@ from staso_otel.local import replay
 
 def _drain(endpoint: str) -> worker.DrainReport:
     return worker.drain(settings=settings_mod.load(overrides={"endpoint": endpoint}))
-
-
-def _all_text(span: dict) -> str:
-    return json.dumps(span, ensure_ascii=False)
-
-
-def test_secrets_in_prompts_commands_and_outputs_never_reach_the_collector(
-    receiver, tmp_path, monkeypatch
-):
-    monkeypatch.setenv("STASO_NO_WORKER", "1")
-    home = tmp_path / "home"
-    events = claude_events(FIXTURES_CLAUDE / "tour_resume", home)
-    t0 = time.time_ns() - 10**9
-    for i, (_, payload) in enumerate(events):
-        p = dict(payload)
-        if "prompt" in p:
-            p["prompt"] = f"deploy with these: {TEXT}"
-        if isinstance(p.get("tool_input"), dict) and "command" in p["tool_input"]:
-            p["tool_input"] = {**p["tool_input"], "command": f"curl -H 'x: {TEXT}'"}
-        if isinstance(p.get("tool_response"), dict):
-            p["tool_response"] = {**p["tool_response"], "stdout": TEXT, "content": TEXT}
-        if "last_assistant_message" in p:
-            p["last_assistant_message"] = TEXT
-        hook_main.record("claude-code", json.dumps(p).encode(), t0 + i * 1000)
-    replay.replay(FIXTURES_CLAUDE.parent / "codex" / "tour_resume", tmp_path / "codex-home")
-    report = _drain(receiver.endpoint)
-    assert report.spans_left == 0 and len(receiver.spans) == report.spans_sent > 20
-    redacted = 0
-    for span in receiver.spans:
-        text = _all_text(span)
-        for name, secret in SECRETS.items():
-            assert secret not in text, f"{name} leaked on {span['name']}"
-        redacted += span["attributes"].get("staso.redacted", 0)
-    assert redacted >= len(SECRETS)  # they were there, and were taken out
 
 
 JUNK = st.one_of(
