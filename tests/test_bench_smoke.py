@@ -61,3 +61,12 @@ def test_worker_benchmark_sends_nothing_twice_and_every_span_arrives():
 def test_library_span_benchmark_runs():
     out = run(str(BENCH / "bench_api.py"), "--turns", "5", "--blocks", "1")
     assert "library spans" in out and "spans/s vs raw tracer spans" in out, out
+
+
+def test_redaction_benchmark_reports_every_kind_from_the_wheel():
+    out = run(str(BENCH / "bench_redact.py"), "--quick")
+    for kind in ("transcripts", "tool_output", "prose", "secrets"):
+        assert out.count(kind) >= 1, out
+    assert "wheel venv bench-redact-" in out and "ms/MB (CPU)" in out
+    secrets_row = next(line for line in out.splitlines() if line.startswith("secrets"))
+    assert int(secrets_row.split()[2]) > 0, out  # the corpus lines were found and replaced
