@@ -184,6 +184,16 @@ _GENERIC_VALUE = (
 )
 _KEY_WORDS = rb"(?:(?<=api)|(?<=api_)|(?<=api-)|(?<=private)|(?<=private_)|(?<=private-)"
 _KEY_WORDS += rb"|(?<=access)|(?<=access_)|(?<=access-)|(?<=auth)|(?<=auth_)|(?<=auth-))"
+_URL_RULES = (
+    _rule(  # scheme://user:password@host, the user possibly empty (redis://:pw@)
+        "url_password", rb""":\\*/\\*/[^/\s:@'"\\]{0,256}:(?P<secret>[^/\s@'"\\]{1,256})@"""
+    ),
+    _rule(
+        "slack_webhook",
+        rb":\\*/\\*/hooks\.slack\.com\\*/(?:services|workflows|triggers)\\*/"
+        rb"(?P<secret>(?:[A-Za-z0-9_\-]|\\*/){20,})",
+    ),
+)
 _ASSIGN = rb"""[a-z0-9_.\-]*\\*["']?\s*[:=]"""  # `key=`, `key: `, `"key": ` ...
 # (gate: a quick regex over the lower-cased bytes that finds where a rule could match,
 # rules matched in place there). The gate keeps Python out of the many harmless hits
@@ -201,29 +211,11 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
     ),
     (
         rb"""://(?:[^/\s:@'"\\]{0,256}:[^/\s@'"\\]{1,256}@|hooks\.slack\.com/)""",
-        (
-            _rule(  # scheme://user:password@host, the user possibly empty (redis://:pw@)
-                "url_password", rb""":\\*/\\*/[^/\s:@'"\\]{0,256}:(?P<secret>[^/\s@'"\\]{1,256})@"""
-            ),
-            _rule(
-                "slack_webhook",
-                rb":\\*/\\*/hooks\.slack\.com\\*/(?:services|workflows|triggers)\\*/"
-                rb"(?P<secret>(?:[A-Za-z0-9_\-]|\\*/){20,})",
-            ),
-        ),
+        _URL_RULES,
     ),
     (  # the same after JSON's escaped slashes, `:\/\/`
         rb""":\\+/\\+/(?:[^/\s:@'"\\]{0,256}:[^/\s@'"\\]{1,256}@|hooks\.slack\.com\\+/)""",
-        (
-            _rule(  # scheme://user:password@host, the user possibly empty (redis://:pw@)
-                "url_password", rb""":\\*/\\*/[^/\s:@'"\\]{0,256}:(?P<secret>[^/\s@'"\\]{1,256})@"""
-            ),
-            _rule(
-                "slack_webhook",
-                rb":\\*/\\*/hooks\.slack\.com\\*/(?:services|workflows|triggers)\\*/"
-                rb"(?P<secret>(?:[A-Za-z0-9_\-]|\\*/){20,})",
-            ),
-        ),
+        _URL_RULES,
     ),
     (
         rb"basic\s+[a-z0-9+/]{8}",
