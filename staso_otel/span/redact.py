@@ -296,7 +296,7 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
         (
             _rule(
                 "curl_password",
-                rb"curl\b[^|;&\n]{0,400}?\s(?:-u|--user)(?:\s+|=)?"
+                rb"curl\b[^|;&\n]{0,200}?\s(?:-u|--user)(?:\s+|=)?"
                 + _QUOTE
                 + rb"""[^\s:"'\\]*:(?P<secret>"""
                 + _VALUE
@@ -360,11 +360,15 @@ def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
         first = low.find(literal)
         if first == -1:
             continue
+        covered = 0  # hits inside a secret already found are not looked at again
         for hit in gate.finditer(low, first):
+            if hit.start() < covered:
+                continue
             for rule in rules:
                 span = rule.find(data, low, hit.start())
                 if span is not None:
                     found.append((*span, rule.kind))
+                    covered = max(covered, span[1])
     return found
 
 
@@ -410,7 +414,7 @@ def _redact_encoded(data: bytes) -> tuple[bytes, int]:
             end = _RUN_RIGHT.match(data, i).end()  # type: ignore[union-attr]
             clean, found = _redact_bytes(unquote_to_bytes(data[start:end]))
             if found:
-                pieces += (data[last:start], quote(clean, safe="[]:").encode())
+                pieces += (data[last:start], quote(clean, safe="[]:+").encode())
                 last, count = end, count + found
             i = data.find(b"%", max(end, i + 1))
         else:
