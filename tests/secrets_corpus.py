@@ -413,5 +413,9 @@ LOOKALIKES: tuple[str, ...] = (
     "\t-rw-r--r-- 1 dev dev  220 .bashrc",
     "GITHUB_TOKEN=${{ secrets.GITHUB_TOKEN }}",
     "export PATH=$HOME/.local/bin:$PATH",
+    'api_key = os.environ["OPENAI_API_KEY"]\ntoken = self._token\nself.api_key = api_key',
+    "const token = req.headers.authorization;\ninterface Login { password: string; }",
+    "def login(password: str, api_key=api_key, token: Optional[str] = None):",
+    "secret_key = settings.SECRET_KEY; password = getpass.getpass()",
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 )

@@ -84,6 +84,23 @@ def _is_encoded_private_key(value: bytes) -> bool:
     return raw is not None and b"PRIVATE KEY" in raw
 
 
+# `token = self._token`, `api_key=api_key,`, `password: string;`, `getpass.getpass()`:
+# in code, an unquoted right-hand side is an expression, not the secret.
+_CODE = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*(?:[(\[].*)?", re.S)
+_TYPE_NAMES = frozenset(
+    b"string str bytes int float number bool boolean none null undefined any object".split()
+)
+
+
+def _is_code(data: bytes, start: int, end: int) -> bool:
+    if start and data[start - 1] in b"\"'":
+        return False  # a quoted literal is a value, whatever it looks like
+    value = data[start:end]
+    if not _CODE.fullmatch(value) or any(c in b"0123456789" for c in value):
+        return False
+    return any(c in b"._([" for c in value) or value.lower() in _TYPE_NAMES
+
+
 @dataclass(frozen=True)
 class Rule:
     """One way to recognise a secret. `pattern` is matched where the rule is looked for;
@@ -94,6 +111,7 @@ class Rule:
     on_lower: bool = False  # matched against the lower-cased bytes (case-insensitive)
     word_start: bool = False  # must start a token (escape-aware)
     check: Callable[[bytes], bool] | None = None  # a last test of the secret itself
+    literal_only: bool = False  # skip an unquoted value that reads as code (`= self._token`)
     group: str | int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
@@ -105,6 +123,8 @@ class Rule:
             return None
         span = match.span(self.group)
         if self.check is not None and not self.check(data[span[0] : span[1]]):
+            return None
+        if self.literal_only and _is_code(data, *span):
             return None
         return span
 
@@ -251,21 +271,30 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
             ),
             # .env / shell lines whose upper-case name says what they are: any value
             _rule("env_secret", rb"TOKEN=" + _ENV_VALUE),
-            _rule("secret_assignment", rb"token" + _GENERIC_VALUE, on_lower=True),
+            _rule(
+                "secret_assignment", rb"token" + _GENERIC_VALUE, on_lower=True, literal_only=True
+            ),
         ),
     ),
     (
         rb"passw" + _ASSIGN,
         (
             _rule("env_secret", rb"PASSW(?:OR)?D=" + _ENV_VALUE),
-            _rule("secret_assignment", rb"passw(?:or)?d" + _GENERIC_VALUE, on_lower=True),
+            _rule(
+                "secret_assignment",
+                rb"passw(?:or)?d" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
         ),
     ),
     (
         rb"secret" + _ASSIGN,
         (
             _rule("env_secret", rb"SECRET(?:_KEY)?=" + _ENV_VALUE),
-            _rule("secret_assignment", rb"secret" + _GENERIC_VALUE, on_lower=True),
+            _rule(
+                "secret_assignment", rb"secret" + _GENERIC_VALUE, on_lower=True, literal_only=True
+            ),
         ),
     ),
     (
@@ -280,12 +309,24 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
                 rb"(?:(?<=account)|(?<=sharedaccess))key=(?P<secret>(?:[a-z0-9+%]|\\*/){20,}={0,2})",
                 on_lower=True,
             ),
-            _rule("secret_assignment", _KEY_WORDS + rb"key" + _GENERIC_VALUE, on_lower=True),
+            _rule(
+                "secret_assignment",
+                _KEY_WORDS + rb"key" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
         ),
     ),
     (
         rb"credential" + _ASSIGN,
-        (_rule("secret_assignment", rb"credential" + _GENERIC_VALUE, on_lower=True),),
+        (
+            _rule(
+                "secret_assignment",
+                rb"credential" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
+        ),
     ),
     (
         rb"sig=[a-z0-9+/%]{20}",
