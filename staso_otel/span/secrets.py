@@ -1,0 +1,476 @@
+r"""Secret detection: find and replace credentials in text as it is exported. [stdlib]
+
+Most exported content is JSON: a key after `\n` or `\t` (a multi-line tool output
+serialised into `gen_ai.tool.call.result`), a value inside an escaped quote
+(`\"password\": \"...\"`), a URL-encoded query string and a base64 Basic header all
+count. A replacement never takes a backslash or a quote, so JSON stays JSON.
+
+How it stays fast (benchmarks/bench_redact.py): the text is scanned as UTF-8 bytes, so
+lower-casing and searching stay ASCII-fast whatever the text holds.
+- Tokens with a known prefix (`sk-`, `ghp_`, `AKIA`, `eyJ`...) are at least 20 characters
+  from a small alphabet: one `translate` marks that alphabet, a substring search finds
+  the runs of 20 or more, and only their starts (also just after an escape such as `\n`
+  or `%3D`) are looked up by their first two bytes.
+- Everything identified by a word (`password=`, `Bearer `, `curl -u`, `://user:pw@`) is
+  found by a regex that starts with that word over the lower-cased bytes (a literal
+  prefix, so a C-speed scan); the rules are matched in place at each hit.
+The kinds covered are listed in docs/RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes
+
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_BACKSLASH = 0x5C
+_PERCENT = 0x25
+
+
+def _starts_word(data: bytes, i: int) -> bool:
+    r"""True when a token starts at `i`: after a non-word byte, or after an escape that
+    ends in a letter or digit (`\n`, `\t`, `\u00a0`, `%3D`), which `\b` would miss."""
+    if i == 0 or data[i - 1] not in _WORD:
+        return True
+    if i >= 2 and data[i - 2] == _BACKSLASH and data[i - 1] in b"nrtbfv":
+        return True
+    if i >= 3 and data[i - 3] == _PERCENT and data[i - 2] in _HEX and data[i - 1] in _HEX:
+        return True
+    return (
+        i >= 6
+        and data[i - 6] == _BACKSLASH
+        and data[i - 5] == 0x75  # u
+        and all(c in _HEX for c in data[i - 4 : i])
+    )
+
+
+def _b64(value: bytes) -> bytes | None:
+    value = value.replace(b"\\", b"")  # `\/` escapes
+    try:
+        return base64.b64decode(value + b"=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_basic_credential(value: bytes) -> bool:
+    """`Basic <base64>` carries `user:password`; an ordinary word after "Basic" does not
+    decode to printable text with a colon."""
+    raw = _b64(value)
+    if raw is None or b":" not in raw:
+        return False
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(c.isprintable() or c in "\r\n\t" for c in text)
+
+
+def _is_encoded_private_key(value: bytes) -> bool:
+    value = value.replace(b"\\", b"").rstrip(b"=")
+    raw = _b64(value[: len(value) - len(value) % 4])  # whole 3-byte groups only
+    return raw is not None and b"PRIVATE KEY" in raw
+
+
+# `token = self._token`, `api_key=api_key,`, `password: string;`, `getpass.getpass()`:
+# in code, an unquoted right-hand side is an expression, not the secret.
+_CODE = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*(?:[(\[].*)?", re.S)
+_TYPE_NAMES = frozenset(
+    b"string str bytes int float number bool boolean none null undefined any object".split()
+)
+
+
+def _is_code(data: bytes, start: int, end: int) -> bool:
+    if start and data[start - 1] in b"\"'":
+        return False  # a quoted literal is a value, whatever it looks like
+    value = data[start:end]
+    if not _CODE.fullmatch(value) or any(c in b"0123456789" for c in value):
+        return False
+    return any(c in b"._([" for c in value) or value.lower() in _TYPE_NAMES
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way to recognise a secret. `pattern` is matched where the rule is looked for;
+    the secret is its group named "secret", or the whole match."""
+
+    kind: str
+    pattern: re.Pattern[bytes]
+    on_lower: bool = False  # matched against the lower-cased bytes (case-insensitive)
+    word_start: bool = False  # must start a token (escape-aware)
+    check: Callable[[bytes], bool] | None = None  # a last test of the secret itself
+    literal_only: bool = False  # skip an unquoted value that reads as code (`= self._token`)
+    group: str | int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group", "secret" if "secret" in self.pattern.groupindex else 0)
+
+    def find(self, data: bytes, low: bytes, i: int) -> tuple[int, int] | None:
+        match = self.pattern.match(low if self.on_lower else data, i)
+        if match is None or (self.word_start and not _starts_word(data, i)):
+            return None
+        span = match.span(self.group)
+        if self.check is not None and not self.check(data[span[0] : span[1]]):
+            return None
+        if self.literal_only and _is_code(data, *span):
+            return None
+        return span
+
+
+def _rule(kind: str, pattern: bytes, **kw: Any) -> Rule:
+    return Rule(kind, re.compile(pattern, re.S), **kw)
+
+
+# A value: not whitespace, a quote or a backslash, so a replacement stops before `\n` or
+# `\"` instead of taking half an escape.
+_VALUE = rb"""(?:[^\s"'\\]|\\+/)"""  # `\/` is JSON's escaped slash: kept whole
+_QUOTE = rb"""(?:\\*["'])?"""  # an optional quote, itself maybe escaped once or twice
+_NOT_PLACEHOLDER = rb"(?![$<{\[])"  # $VAR, <your-key>, ${{ secrets.X }}, [REDACTED:...]
+
+# -- tokens known by their prefix: looked up at the start of long runs --------------------
+# (kind, pattern, first two bytes it can start with)
+_TOKEN_TABLE: tuple[tuple[str, bytes, tuple[bytes, ...]], ...] = (
+    ("aws_access_key", rb"(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])", (b"AK", b"AS")),
+    ("gcp_api_key", rb"AIza[0-9A-Za-z_\-]{35}", (b"AI",)),
+    ("google_oauth", rb"ya29\.[A-Za-z0-9_\-]{20,}", (b"ya",)),
+    ("google_client_secret", rb"GOCSPX-[A-Za-z0-9_\-]{24,}", (b"GO",)),
+    ("anthropic_key", rb"sk-ant-[A-Za-z0-9_\-]{20,}", (b"sk",)),
+    ("openai_key", rb"sk-[A-Za-z0-9_\-]{20,}", (b"sk",)),
+    ("stripe_key", rb"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}", (b"sk", b"rk")),
+    ("stripe_webhook_secret", rb"whsec_(?:[A-Za-z0-9+=]|\\*/){24,}", (b"wh",)),
+    ("github_token", rb"gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}", (b"gh", b"gi")),
+    (
+        "gitlab_token",
+        rb"gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|oas|agent|ffct|wt)-[A-Za-z0-9_\-]{20,}",
+        (b"gl",),
+    ),
+    (
+        "slack_token",
+        rb"xox[abposre]-[A-Za-z0-9\-]{10,}|xapp-[0-9]-[A-Za-z0-9\-]{10,}",
+        (b"xo", b"xa"),
+    ),
+    ("npm_token", rb"npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])", (b"np",)),
+    ("pypi_token", rb"pypi-AgE[A-Za-z0-9_\-]{50,}", (b"py",)),
+    ("huggingface_token", rb"hf_[A-Za-z0-9]{30,}", (b"hf",)),
+    ("groq_key", rb"gsk_[A-Za-z0-9]{40,}", (b"gs",)),
+    ("xai_key", rb"xai-[A-Za-z0-9]{50,}", (b"xa",)),
+    ("replicate_token", rb"r8_[A-Za-z0-9]{30,}", (b"r8",)),
+    ("perplexity_key", rb"pplx-[A-Za-z0-9]{40,}", (b"pp",)),
+    ("sendgrid_key", rb"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}", (b"SG",)),
+    ("shopify_token", rb"shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", (b"sh",)),
+    ("digitalocean_token", rb"do[por]_v1_[a-f0-9]{64}", (b"do",)),
+    ("databricks_token", rb"dapi[a-f0-9]{32}(?:-[0-9]+)?(?![A-Za-z0-9])", (b"da",)),
+    ("sentry_token", rb"sntry[su]_(?:[A-Za-z0-9+=_\-]|\\*/){40,}", (b"sn",)),
+    ("mailgun_key", rb"key-[0-9a-f]{32}(?![0-9a-f])", (b"ke",)),
+    ("jwt", rb"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}", (b"ey",)),
+)
+_BY_PREFIX: dict[bytes, list[Rule]] = {}
+for _kind, _pattern, _leads in _TOKEN_TABLE:
+    for _lead in _leads:
+        _BY_PREFIX.setdefault(_lead, []).append(_rule(_kind, _pattern))
+# a PEM key base64-encoded once more (Kubernetes secrets, CI variables)
+_BY_PREFIX[b"LS"] = [
+    _rule(
+        "private_key",
+        rb"LS0tLS1CRUdJTi(?:[A-Za-z0-9+]|\\*/){20,}={0,2}",
+        check=_is_encoded_private_key,
+    )
+]
+_RUN_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/"
+_RUN_TABLE = bytes(0x61 if c in _RUN_BYTES else 0x20 for c in range(256))
+_RUN_MIN = b"a" * 20  # the shortest prefixed token (AKIA + 16) is 20 bytes
+_LEADING = frozenset(b"./+")
+
+# -- secrets known by a word next to them: looked up where the word is ------------------
+_ENV_VALUE = _QUOTE + rb"(?P<secret>" + _NOT_PLACEHOLDER + _VALUE + rb"{4,})"
+_GENERIC_VALUE = (
+    rb"[a-z0-9_.\-]*"
+    + _QUOTE
+    + rb"\s*[:=]\s*"
+    + _QUOTE
+    + rb"""(?P<secret>(?!\[redacted)(?=[^\s"',;\\]*[a-z])(?:[^\s"',;\\]|\\+/){6,})"""
+)
+_KEY_WORDS = rb"(?:(?<=api)|(?<=api_)|(?<=api-)|(?<=private)|(?<=private_)|(?<=private-)"
+_KEY_WORDS += rb"|(?<=access)|(?<=access_)|(?<=access-)|(?<=auth)|(?<=auth_)|(?<=auth-))"
+_URL_RULES = (
+    _rule(  # scheme://user:password@host, the user possibly empty (redis://:pw@)
+        "url_password", rb""":\\*/\\*/[^/\s:@'"\\]{0,256}:(?P<secret>[^/\s@'"\\]{1,256})@"""
+    ),
+    _rule(
+        "slack_webhook",
+        rb":\\*/\\*/hooks\.slack\.com\\*/(?:services|workflows|triggers)\\*/"
+        rb"(?P<secret>(?:[A-Za-z0-9_\-]|\\*/){20,})",
+    ),
+)
+_ASSIGN = rb"""[a-z0-9_.\-]*\\*["']?\s*[:=]"""  # `key=`, `key: `, `"key": ` ...
+# (gate: a quick regex over the lower-cased bytes that finds where a rule could match,
+# rules matched in place there). The gate keeps Python out of the many harmless hits
+# (`max_tokens`, `"key": 1`, `https://host/`).
+_WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
+    (
+        rb"-----begin",
+        (
+            _rule(
+                "private_key",
+                rb"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----[^\"]*?"
+                rb"(?:-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?=\\*\")|\Z)",
+            ),
+        ),
+    ),
+    (
+        rb"""://(?:[^/\s:@'"\\]{0,256}:[^/\s@'"\\]{1,256}@|hooks\.slack\.com/)""",
+        _URL_RULES,
+    ),
+    (  # the same after JSON's escaped slashes, `:\/\/`
+        rb""":\\+/\\+/(?:[^/\s:@'"\\]{0,256}:[^/\s@'"\\]{1,256}@|hooks\.slack\.com\\+/)""",
+        _URL_RULES,
+    ),
+    (
+        rb"basic\s+[a-z0-9+/]{8}",
+        (
+            _rule(
+                "basic_auth",
+                rb"basic\s+(?P<secret>(?:[a-z0-9+]|\\*/){8,}={0,2})",
+                on_lower=True,
+                word_start=True,
+                check=_is_basic_credential,
+            ),
+        ),
+    ),
+    (
+        rb"bearer\s+[a-z0-9._~+/\-]{16}",
+        (
+            _rule(
+                "bearer_token",
+                rb"bearer\s+(?P<secret>(?:[a-z0-9._~+\-]|\\*/){16,}=*)",
+                on_lower=True,
+                word_start=True,
+            ),
+        ),
+    ),
+    (
+        rb"token(?:\s+[a-z0-9._~+/\-]{16}|" + _ASSIGN + rb")",
+        (
+            _rule(
+                "bearer_token",
+                rb"token\s+(?P<secret>(?:[a-z0-9._~+\-]|\\*/){16,}=*)",
+                on_lower=True,
+                word_start=True,
+            ),
+            # .env / shell lines whose upper-case name says what they are: any value
+            _rule("env_secret", rb"TOKEN=" + _ENV_VALUE),
+            _rule(
+                "secret_assignment", rb"token" + _GENERIC_VALUE, on_lower=True, literal_only=True
+            ),
+        ),
+    ),
+    (
+        rb"passw" + _ASSIGN,
+        (
+            _rule("env_secret", rb"PASSW(?:OR)?D=" + _ENV_VALUE),
+            _rule(
+                "secret_assignment",
+                rb"passw(?:or)?d" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
+        ),
+    ),
+    (
+        rb"secret" + _ASSIGN,
+        (
+            _rule("env_secret", rb"SECRET(?:_KEY)?=" + _ENV_VALUE),
+            _rule(
+                "secret_assignment", rb"secret" + _GENERIC_VALUE, on_lower=True, literal_only=True
+            ),
+        ),
+    ),
+    (
+        rb"key" + _ASSIGN,
+        (
+            _rule(
+                "env_secret",
+                rb"(?:(?<=API_)|(?<=API)|(?<=ACCESS_)|(?<=PRIVATE_)|(?<=AUTH_))KEY=" + _ENV_VALUE,
+            ),
+            _rule(
+                "azure_key",
+                rb"(?:(?<=account)|(?<=sharedaccess))key=(?P<secret>(?:[a-z0-9+%]|\\*/){20,}={0,2})",
+                on_lower=True,
+            ),
+            _rule(
+                "secret_assignment",
+                _KEY_WORDS + rb"key" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
+        ),
+    ),
+    (
+        rb"credential" + _ASSIGN,
+        (
+            _rule(
+                "secret_assignment",
+                rb"credential" + _GENERIC_VALUE,
+                on_lower=True,
+                literal_only=True,
+            ),
+        ),
+    ),
+    (
+        rb"sig=[a-z0-9+/%]{20}",
+        (_rule("azure_key", rb"sig=(?P<secret>(?:[a-z0-9+%]|\\*/){20,}={0,2})", on_lower=True),),
+    ),
+    (
+        rb"curl\b",
+        (
+            _rule(
+                "curl_password",
+                rb"curl\b[^|;&\n]{0,200}?\s(?:-u|--user)(?:\s+|=)?"
+                + _QUOTE
+                + rb"""[^\s:"'\\]*:(?P<secret>"""
+                + _VALUE
+                + rb"+)",
+                word_start=True,
+            ),
+        ),
+    ),
+)
+
+
+def _literal(gate: bytes) -> bytes:
+    """The literal a gate starts with: one cheap `in` test can skip its regex scan."""
+    if gate.startswith(b":\\\\"):
+        return b":\\"
+    literal = re.match(rb"[a-z\-=:/]+", gate)
+    assert literal, gate
+    return literal.group()
+
+
+WORDS = tuple((_literal(gate), re.compile(gate), rules) for gate, rules in _WORD_TABLE)
+
+# URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
+_RUN_RIGHT = re.compile(rb"(?:[A-Za-z0-9._~+\-]|%[0-9A-Fa-f]{2})*")
+_ENCODED_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~+-")
+
+
+def _token_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    runs = low.translate(_RUN_TABLE)
+    find, lookup, size = runs.find, _BY_PREFIX.get, len(data)
+    start = find(_RUN_MIN)
+    while start != -1:
+        end = find(b" ", start + 20)
+        end = size if end == -1 else end
+        before = data[start - 1] if start else 0
+        if before == _BACKSLASH:  # `\nsk-...`: the token after an escape
+            starts: tuple[int, ...] = (start, start + (5 if data[start] == 0x75 else 1))
+        elif before == _PERCENT:  # `%3Dsk-...`
+            starts = (start, start + 2)
+        elif data[start] in _LEADING:  # `//ghp_...@github.com`, `\/sk-...`, `.ghp_...`
+            lead = start
+            while lead < end and data[lead] in _LEADING:
+                lead += 1
+            starts = (lead,)
+        else:
+            starts = (start,)
+        for i in starts:
+            for rule in lookup(data[i : i + 2], ()):
+                span = rule.find(data, low, i)
+                if span is not None:
+                    found.append((*span, rule.kind))
+                    break
+        start = find(_RUN_MIN, end)
+    return found
+
+
+def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for literal, gate, rules in WORDS:
+        first = low.find(literal)
+        if first == -1:
+            continue
+        covered = 0  # hits inside a secret already found are not looked at again
+        for hit in gate.finditer(low, first):
+            if hit.start() < covered:
+                continue
+            for rule in rules:
+                span = rule.find(data, low, hit.start())
+                if span is not None:
+                    found.append((*span, rule.kind))
+                    covered = max(covered, span[1])
+    return found
+
+
+def _replace(data: bytes, spans: list[tuple[int, int, str]]) -> tuple[bytes, int]:
+    """Replace the spans; overlapping ones become one (the first rule's kind names it)."""
+    spans.sort(key=lambda s: (s[0], -s[1]))
+    pieces: list[bytes] = []
+    last = count = 0
+    cur: list[Any] | None = None
+    for start, end, kind in spans:
+        if cur is not None and start < cur[1]:
+            cur[1] = max(cur[1], end)
+            continue
+        if cur is not None:
+            pieces += (data[last : cur[0]], b"[REDACTED:" + cur[2].encode() + b"]")
+            last, count = cur[1], count + 1
+        cur = [start, end, kind]
+    if cur is not None:
+        pieces += (data[last : cur[0]], b"[REDACTED:" + cur[2].encode() + b"]")
+        last, count = cur[1], count + 1
+    pieces.append(data[last:])
+    return b"".join(pieces), count
+
+
+def _redact_bytes(data: bytes) -> tuple[bytes, int]:
+    low = data.lower()  # ASCII-only, so every offset is the same in `data` and `low`
+    spans = _token_spans(data, low) + _word_spans(data, low)
+    if not spans:
+        return data, 0
+    return _replace(data, spans)
+
+
+def _redact_encoded(data: bytes) -> tuple[bytes, int]:
+    """Secrets inside URL-encoded runs (`?state=KEY%3Dsk-...`), decoded to be seen."""
+    pieces: list[bytes] = []
+    last = count = 0
+    i = data.find(b"%")
+    while i != -1:
+        if i + 2 < len(data) and data[i + 1] in _HEX and data[i + 2] in _HEX:
+            start = i
+            while start > last and data[start - 1] in _ENCODED_CHARS:
+                start -= 1
+            end = _RUN_RIGHT.match(data, i).end()  # type: ignore[union-attr]
+            clean, found = _redact_bytes(unquote_to_bytes(data[start:end]))
+            if found:
+                pieces += (data[last:start], quote(clean, safe="[]:+").encode())
+                last, count = end, count + found
+            i = data.find(b"%", max(end, i + 1))
+        else:
+            i = data.find(b"%", i + 1)
+    if not count:
+        return data, 0
+    pieces.append(data[last:])
+    return b"".join(pieces), count
+
+
+def redact_text(text: str) -> tuple[str, int]:
+    """Replace every secret in `text`; returns (text, number replaced)."""
+    if len(text) < 8:
+        return text, 0
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: kept as they are
+        data = text.encode("utf-8", "surrogatepass")
+    data, count = _redact_bytes(data)
+    if b"%" in data:
+        data, found = _redact_encoded(data)
+        count += found
+    if not count:
+        return text, 0
+    return data.decode("utf-8", "surrogatepass"), count
