@@ -417,5 +417,7 @@ LOOKALIKES: tuple[str, ...] = (
     "const token = req.headers.authorization;\ninterface Login { password: string; }",
     "def login(password: str, api_key=api_key, token: Optional[str] = None):",
     "secret_key = settings.SECRET_KEY; password = getpass.getpass()",
+    "FAILED tests/test_secrets_e2e.py::test_token_refresh - AssertionError",
+    "set `token = self._token` and `api_key=` in the config",
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 )
