@@ -98,3 +98,18 @@ def test_uninstall_when_nothing_is_set_up_says_so_and_creates_nothing(isolated_h
         assert "no longer traces" not in proc.stdout
     assert {name: tree(home) for name, home in isolated_homes.items()} == before
     assert not any(isolated_homes["staso"].iterdir())
+
+
+def test_shell_completion_as_the_readme_documents_it():
+    script = subprocess.run(
+        [str(STASO)], env={**os.environ, "_STASO_COMPLETE": "bash_source"}, **_captured()
+    )
+    assert "_staso_completion" in script.stdout
+    env = {**os.environ, "_STASO_COMPLETE": "bash_complete", "COMP_CWORD": "3"}
+    env["COMP_WORDS"] = "staso setup --target "
+    targets = subprocess.run([str(STASO)], env=env, **_captured())
+    assert targets.stdout.split() == ["plain,codex", "plain,claude-code"]
+
+
+def _captured() -> dict:
+    return {"capture_output": True, "text": True, "timeout": 60}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -90,36 +91,29 @@ def test_adding_and_removing_our_entries_gives_the_same_bytes(text):
     assert hookfile.dumps(data, installed) == original
 
 
+# (target, home, file, the module whose MARKER and EVENTS setup writes)
+AGENT_FILES = [
+    ("codex", "codex", "hooks.json", codex_install.MARKER, codex_install.ALL_EVENTS),
+    ("claude-code", "claude", "settings.json", claude_install.MARKER, claude_install.EVENTS),
+]
+
+
+@pytest.mark.parametrize(("target", "home", "name", "marker", "events"), AGENT_FILES)
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=user_file())
-def test_codex_setup_then_uninstall_leaves_hooks_json_byte_identical(isolated_homes, text):
-    path = isolated_homes["codex"] / "hooks.json"
+def test_setup_then_uninstall_leaves_the_agents_file_byte_identical(
+    isolated_homes, target, home, name, marker, events, text
+):
+    path = isolated_homes[home] / name
     path.write_bytes(text.encode())
-    result = CliRunner().invoke(cli, ["setup", "--target", "codex", *ENDPOINT])
+    result = CliRunner().invoke(cli, ["setup", "--target", target, *ENDPOINT])
     assert result.exit_code == 0, result.output
     installed = json.loads(path.read_text(encoding="utf-8"))
-    assert len(codex_install.our_entries(installed, path)) == 14
+    assert set(hookfile.events_with(installed, marker)) == set(events)
     _assert_theirs_untouched(text, path.read_text(encoding="utf-8"))
-    result = CliRunner().invoke(cli, ["uninstall", "--target", "codex", "--keep-data"])
-    assert result.exit_code == 0, result.output
-    assert path.read_bytes() == text.encode()
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(text=user_file())
-def test_claude_setup_then_uninstall_leaves_settings_json_byte_identical(isolated_homes, text):
-    path = isolated_homes["claude"] / "settings.json"
-    path.write_bytes(text.encode())
-    result = CliRunner().invoke(cli, ["setup", "--target", "claude-code", *ENDPOINT])
-    assert result.exit_code == 0, result.output
-    installed = json.loads(path.read_text(encoding="utf-8"))
-    assert set(hookfile.events_with(installed, claude_install.MARKER)) == set(claude_install.EVENTS)
-    _assert_theirs_untouched(text, path.read_text(encoding="utf-8"))
-    result = CliRunner().invoke(cli, ["uninstall", "--target", "claude-code", "--keep-data"])
+    result = CliRunner().invoke(cli, ["uninstall", "--target", target, "--keep-data"])
     assert result.exit_code == 0, result.output
     assert path.read_bytes() == text.encode()
 
