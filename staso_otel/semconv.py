@@ -3,8 +3,9 @@
 GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/) and
 OpenInference (https://github.com/Arize-ai/openinference, read by Phoenix and Langfuse)
 sit side by side, because each span carries both dialects. Nothing outside this module
-spells an attribute key; `tests/test_semconv.py` checks the gen_ai values against
-upstream's where upstream has them.
+spells an attribute key; `tests/test_semconv.py` checks every gen_ai.* value against the
+GenAI registry as the pinned `opentelemetry-semantic-conventions` package publishes it, and
+the OpenInference keys against the pinned `openinference-semantic-conventions`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
 GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
 GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_AGENT_VERSION: Final = "gen_ai.agent.version"
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
 GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
@@ -44,8 +46,7 @@ GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
-GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
-# Older name for cache writes; some backends still read only this one.
+# The registry's name for tokens written to the cache (there is no `cache_write`).
 GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
@@ -53,9 +54,23 @@ GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
 GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
 GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
 GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
 GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+
+# message roles (gen_ai.*.messages and OpenInference message.role)
+ROLE_SYSTEM: Final = "system"
+ROLE_USER: Final = "user"
+ROLE_ASSISTANT: Final = "assistant"
+ROLE_TOOL: Final = "tool"
 ERROR_TYPE: Final = "error.type"
+
+# gen_ai.response.finish_reasons / output message finish_reason values
+FINISH_STOP: Final = "stop"
+FINISH_TOOL_CALL: Final = "tool_call"
+FINISH_LENGTH: Final = "length"
+FINISH_ERROR: Final = "error"
 
 # gen_ai.tool.type values
 TOOL_TYPE_FUNCTION: Final = "function"
@@ -89,6 +104,16 @@ LLM_TOKEN_COUNT_TOTAL: Final = "llm.token_count.total"
 LLM_TOKEN_COUNT_PROMPT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
 LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE: Final = "llm.token_count.prompt_details.cache_write"
 LLM_TOKEN_COUNT_COMPLETION_REASONING: Final = "llm.token_count.completion_details.reasoning"
+# chat messages, flattened: llm.input_messages.{i}.message.role, ...tool_calls.{j}.tool_call.id
+LLM_INPUT_MESSAGES: Final = "llm.input_messages"
+LLM_OUTPUT_MESSAGES: Final = "llm.output_messages"
+OI_MESSAGE_ROLE: Final = "message.role"
+OI_MESSAGE_CONTENT: Final = "message.content"
+OI_MESSAGE_TOOL_CALL_ID: Final = "message.tool_call_id"
+OI_MESSAGE_TOOL_CALLS: Final = "message.tool_calls"
+OI_TOOL_CALL_ID: Final = "tool_call.id"
+OI_TOOL_CALL_FUNCTION_NAME: Final = "tool_call.function.name"
+OI_TOOL_CALL_FUNCTION_ARGUMENTS: Final = "tool_call.function.arguments"
 TOOL_NAME: Final = "tool.name"
 TOOL_DESCRIPTION: Final = "tool.description"
 TOOL_PARAMETERS: Final = "tool.parameters"
@@ -118,6 +143,14 @@ STASO_PERMISSION_MODE: Final = "staso.permission_mode"
 STASO_COMPACTIONS: Final = "staso.turn.compactions"
 STASO_TRUNCATED: Final = "staso.truncated"  # keys whose content was cut by the size cap
 STASO_REDACTED: Final = "staso.redacted"  # count of secrets replaced on the span
+# What a chat span's input messages hold: the model saw more (the whole conversation), but
+# each call carries only what is new since the call before it in the same turn.
+STASO_CHAT_INPUT_SCOPE: Final = "staso.chat.input_scope"
+INPUT_SCOPE_CONVERSATION_START: Final = "conversation_start"  # instructions + first prompt
+INPUT_SCOPE_TURN_START: Final = "turn_start"  # this turn's prompt; history is in earlier turns
+# (a resumed conversation starts so too: its history is in the traces of its earlier turns)
+INPUT_SCOPE_SINCE_PREVIOUS: Final = "since_previous_call"  # tool results since the last call
+INPUT_SCOPE_AFTER_COMPACTION: Final = "after_compaction"  # the model got a summary
 
 TURN_COMPLETED: Final = "completed"
 TURN_INTERRUPTED: Final = "interrupted"

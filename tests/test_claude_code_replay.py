@@ -52,7 +52,7 @@ def span_usage(spans: list[SpanData]) -> Counter:
         if a.get(sc.GEN_AI_OPERATION_NAME) != sc.OP_CHAT:
             continue
         read = a[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]
-        write = a[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]
+        write = a[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]
         total["input"] += a[sc.GEN_AI_USAGE_INPUT_TOKENS] - read - write
         total["cache_read"] += read
         total["cache_write"] += write

@@ -522,5 +522,6 @@ def test_parallel_calls_overlap(run) -> None:
     (first_chat, _) = sorted(
         (s for s in spans if s.name.startswith("chat ")), key=lambda s: s.start_ns
     )
-    calls = json.loads(first_chat.attributes[sc.OUTPUT_VALUE])
-    assert [c["id"] for c in calls if c["type"] == "tool_call"] == ["call_0002", "call_0004"]
+    (answer,) = json.loads(first_chat.attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+    parts = answer["parts"]
+    assert [p["id"] for p in parts if p["type"] == "tool_call"] == ["call_0002", "call_0004"]

@@ -119,6 +119,9 @@ def _llm_output(value: Any, limits: Limits = CUT) -> str:
     except ValueError:
         parsed = None
     if isinstance(parsed, list) and parsed and all(isinstance(p, dict) for p in parsed):
+        if all(isinstance(p.get("parts"), list) for p in parsed):  # gen_ai.output.messages
+            parsed = [part for m in parsed for part in m["parts"] if isinstance(part, dict)]
+            parsed = [p for p in parsed if p.get("type") != "reasoning"]
         calls = [p for p in parsed if p.get("type") in ("tool_call", "tool_use")]
         texts = [
             str(p.get("text") or p.get("content") or "")
@@ -142,8 +145,9 @@ def _card(node: Tree, span: dict[str, Any], limits: Limits = CUT) -> None:
             node.add(Text(f"< {_short(a[sc.OUTPUT_VALUE], limits.text)}", "green"))
         return
     if kind == sc.OI_KIND_LLM:
-        if a.get(sc.OUTPUT_VALUE):
-            node.add(Text(_llm_output(a[sc.OUTPUT_VALUE], limits), "dim"))
+        output = a.get(sc.GEN_AI_OUTPUT_MESSAGES) or a.get(sc.OUTPUT_VALUE)
+        if output:
+            node.add(Text(_llm_output(output, limits), "dim"))
         return
     if category == sc.CATEGORY_SHELL and a.get(sc.STASO_SHELL_COMMAND):
         node.add(Text(f"$ {a[sc.STASO_SHELL_COMMAND]}", "bold"))

@@ -17,17 +17,21 @@ Rules shared by all builders:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from staso_otel import semconv as sc
+from staso_otel.span import messages as msgs
+from staso_otel.span.messages import Message, Part
 from staso_otel.span.model import AttributeValue, SpanData, SpanEvent
 
 __all__ = [
     "CONTENT_KEYS",
+    "CONTENT_PREFIXES",
     "Usage",
     "chat_span",
+    "is_content_key",
     "subagent_span",
     "tool_span",
     "turn_span",
@@ -42,6 +46,7 @@ CONTENT_KEYS: frozenset[str] = frozenset(
         sc.OUTPUT_MIME_TYPE,
         sc.GEN_AI_INPUT_MESSAGES,
         sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
         sc.GEN_AI_TOOL_CALL_ARGUMENTS,
         sc.GEN_AI_TOOL_CALL_RESULT,
         sc.TOOL_PARAMETERS,
@@ -62,6 +67,12 @@ CONTENT_KEYS: frozenset[str] = frozenset(
         sc.STASO_WEB_URL,
     }
 )
+# Flattened OpenInference messages: every key below these prefixes is content too.
+CONTENT_PREFIXES: tuple[str, ...] = (sc.LLM_INPUT_MESSAGES + ".", sc.LLM_OUTPUT_MESSAGES + ".")
+
+
+def is_content_key(key: str) -> bool:
+    return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +202,7 @@ def _finish(
         status, description = sc.STATUS_ERROR, message or error_type
         attrs[sc.ERROR_TYPE] = error_type
     if not capture_content:
-        attrs = {k: v for k, v in attrs.items() if k not in CONTENT_KEYS}
+        attrs = {k: v for k, v in attrs.items() if not is_content_key(k)}
     return SpanData(
         trace_id=trace_id,
         span_id=span_id,
@@ -212,7 +223,6 @@ def _usage_attrs(attrs: dict[str, AttributeValue], usage: Usage) -> None:
     attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
     attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-    attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
     attrs[sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
     attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
     attrs[sc.LLM_TOKEN_COUNT_PROMPT] = usage.input_tokens
@@ -224,6 +234,10 @@ def _usage_attrs(attrs: dict[str, AttributeValue], usage: Usage) -> None:
 
 
 def _turn_usage_attrs(attrs: dict[str, AttributeValue], usage: Usage, model_calls: int) -> None:
+    # The GenAI conventions allow input/output usage on invoke_agent spans; OpenInference's
+    # llm.token_count.* stay on model calls only, because Phoenix sums those over a trace.
+    attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     attrs[sc.STASO_USAGE_INPUT_TOKENS] = usage.input_tokens
     attrs[sc.STASO_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     attrs[sc.STASO_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
@@ -238,6 +252,7 @@ def _agent_attrs(
     *,
     agent_name: str,
     agent_id: str | None,
+    agent_version: str | None,
     provider: str | None,
     model: str | None,
     prompt: object,
@@ -251,6 +266,7 @@ def _agent_attrs(
     attrs[sc.OPENINFERENCE_SPAN_KIND] = sc.OI_KIND_AGENT
     _put(attrs, sc.GEN_AI_AGENT_NAME, agent_name)
     _put(attrs, sc.GEN_AI_AGENT_ID, agent_id)
+    _put(attrs, sc.GEN_AI_AGENT_VERSION, agent_version)
     _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
     _put(attrs, sc.GEN_AI_REQUEST_MODEL, model)
     _put(attrs, sc.LLM_MODEL_NAME, model)
@@ -279,6 +295,7 @@ def turn_span(
     session_id: str | None,
     parent_span_id: int | None = None,
     agent_id: str | None = None,
+    agent_version: str | None = None,
     provider: str | None = None,
     model: str | None = None,
     prompt: object = None,
@@ -297,13 +314,16 @@ def turn_span(
     Attributes (requirement level):
     - `gen_ai.operation.name` = `invoke_agent` (required)
     - `openinference.span.kind` = `AGENT` (required)
-    - `gen_ai.agent.name` (required), `gen_ai.agent.id` (when known)
+    - `gen_ai.agent.name` (required), `gen_ai.agent.id` (when known),
+      `gen_ai.agent.version` (the agent CLI's version, when known)
     - `gen_ai.conversation.id`, `session.id` = the agent's session id (required when known)
     - `staso.target` (required when given)
     - `gen_ai.provider.name` (recommended), `gen_ai.request.model`, `llm.model_name`
       (conditionally required: when the model is known)
     - `input.value` + `input.mime_type` = the prompt (opt-in content)
     - `output.value` + `output.mime_type` = the final response (opt-in content)
+    - `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`: the turn's totals, which
+      the GenAI conventions allow on invoke_agent (recommended, when usage is given)
     - `staso.usage.input_tokens`, `.output_tokens`, `.cache_read.input_tokens`,
       `.cache_write.input_tokens`, `.reasoning.output_tokens`, `.total_tokens`,
       `staso.usage.model_calls`: the turn's totals (recommended, when usage is given;
@@ -318,6 +338,7 @@ def turn_span(
         attrs,
         agent_name=agent_name,
         agent_id=agent_id,
+        agent_version=agent_version,
         provider=provider,
         model=model,
         prompt=prompt,
@@ -357,6 +378,7 @@ def subagent_span(
     session_id: str | None,
     agent_id: str | None = None,
     agent_name: str | None = None,
+    agent_version: str | None = None,
     provider: str | None = None,
     model: str | None = None,
     prompt: object = None,
@@ -383,6 +405,7 @@ def subagent_span(
         attrs,
         agent_name=agent_name or agent_type,
         agent_id=agent_id,
+        agent_version=agent_version,
         provider=provider,
         model=model,
         prompt=prompt,
@@ -425,8 +448,10 @@ def chat_span(
     response_model: str | None = None,
     response_id: str | None = None,
     usage: Usage | None = None,
-    input_messages: object = None,
-    output: object = None,
+    input_messages: Sequence[Message] | object = None,
+    output: Sequence[Message] | object = None,
+    system_instructions: Sequence[Part] | None = None,
+    input_scope: str | None = None,
     finish_reasons: list[str] | tuple[str, ...] | None = None,
     agent_name: str | None = None,
     error_type: str | None = None,
@@ -447,7 +472,14 @@ def chat_span(
       `.cache_creation.input_tokens`, `.reasoning.output_tokens`, and OpenInference
       `llm.token_count.prompt/completion/total`, `.prompt_details.cache_read/cache_write`,
       `.completion_details.reasoning` (recommended: when usage is given)
-    - `input.value` = input messages, `output.value` = the response content (opt-in)
+    - `gen_ai.input.messages`, `gen_ai.output.messages` (role/parts JSON),
+      `gen_ai.system_instructions` (parts JSON), and the same messages flattened for
+      OpenInference, `llm.input_messages.{i}.message.*`, `llm.output_messages.{i}...`
+      (opt-in content); `input.value` = the input messages JSON, `output.value` = the
+      response text, or the output messages JSON when the model called tools (opt-in)
+    - `staso.chat.input_scope`: what the input messages hold (conversation_start,
+      turn_start, since_previous_call, resumed, after_compaction): only what is new since
+      the previous call, never the whole context again (recommended)
     - `gen_ai.agent.name` (recommended), `gen_ai.conversation.id`, `session.id`
     - `error.type` + status ERROR (conditionally required: when the request failed)
     """
@@ -466,14 +498,14 @@ def chat_span(
     _put(attrs, sc.GEN_AI_AGENT_NAME, agent_name)
     if usage is not None:
         _usage_attrs(attrs, usage)
-    text, mime = _as_text(input_messages)
-    if text is not None:
-        attrs[sc.INPUT_VALUE] = text
-        attrs[sc.INPUT_MIME_TYPE] = mime
-    text, mime = _as_text(output)
-    if text is not None:
-        attrs[sc.OUTPUT_VALUE] = text
-        attrs[sc.OUTPUT_MIME_TYPE] = mime
+    _message_attrs(
+        attrs,
+        msgs.coerce(input_messages, sc.ROLE_USER),
+        msgs.coerce(output, sc.ROLE_ASSISTANT),
+        system_instructions,
+        finish_reasons,
+    )
+    _put(attrs, sc.STASO_CHAT_INPUT_SCOPE, input_scope)
     _common(attrs, session_id=session_id, target=target)
     return _finish(
         trace_id=trace_id,
@@ -490,6 +522,37 @@ def chat_span(
         capture_content=capture_content,
         target=target,
     )
+
+
+def _message_attrs(
+    attrs: dict[str, AttributeValue],
+    inputs: list[Message] | None,
+    outputs: list[Message] | None,
+    instructions: Sequence[Part] | None,
+    finish_reasons: Sequence[str] | None,
+) -> None:
+    if inputs:
+        text = msgs.to_json(inputs)
+        attrs[sc.GEN_AI_INPUT_MESSAGES] = text
+        attrs[sc.INPUT_VALUE] = text
+        attrs[sc.INPUT_MIME_TYPE] = sc.MIME_JSON
+        attrs.update(msgs.openinference_attributes(sc.LLM_INPUT_MESSAGES, inputs))
+    if instructions:
+        attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = msgs.parts_json(instructions)
+    if outputs:
+        if finish_reasons and outputs[-1].finish_reason is None:
+            # the conventions require a finish reason on every output message
+            last = outputs[-1]
+            outputs = [*outputs[:-1], Message(last.role, last.parts, finish_reasons[-1])]
+        attrs[sc.GEN_AI_OUTPUT_MESSAGES] = msgs.to_json(outputs)
+        attrs.update(msgs.openinference_attributes(sc.LLM_OUTPUT_MESSAGES, outputs))
+        calls = any(isinstance(p, msgs.ToolCallPart) for m in outputs for p in m.parts)
+        if not calls:
+            attrs[sc.OUTPUT_VALUE] = "\n".join(m.text for m in outputs)
+            attrs[sc.OUTPUT_MIME_TYPE] = sc.MIME_TEXT
+        else:
+            attrs[sc.OUTPUT_VALUE] = attrs[sc.GEN_AI_OUTPUT_MESSAGES]
+            attrs[sc.OUTPUT_MIME_TYPE] = sc.MIME_JSON
 
 
 def tool_span(
@@ -521,7 +584,7 @@ def tool_span(
     - `gen_ai.tool.name`, `tool.name` (required)
     - `gen_ai.tool.call.id` (recommended: when the agent gives one)
     - `gen_ai.tool.type` = function | extension | datastore (recommended)
-    - `tool.description` (opt-in)
+    - `gen_ai.tool.description`, `tool.description` (recommended, when known)
     - `gen_ai.tool.call.arguments`, `input.value` (+ mime) = the arguments (opt-in content)
     - `gen_ai.tool.call.result`, `output.value` (+ mime) = the result (opt-in content)
     - `staso.tool.category` = shell | file | code | planning | multi_agent | batch | system |
@@ -539,6 +602,7 @@ def tool_span(
     _put(attrs, sc.GEN_AI_TOOL_CALL_ID, call_id)
     _put(attrs, sc.GEN_AI_TOOL_TYPE, tool_type)
     _put(attrs, sc.TOOL_DESCRIPTION, description)
+    _put(attrs, sc.GEN_AI_TOOL_DESCRIPTION, description)
     _put(attrs, sc.STASO_TOOL_CATEGORY, category)
     text, mime = _as_text(arguments)
     if text is not None:

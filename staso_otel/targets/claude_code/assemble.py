@@ -17,6 +17,7 @@ from staso_otel.span.build import Usage
 from staso_otel.span.model import SpanData
 from staso_otel.targets.base import Context
 from staso_otel.targets.claude_code import tools
+from staso_otel.targets.claude_code.exchange import exchanges
 
 TARGET = "claude-code"
 AGENT_NAME = "claude-code"
@@ -71,25 +72,6 @@ def usage_from(data: Any) -> Usage | None:
         cache_write_tokens=write,
         reasoning_tokens=n(thinking),
     )
-
-
-def _content(msg: dict[str, Any], calls: dict[str, Any]) -> Any:
-    blocks = msg.get("blocks") or []
-    texts = [b["text"] for b in blocks if b.get("type") == "text"]
-    uses = [b for b in blocks if b.get("type") == "tool_use"]
-    if not uses:
-        return "\n".join(texts) if texts else None
-    items: list[dict[str, Any]] = [{"type": "text", "text": t} for t in texts]
-    items += [
-        {
-            "type": "tool_use",
-            "name": c.get("name"),
-            "id": c.get("id"),
-            "arguments": (calls.get(c.get("id") or "") or {}).get("input"),
-        }
-        for c in uses
-    ]
-    return items
 
 
 def _api_error(facts: dict[str, Any]) -> dict[str, Any] | None:
@@ -227,6 +209,8 @@ def _chat_spans(
     total = Usage()
     model = None
     agent_name = turn.get("agent_type") if turn.get("agent") else AGENT_NAME
+    talk = exchanges(facts)
+    first = next(iter(talk), None)
     for mid, msg in facts["msgs"].items():
         req = reqs.get(msg.get("rid") or "")
         waited = max([w for w in waits if w <= msg["t0"]], default=msg["t0"])
@@ -249,7 +233,9 @@ def _chat_spans(
                 provider=PROVIDER,
                 response_id=mid if not mid.startswith("msg@") else None,
                 usage=usage,
-                output=_content(msg, facts["calls"]),
+                input_messages=talk[mid].inputs,
+                output=talk[mid].outputs,
+                input_scope=_input_scope(turn, mid == first),
                 finish_reasons=[stop] if stop else None,
                 agent_name=agent_name,
                 error_type="model_request_failed" if msg.get("error") else None,
@@ -259,6 +245,14 @@ def _chat_spans(
             )
         )
     return spans, total, model
+
+
+def _input_scope(turn: dict[str, Any], first: bool) -> str:
+    if not first:
+        return sc.INPUT_SCOPE_SINCE_PREVIOUS
+    if turn.get("num") == 1 and not turn.get("agent") and not turn["seg"]:
+        return sc.INPUT_SCOPE_CONVERSATION_START
+    return sc.INPUT_SCOPE_TURN_START
 
 
 def _tool_spans(

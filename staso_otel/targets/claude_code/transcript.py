@@ -146,7 +146,7 @@ def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> Non
         if btype == "text" and block.get("text"):
             msg["blocks"].append({"type": "text", "text": jsonl.cap(block["text"])})
         elif btype == "thinking":
-            msg["blocks"].append({"type": "thinking"})
+            msg["blocks"].append({"type": "thinking", "text": jsonl.cap(block.get("thinking"))})
         elif btype in ("tool_use", "server_tool_use"):
             call_id = str(block.get("id") or "")
             msg["blocks"].append({"type": "tool_use", "id": call_id, "name": block.get("name")})

@@ -13,10 +13,12 @@ from typing import Any
 from staso_otel import semconv as sc
 from staso_otel.span import build, ids
 from staso_otel.span.build import Usage
+from staso_otel.span.messages import TextPart, ToolCallPart
 from staso_otel.span.model import SpanData
 from staso_otel.targets.base import Context
 from staso_otel.targets.codex import events as ev_
 from staso_otel.targets.codex import tools
+from staso_otel.targets.codex.exchange import Exchange, exchange
 
 TARGET = "codex"
 AGENT_NAME = "codex"
@@ -81,19 +83,6 @@ def _match(queue: list[dict], usage: Usage) -> int | None:
     usage object of the response, so the first record with exactly those counts (a record
     missing from the rollout must not shift every response id after it)."""
     return next((i for i, f in enumerate(queue) if ev_.usage_from(f.get("u")) == usage), None)
-
-
-def _response_content(facts: list[dict]) -> Any:
-    texts = [f["text"] for f in facts if f["k"] == "msg" and f.get("text")]
-    calls = [f for f in facts if f["k"] == "call"]
-    if not calls:
-        return "\n".join(texts) if texts else None
-    items: list[dict[str, Any]] = [{"type": "message", "text": t} for t in texts]
-    items += [
-        {"type": "tool_call", "name": c["name"], "id": c["id"], "arguments": c.get("args")}
-        for c in calls
-    ]
-    return items
 
 
 def build_spans(
@@ -209,14 +198,12 @@ def _chat_spans(
         return next(((a, b) for a, b in windows if a <= f["ts"] <= b), None)
 
     normal = [f for f in usage_facts if in_window(f) is None]
-    # response content: the items written between one usage record and the previous one
-    contents: dict[int, Any] = {}
+    # a request's messages: the items written between its usage record and the previous one
+    contents: dict[int, Exchange] = {}
     prev_ts = -1
     for f in usage_facts:
-        span_facts = [
-            g for g in facts if prev_ts < g["ts"] <= f["ts"] and g["k"] in ("msg", "call")
-        ]
-        contents[id(f)] = _response_content(span_facts)
+        window = [g for g in facts if prev_ts < g["ts"] <= f["ts"] and g["k"] in _EXCHANGE]
+        contents[id(f)] = exchange(window)
         prev_ts = f["ts"]
 
     # (start, end, usage, usage_source, response_id, content, status, error, kind)
@@ -311,9 +298,13 @@ def _chat_spans(
 
     spans: list[SpanData] = []
     total = Usage()
+    previous_kind = None
     for k, (t0, t1, u, source, rid, content, failed, error, kind) in enumerate(rows):
         if u is not None:
             total = total + u
+        scope = None if kind == "compaction" else _input_scope(k, previous_kind, content)
+        previous_kind = kind
+        content = content or _NOTHING
         spans.append(
             build.chat_span(
                 trace_id=trace,
@@ -325,7 +316,11 @@ def _chat_spans(
                 provider=PROVIDER,
                 response_id=rid,
                 usage=u,
-                output=content,
+                input_messages=content.inputs,
+                output=content.outputs,
+                system_instructions=content.instructions,
+                input_scope=scope,
+                finish_reasons=_finish_reasons(content, failed),
                 agent_name=AGENT_NAME if not turn.get("agent") else turn.get("agent_type"),
                 error_type="model_request_failed" if failed else None,
                 error_message=error,
@@ -338,6 +333,33 @@ def _chat_spans(
             )
         )
     return spans, total
+
+
+_EXCHANGE = ("in", "out", "think", "msg", "call")
+_NOTHING = Exchange((), (), ())
+
+
+def _finish_reasons(content: Exchange, failed: bool) -> list[str] | None:
+    """The Responses API has no finish reason; the GenAI conventions' values follow from
+    how the answer ended: calling tools, a final message, or a failed request."""
+    if failed:
+        return [sc.FINISH_ERROR]
+    parts = [p for m in content.outputs for p in m.parts]
+    if any(isinstance(p, ToolCallPart) for p in parts):
+        return [sc.FINISH_TOOL_CALL]
+    if any(isinstance(p, TextPart) for p in parts):
+        return [sc.FINISH_STOP]
+    return None
+
+
+def _input_scope(index: int, previous_kind: str | None, content: Exchange | None) -> str:
+    if previous_kind == "compaction":
+        return sc.INPUT_SCOPE_AFTER_COMPACTION
+    if index > 0:
+        return sc.INPUT_SCOPE_SINCE_PREVIOUS
+    if content is not None and content.instructions:
+        return sc.INPUT_SCOPE_CONVERSATION_START
+    return sc.INPUT_SCOPE_TURN_START
 
 
 def _tool_spans(

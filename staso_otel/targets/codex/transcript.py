@@ -220,4 +220,14 @@ def _response_item(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -
         }
     if ptype == "message" and p.get("role") == "assistant":
         return {"k": "msg", "ts": ts, "text": _cap(_text(p.get("content"), ("output_text",)))}
+    if ptype == "message" and p.get("role") in ("user", "developer", "system"):
+        # what the model was sent: the prompt, hook prompts, context, and instructions
+        text = _text(p.get("content"), ("input_text", "text"))
+        return {"k": "in", "ts": ts, "role": p["role"], "text": _cap(text)} if text else None
+    if ptype == "reasoning":
+        summary = p.get("summary") if isinstance(p.get("summary"), list) else []
+        text = "\n".join(
+            s.get("text", "") for s in summary if isinstance(s, dict) and s.get("text")
+        )
+        return {"k": "think", "ts": ts, "text": _cap(text)} if text else None
     return None

@@ -1,0 +1,222 @@
+"""Chat messages of one model call, in both dialects a backend reads. [span]
+
+A model call's input and output are lists of `Message`, each a role and typed parts, as
+the GenAI conventions model them (`gen_ai.input.messages`, `gen_ai.output.messages`,
+`gen_ai.system_instructions`: JSON arrays of `{role, parts: [{type, ...}]}`, see the
+semantic-conventions-genai repository, `model/gen-ai/gen-ai-input-messages.json`).
+OpenInference has no JSON form: Phoenix and MLflow read flattened attributes
+(`llm.input_messages.0.message.role`, `...message.tool_calls.0.tool_call.function.name`),
+so `openinference_attributes` flattens the same messages. Pure functions, stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from staso_otel import semconv as sc
+
+__all__ = [
+    "Message",
+    "ReasoningPart",
+    "TextPart",
+    "ToolCallPart",
+    "ToolCallResponsePart",
+    "arguments_value",
+    "coerce",
+    "openinference_attributes",
+    "parts_json",
+    "to_json",
+]
+
+# OpenInference flattens at most this many messages per direction: the JSON form keeps
+# them all, and a span has an attribute budget (OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, 128).
+MAX_FLAT_MESSAGES = 16
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    content: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": "text", "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningPart:
+    """What the model said of its reasoning (a summary: the raw tokens are encrypted)."""
+
+    content: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": "reasoning", "content": self.content}
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallPart:
+    id: str | None
+    name: str
+    arguments: object = None  # parsed JSON when it parses, else the raw text
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"type": "tool_call", "id": self.id, "name": self.name}
+        if self.arguments is not None:
+            out["arguments"] = self.arguments
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallResponsePart:
+    id: str | None
+    response: object
+
+    def to_dict(self) -> dict[str, object]:
+        return {"type": "tool_call_response", "id": self.id, "response": self.response}
+
+
+Part = TextPart | ReasoningPart | ToolCallPart | ToolCallResponsePart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: str  # system | user | assistant | tool
+    parts: tuple[Part, ...]
+    finish_reason: str | None = None  # output messages only
+
+    def to_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"role": self.role, "parts": [p.to_dict() for p in self.parts]}
+        if self.finish_reason is not None:
+            out["finish_reason"] = self.finish_reason
+        return out
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.content for p in self.parts if isinstance(p, TextPart))
+
+
+def arguments_value(raw: object) -> object:
+    """Tool-call arguments as the conventions want them: an object when the model sent
+    JSON (Codex and the Responses API send a string of JSON), else what it sent."""
+    if isinstance(raw, str):
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _parts_of(content: object) -> list[Part]:
+    """Text parts of a content value as chat APIs shape it: a string, or a list of blocks
+    ({type: text | input_text | output_text, text})."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [TextPart(content)] if content else []
+    if isinstance(content, list):
+        parts: list[Part] = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(TextPart(block))
+            elif isinstance(block, dict) and isinstance(block.get("text"), str):
+                parts.append(TextPart(block["text"]))
+        return parts
+    return [TextPart(_dumps(content))]
+
+
+def _from_dict(item: dict) -> Message:
+    role = str(item.get("role") or sc.ROLE_USER)
+    if role == sc.ROLE_TOOL:
+        return Message(role, (ToolCallResponsePart(item.get("tool_call_id"), item.get("content")),))
+    parts = _parts_of(item.get("content"))
+    for call in item.get("tool_calls") or []:
+        if isinstance(call, dict):
+            fn = call.get("function") if isinstance(call.get("function"), dict) else call
+            parts.append(
+                ToolCallPart(
+                    call.get("id"),
+                    str(fn.get("name") or ""),
+                    arguments_value(fn.get("arguments")),
+                )
+            )
+    return Message(role, tuple(parts))
+
+
+def coerce(value: object, role: str) -> list[Message] | None:
+    """Messages from what a library caller passes: Messages as they are, a string as one
+    message of `role`, chat-API dicts (`{role, content, tool_calls}`) converted."""
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, Message):
+        return [value]
+    if isinstance(value, str):
+        return [Message(role, (TextPart(value),))]
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, Message) for v in value):
+            return list(value)
+        out: list[Message] = []
+        for v in value:
+            if isinstance(v, Message):
+                out.append(v)
+            elif isinstance(v, dict) and ("role" in v or "content" in v):
+                out.append(_from_dict(v))
+            else:
+                out.append(Message(role, tuple(_parts_of([v] if isinstance(v, str) else v))))
+        return out
+    if isinstance(value, dict) and ("role" in value or "content" in value):
+        return [_from_dict(value)]
+    return [Message(role, (TextPart(_dumps(value)),))]
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def to_json(messages: Sequence[Message]) -> str:
+    """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array."""
+    return _dumps([m.to_dict() for m in messages])
+
+
+def parts_json(parts: Sequence[Part]) -> str:
+    """`gen_ai.system_instructions`: a JSON array of parts (no role)."""
+    return _dumps([p.to_dict() for p in parts])
+
+
+def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str | None]]:
+    """OpenInference's messages: one per tool response (a tool message answers one call)."""
+    flat: list[tuple[str, Message, str | None]] = []
+    for m in messages:
+        responses = [p for p in m.parts if isinstance(p, ToolCallResponsePart)]
+        if not responses:
+            flat.append((m.role, m, None))
+            continue
+        for r in responses:
+            text = r.response if isinstance(r.response, str) else _dumps(r.response)
+            flat.append((sc.ROLE_TOOL, Message(sc.ROLE_TOOL, (TextPart(text),)), r.id))
+    return flat
+
+
+def openinference_attributes(prefix: str, messages: Sequence[Message]) -> dict[str, str]:
+    """`{prefix}.{i}.message.role`, `.message.content`, `.message.tool_call_id`,
+    `.message.tool_calls.{j}.tool_call.id|function.name|function.arguments`."""
+    attrs: dict[str, str] = {}
+    for i, (role, message, call_id) in enumerate(_flat_messages(messages)[:MAX_FLAT_MESSAGES]):
+        base = f"{prefix}.{i}."
+        attrs[base + sc.OI_MESSAGE_ROLE] = role
+        text = message.text
+        if text:
+            attrs[base + sc.OI_MESSAGE_CONTENT] = text
+        if call_id:
+            attrs[base + sc.OI_MESSAGE_TOOL_CALL_ID] = call_id
+        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        for j, call in enumerate(calls):
+            cbase = f"{base}{sc.OI_MESSAGE_TOOL_CALLS}.{j}."
+            if call.id:
+                attrs[cbase + sc.OI_TOOL_CALL_ID] = call.id
+            attrs[cbase + sc.OI_TOOL_CALL_FUNCTION_NAME] = call.name
+            if call.arguments is not None:
+                args = call.arguments
+                attrs[cbase + sc.OI_TOOL_CALL_FUNCTION_ARGUMENTS] = (
+                    args if isinstance(args, str) else _dumps(args)
+                )
+    return attrs
