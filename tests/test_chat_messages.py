@@ -206,3 +206,13 @@ def test_finish_reason_is_on_every_output_message() -> None:
         "finish_reason": "end_turn",
     }
     assert span.attributes[sc.OUTPUT_VALUE] == "the answer"
+
+
+def test_turns_name_the_agent_version_that_ran_them(tmp_path: Path) -> None:
+    for spans, version in (
+        (replay_codex(FIXTURES_CODEX / "tour_resume", tmp_path / "c").spans, "0.169.0"),
+        (replay_claude(FIXTURES_CLAUDE / "agent", tmp_path / "k").spans, "2.1.330"),
+    ):
+        agents = [s for s in spans if s.name.startswith("invoke_agent ")]
+        assert agents
+        assert {s.attributes.get(sc.GEN_AI_AGENT_VERSION) for s in agents} == {version}

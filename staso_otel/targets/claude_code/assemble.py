@@ -154,6 +154,7 @@ def build_spans(
         "start_ns": start,
         "end_ns": max([end, start] + [s.end_ns for s in chats + tool_spans]),
         "provider": PROVIDER,
+        "agent_version": facts.get("version"),
         "model": model,
         "prompt": prompt,
         "response": response,

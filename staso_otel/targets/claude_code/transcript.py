@@ -99,6 +99,8 @@ def ingest(
         if not target:
             continue
         facts = tx.setdefault(target, empty())
+        if isinstance(line.get("version"), str):
+            facts["version"] = line["version"]  # the CLI that wrote it: gen_ai.agent.version
         if kind == "api-request":
             params = line.get("params") if isinstance(line.get("params"), dict) else {}
             facts["reqs"][str(line.get("id") or "")] = {"ts": ts, "model": params.get("model")}

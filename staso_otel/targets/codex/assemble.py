@@ -140,6 +140,7 @@ def build_spans(
         "start_ns": start,
         "end_ns": max([end, start, *(s.end_ns for s in spans)]),
         "provider": PROVIDER,
+        "agent_version": fmeta.get("cli_version"),
         "model": model,
         "prompt": prompt,
         "response": response,
