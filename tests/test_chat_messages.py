@@ -62,11 +62,12 @@ def test_codex_chat_spans_carry_inputs_and_outputs(tmp_path: Path) -> None:
     turn1, turn2 = trace_chats(spans)
     first = turn1[0]
     a = first.attributes
-    # the conversation's first request: Codex's instructions, its context, the prompt
+    # the conversation's first request: Codex's instructions (developer messages in the
+    # history, so role system), its context, the prompt
     assert a[sc.STASO_CHAT_INPUT_SCOPE] == sc.INPUT_SCOPE_CONVERSATION_START
-    instructions = json.loads(a[sc.GEN_AI_SYSTEM_INSTRUCTIONS])
-    assert instructions[0]["type"] == "text"
-    assert instructions[0]["content"].startswith("You are Codex")
+    sent = messages(first, sc.GEN_AI_INPUT_MESSAGES)
+    assert sent[0]["role"] == "system"
+    assert sent[0]["parts"][0]["content"].startswith("You are Codex")
     users = [m for m in messages(first, sc.GEN_AI_INPUT_MESSAGES) if m["role"] == "user"]
     prompt = "SCENARIO:tour run echo, plan, patch"
     assert users[-1]["parts"] == [{"type": "text", "content": prompt}]
@@ -85,7 +86,7 @@ def test_codex_chat_spans_carry_inputs_and_outputs(tmp_path: Path) -> None:
     (response,) = tool_msg["parts"]
     assert response["type"] == "tool_call_response" and response["id"] == "call_0003"
     assert "hi" in response["response"]
-    assert sc.GEN_AI_SYSTEM_INSTRUCTIONS not in second.attributes
+    assert "You are Codex" not in second.attributes[sc.GEN_AI_INPUT_MESSAGES]
     # the last answer is text: output.value is that text, the finish reason "stop"
     last = turn1[-1].attributes
     assert last[sc.OUTPUT_VALUE] == "All done: ran echo, updated plan, wrote hello.txt."

@@ -319,7 +319,6 @@ def _chat_spans(
                 usage=u,
                 input_messages=content.inputs,
                 output=content.outputs,
-                system_instructions=content.instructions,
                 input_scope=scope,
                 finish_reasons=_finish_reasons(content, failed),
                 agent_name=AGENT_NAME if not turn.get("agent") else turn.get("agent_type"),
@@ -337,7 +336,7 @@ def _chat_spans(
 
 
 _EXCHANGE = ("in", "out", "think", "msg", "call")
-_NOTHING = Exchange((), (), ())
+_NOTHING = Exchange((), ())
 
 
 def _finish_reasons(content: Exchange, failed: bool) -> list[str] | None:
@@ -358,7 +357,7 @@ def _input_scope(index: int, previous_kind: str | None, content: Exchange | None
         return sc.INPUT_SCOPE_AFTER_COMPACTION
     if index > 0:
         return sc.INPUT_SCOPE_SINCE_PREVIOUS
-    if content is not None and content.instructions:
+    if content is not None and content.starts_conversation:
         return sc.INPUT_SCOPE_CONVERSATION_START
     return sc.INPUT_SCOPE_TURN_START
 

@@ -4,7 +4,10 @@ Between two token-usage records the rollout holds, in order, what the model was 
 the previous request (instructions and context at the start of a conversation, the prompt,
 hook prompts, tool outputs) and what it answered (reasoning summaries, text, tool calls).
 This turns that window of facts into chat messages: only what is new, never the whole
-conversation again, so a span carries what that request added.
+conversation again, so a span carries what that request added. Codex's instructions are
+developer messages in the conversation itself, so they are input messages of role
+`system` (the conventions keep `gen_ai.system_instructions` for instructions sent apart
+from the history).
 """
 
 from __future__ import annotations
@@ -27,24 +30,24 @@ _ROLES = {"user": sc.ROLE_USER, "developer": sc.ROLE_SYSTEM, "system": sc.ROLE_S
 
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    instructions: tuple[Part, ...]  # developer/system messages: gen_ai.system_instructions
     inputs: tuple[Message, ...]
     outputs: tuple[Message, ...]
+
+    @property
+    def starts_conversation(self) -> bool:
+        """Instructions are sent once, with the conversation's first request."""
+        return any(m.role == sc.ROLE_SYSTEM for m in self.inputs)
 
 
 def exchange(window: list[dict]) -> Exchange:
     """Messages of one request from the facts written since the one before it."""
-    instructions: list[Part] = []
     inputs: list[Message] = []
     answer: list[Part] = []
     for fact in window:
         kind = fact["k"]
         if kind == "in" and fact.get("text"):
             role = _ROLES.get(fact.get("role") or "", sc.ROLE_USER)
-            if role == sc.ROLE_SYSTEM:
-                instructions.append(TextPart(fact["text"]))
-            else:
-                inputs.append(Message(role, (TextPart(fact["text"]),)))
+            inputs.append(Message(role, (TextPart(fact["text"]),)))
         elif kind == "out":
             inputs.append(Message(sc.ROLE_TOOL, (ToolCallResponsePart(fact["id"], fact["out"]),)))
         elif kind == "think" and fact.get("text"):
@@ -54,4 +57,4 @@ def exchange(window: list[dict]) -> Exchange:
         elif kind == "call":
             answer.append(ToolCallPart(fact["id"], fact["name"], arguments_value(fact.get("args"))))
     outputs = (Message(sc.ROLE_ASSISTANT, tuple(answer)),) if answer else ()
-    return Exchange(tuple(instructions), tuple(inputs), outputs)
+    return Exchange(tuple(inputs), outputs)
