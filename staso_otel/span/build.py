@@ -234,10 +234,11 @@ def _usage_attrs(attrs: dict[str, AttributeValue], usage: Usage) -> None:
 
 
 def _turn_usage_attrs(attrs: dict[str, AttributeValue], usage: Usage, model_calls: int) -> None:
-    # The GenAI conventions allow input/output usage on invoke_agent spans; OpenInference's
-    # llm.token_count.* stay on model calls only, because Phoenix sums those over a trace.
-    attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-    attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    # The GenAI conventions allow gen_ai.usage.* on invoke_agent, but backends read usage
+    # off every span: Langfuse prices an AGENT observation that has a model and usage (the
+    # turn's tokens would be paid twice), and MLflow takes an ancestor's usage instead of
+    # its descendants' (a sub-agent's calls nested under the turn would vanish from the
+    # total). So a turn's totals stay under staso.usage.*, which no backend sums.
     attrs[sc.STASO_USAGE_INPUT_TOKENS] = usage.input_tokens
     attrs[sc.STASO_USAGE_OUTPUT_TOKENS] = usage.output_tokens
     attrs[sc.STASO_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
@@ -322,8 +323,6 @@ def turn_span(
       (conditionally required: when the model is known)
     - `input.value` + `input.mime_type` = the prompt (opt-in content)
     - `output.value` + `output.mime_type` = the final response (opt-in content)
-    - `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`: the turn's totals, which
-      the GenAI conventions allow on invoke_agent (recommended, when usage is given)
     - `staso.usage.input_tokens`, `.output_tokens`, `.cache_read.input_tokens`,
       `.cache_write.input_tokens`, `.reasoning.output_tokens`, `.total_tokens`,
       `staso.usage.model_calls`: the turn's totals (recommended, when usage is given;
