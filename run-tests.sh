@@ -10,6 +10,7 @@ PYTHON="${PYTHON:-python3}"
 CODEX_VERSIONS="0.169.0 0.171.0"
 CLAUDE_VERSIONS="2.1.330 2.1.332"
 PHOENIX_VERSION=20.26.1
+MLFLOW_VERSION=3.17.2
 CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
 
 if [ ! -x .venv/bin/python ]; then
@@ -38,6 +39,11 @@ if [ ! -x "$CACHE/phoenix-$PHOENIX_VERSION/bin/phoenix" ]; then
   "$PYTHON" -m venv "$CACHE/phoenix-$PHOENIX_VERSION"
   "$CACHE/phoenix-$PHOENIX_VERSION/bin/python" -m pip install --quiet \
     "arize-phoenix==$PHOENIX_VERSION"
+fi
+# An MLflow tracking server for the same interop checks, likewise in a venv of its own.
+if [ ! -x "$CACHE/mlflow-$MLFLOW_VERSION/bin/mlflow" ]; then
+  "$PYTHON" -m venv "$CACHE/mlflow-$MLFLOW_VERSION"
+  "$CACHE/mlflow-$MLFLOW_VERSION/bin/python" -m pip install --quiet "mlflow==$MLFLOW_VERSION"
 fi
 export STASO_TEST_CACHE="$CACHE"
 
