@@ -91,7 +91,7 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
         a, u = c["attributes"], answers[c["attributes"]["gen_ai.response.id"]]
         assert a["gen_ai.usage.output_tokens"] == u["output_tokens"]
         assert a["gen_ai.usage.cache_read.input_tokens"] == u["cache_read_input_tokens"]
-        assert a["gen_ai.usage.cache_write.input_tokens"] == u["cache_creation_input_tokens"]
+        assert a["gen_ai.usage.cache_creation.input_tokens"] == u["cache_creation_input_tokens"]
         assert a["gen_ai.usage.input_tokens"] == (
             u["input_tokens"] + u["cache_read_input_tokens"] + u["cache_creation_input_tokens"]
         )

@@ -467,8 +467,8 @@ def chat_span(
     - `gen_ai.response.model` (recommended; defaults to the request model),
       `gen_ai.response.id` (recommended), `gen_ai.response.finish_reasons` (recommended)
     - `gen_ai.usage.input_tokens` (includes cached), `.output_tokens`,
-      `.cache_read.input_tokens`, `.cache_write.input_tokens` and the legacy
-      `.cache_creation.input_tokens`, `.reasoning.output_tokens`, and OpenInference
+      `.cache_read.input_tokens`, `.cache_creation.input_tokens` (the registry's name for
+      cache writes), `.reasoning.output_tokens`, and OpenInference
       `llm.token_count.prompt/completion/total`, `.prompt_details.cache_read/cache_write`,
       `.completion_details.reasoning` (recommended: when usage is given)
     - `gen_ai.input.messages`, `gen_ai.output.messages` (role/parts JSON),
