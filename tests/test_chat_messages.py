@@ -217,3 +217,36 @@ def test_turns_name_the_agent_version_that_ran_them(tmp_path: Path) -> None:
         agents = [s for s in spans if s.name.startswith("invoke_agent ")]
         assert agents
         assert {s.attributes.get(sc.GEN_AI_AGENT_VERSION) for s in agents} == {version}
+
+
+def test_messages_keep_their_shape_under_the_size_cap() -> None:
+    """A call whose messages exceed the attribute cap is cut inside each text, never by
+    dropping a part's keys: what arrives is still messages a backend can draw. Multi-line
+    text (each newline two bytes once escaped) is what the cap used to misjudge."""
+    from staso_otel.span.redact import redact_span
+
+    text = "\n".join(f"line {i} of the instructions\tindented" for i in range(3000))
+    inputs = [Message("system", (TextPart(text),)), Message("user", (TextPart("hi"),))]
+    span = build.chat_span(
+        trace_id=1,
+        span_id=2,
+        parent_span_id=1,
+        start_ns=1,
+        end_ns=2,
+        request_model="m",
+        target="t",
+        session_id="s",
+        input_messages=inputs,
+    )
+    capped = redact_span(span, 16384).attributes
+    for key in (sc.GEN_AI_INPUT_MESSAGES, sc.INPUT_VALUE):
+        value = capped[key]
+        assert len(value.encode()) <= 16384
+        got = json.loads(value)
+        assert [m["role"] for m in got] == ["system", "user"]
+        for m in got:
+            for part in m["parts"]:
+                assert set(part) == {"type", "content"}, part
+        assert got[0]["parts"][0]["content"].startswith("line 0 of the instructions")
+        assert got[1]["parts"][0]["content"] == "hi"
+    assert sc.GEN_AI_INPUT_MESSAGES in capped[sc.STASO_TRUNCATED]

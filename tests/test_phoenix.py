@@ -127,4 +127,17 @@ def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
     assert by_id[sub["parent_id"]]["name"] == "execute_tool Agent"
     llm = next(s for s in spans if s["span_kind"] == "LLM")
     assert llm["attributes"]["llm.model_name"]
+
+    # every model call shows, as chat messages, what it was sent and what it answered,
+    # and its cache reads beside the prompt tokens
+    for span in (s for s in spans if s["span_kind"] == "LLM"):
+        a, mine = span["attributes"], ours[span["context"]["span_id"]]["attributes"]
+        assert a["llm.input_messages.0.message.role"] in ("system", "user", "tool"), span
+        assert a["llm.output_messages.0.message.role"] == "assistant", span
+        assert (
+            a["llm.token_count.prompt_details.cache_read"]
+            == (mine["llm.token_count.prompt_details.cache_read"])
+        )
+        if a["llm.input_messages.0.message.role"] == "tool":
+            assert a["llm.input_messages.0.message.tool_call_id"]
     assert os.environ["STASO_HOME"].endswith("staso")  # the test never used the user's home

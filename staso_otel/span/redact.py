@@ -29,12 +29,25 @@ def _cut_utf8(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", "ignore")
 
 
+def _json_len(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+
+
 def _shrink(value: Any, budget: int) -> Any:
     """Shorten a parsed JSON value so its serialisation fits roughly in `budget` bytes."""
     if isinstance(value, str):
-        if len(value.encode("utf-8", "surrogatepass")) <= budget:
+        if _json_len(value) <= budget:
             return value
-        return _cut_utf8(value, max(budget - len(TRUNCATION_MARK) * 3, 16)) + TRUNCATION_MARK
+        # Measured as serialised: a newline or tab takes two bytes once escaped, so a
+        # cut by raw length overshoots and the caller would drop the whole key instead.
+        keep = max(budget - len(TRUNCATION_MARK) * 3 - 2, 16)
+        cut = _cut_utf8(value, keep)
+        for _ in range(8):  # bounded: each round keeps three quarters
+            if _json_len(cut + TRUNCATION_MARK) <= budget or keep <= 16:
+                break
+            keep = max(keep * 3 // 4, 16)
+            cut = _cut_utf8(cut, keep)
+        return cut + TRUNCATION_MARK
     if isinstance(value, list):
         out: list[Any] = []
         used = 2
