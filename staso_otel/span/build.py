@@ -474,8 +474,8 @@ def chat_span(
     - `gen_ai.input.messages`, `gen_ai.output.messages` (role/parts JSON),
       `gen_ai.system_instructions` (parts JSON), and the same messages flattened for
       OpenInference, `llm.input_messages.{i}.message.*`, `llm.output_messages.{i}...`
-      (opt-in content); `input.value` = the input messages JSON, `output.value` = the
-      response text, or the output messages JSON when the model called tools (opt-in)
+      (opt-in content); `output.value` = the response text, or the output messages JSON
+      when the model called tools (opt-in)
     - `staso.chat.input_scope`: what the input messages hold (conversation_start,
       turn_start, since_previous_call, resumed, after_compaction): only what is new since
       the previous call, never the whole context again (recommended)
@@ -531,10 +531,9 @@ def _message_attrs(
     finish_reasons: Sequence[str] | None,
 ) -> None:
     if inputs:
-        text = msgs.to_json(inputs)
-        attrs[sc.GEN_AI_INPUT_MESSAGES] = text
-        attrs[sc.INPUT_VALUE] = text
-        attrs[sc.INPUT_MIME_TYPE] = sc.MIME_JSON
+        # Not also as input.value: every backend reads one of these two, and a call's
+        # input can be the largest thing on the span (each copy costs the size cap again).
+        attrs[sc.GEN_AI_INPUT_MESSAGES] = msgs.to_json(inputs)
         attrs.update(msgs.openinference_attributes(sc.LLM_INPUT_MESSAGES, inputs))
     if instructions:
         attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = msgs.parts_json(instructions)
