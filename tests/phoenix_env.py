@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loopback_service import Service, clean_env, free_port, venv_binary
 
@@ -42,3 +43,35 @@ class Phoenix(Service):
             PHOENIX_ALLOW_EXTERNAL_RESOURCES="false",
         )
         return [str(phoenix_binary()), "serve"], env
+
+    def graphql(self, query: str, variables: dict[str, Any] | None = None) -> Any:
+        answer = self.request("POST", "/graphql", {"query": query, "variables": variables or {}})
+        if answer.get("errors"):
+            raise RuntimeError(f"phoenix graphql: {answer['errors']}")
+        return answer["data"]
+
+    def price_model(self, name: str, provider: str, per_million: dict[str, float]) -> None:
+        """A price for `name` (Phoenix's own table has none for a mock model): token type
+        (input, cache_read, cache_write, output) -> USD per million tokens."""
+        costs = [
+            {
+                "tokenType": kind,
+                "costPerMillionTokens": price,
+                "kind": "COMPLETION" if kind == "output" else "PROMPT",
+            }
+            for kind, price in per_million.items()
+        ]
+        self.graphql(
+            "mutation($i: CreateModelMutationInput!) { createModel(input: $i) { model { id } } }",
+            {"i": {"name": name, "provider": provider, "namePattern": name, "costs": costs}},
+        )
+
+    def span_costs(self, span_node_id: str) -> dict[str, tuple[float, float]]:
+        """Phoenix's cost of one span: token type -> (tokens, USD)."""
+        data = self.graphql(
+            "query($id: ID!) { node(id: $id) { ... on Span { costDetailSummaryEntries "
+            "{ tokenType value { tokens cost } } } } }",
+            {"id": span_node_id},
+        )
+        entries = data["node"]["costDetailSummaryEntries"]
+        return {e["tokenType"]: (e["value"]["tokens"], e["value"]["cost"]) for e in entries}

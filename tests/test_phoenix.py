@@ -26,6 +26,10 @@ pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = "staso-phoenix-e2e"
+# USD per million tokens for the recordings' mock models: cache reads and writes at their
+# own rates, so a cached token priced as input shows as a wrong cost
+PRICES = {"input": 5.0, "cache_read": 0.5, "cache_write": 6.25, "output": 25.0}
+MODELS = [("gpt-6.1-sol", "openai"), ("claude-opus-5-5", "anthropic")]
 RECORDINGS = [
     ("codex", FIXTURES / "codex" / "tour_resume"),
     ("claude-code", FIXTURES / "claude-code" / "agent"),
@@ -45,7 +49,9 @@ def export(tmp: Path, endpoint: str, now_ns: int, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("STASO_NO_WORKER", "1")
     for n, (target, recording) in enumerate(RECORDINGS):
         replay.replay(recording, tmp / f"home-{n}", target=target, now_ns=now_ns)
-    conf = settings.load(overrides={"endpoint": endpoint, "project_name": PROJECT})
+    conf = settings.load(
+        overrides={"endpoint": endpoint, "project_name": PROJECT, "export_timeout": 60.0}
+    )
     report = worker.drain(settings=conf)
     assert report.spans_left == 0 and not report.errors, report
     return report.spans_sent
@@ -72,6 +78,8 @@ def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
     phoenix, receiver, tmp_path, monkeypatch
 ):
     now = time.time_ns()
+    for model, provider in MODELS:  # before the spans arrive: Phoenix prices on ingest
+        phoenix.price_model(model, provider, PRICES)
     sent = export(tmp_path / "a", phoenix.endpoint, now, monkeypatch)
     assert export(tmp_path / "b", receiver.endpoint, now, monkeypatch) == sent
     ours = {s["span_id"]: s for s in receiver.spans}
@@ -140,4 +148,26 @@ def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
         )
         if a["llm.input_messages.0.message.role"] == "tool":
             assert a["llm.input_messages.0.message.tool_call_id"]
+
+    # Phoenix's cost: cached input at the cache rates, only the rest at the input rate
+    cached = [
+        s
+        for s in spans
+        if s["span_kind"] == "LLM" and s["attributes"]["llm.token_count.prompt_details.cache_read"]
+    ]
+    assert cached
+    for span in cached[:3]:
+        mine = ours[span["context"]["span_id"]]["attributes"]
+        read = mine["gen_ai.usage.cache_read.input_tokens"]
+        write = mine["gen_ai.usage.cache_creation.input_tokens"]
+        plain = mine["gen_ai.usage.input_tokens"] - read - write
+        costs = phoenix.span_costs(span["id"])
+        for kind, tokens in (
+            ("input", plain),
+            ("cache_read", read),
+            ("cache_write", write),
+            ("output", mine["gen_ai.usage.output_tokens"]),
+        ):
+            assert costs[kind][0] == tokens, (kind, costs)
+            assert costs[kind][1] == pytest.approx(tokens * PRICES[kind] / 1e6), (kind, costs)
     assert os.environ["STASO_HOME"].endswith("staso")  # the test never used the user's home
