@@ -26,6 +26,14 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 @click.option("--endpoint", help="Any OTLP/HTTP collector: http://host:4318 or .../v1/traces.")
 @click.option("--local", is_flag=True, help=f"Send to `staso collector` on {LOCAL_ENDPOINT}.")
 @click.option(
+    "--header",
+    "headers",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="An export header sent to this endpoint only (repeatable), e.g. "
+    "x-mlflow-experiment-id=1. Given: replaces the profile's headers.",
+)
+@click.option(
     "--use-otel-endpoint/--no-use-otel-endpoint",
     default=None,
     help="Let an OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT in the agent's environment override "
@@ -46,6 +54,7 @@ def command(
     auto_sync,
     endpoint,
     local,
+    headers,
     use_otel_endpoint,
     profile,
     codex_bin,
@@ -65,6 +74,8 @@ def command(
       staso setup --target codex --endpoint http://localhost:4318
       staso setup --target codex --local                      # to `staso collector`
       staso setup --target claude-code --scope project --local
+      staso setup --target codex --endpoint http://127.0.0.1:5000/v1/traces \\
+        --header x-mlflow-experiment-id=1                    # to MLflow
     """
     from staso_otel import paths
     from staso_otel import settings as settings_mod
@@ -101,6 +112,8 @@ def command(
         values["auto_sync"] = auto_sync
     if use_otel_endpoint is not None:
         values["use_otel_endpoint"] = use_otel_endpoint
+    if headers:
+        values["headers"] = _headers(headers)
     name = profile or settings_mod.DEFAULT_PROFILE
     try:
         existing = settings_mod.load_profiles().get("profiles", {}).get(name, {})
@@ -150,6 +163,19 @@ def command(
         click.echo(f"note: {note}")
     agent = "codex" if target == "codex" else "claude"
     click.echo(f"next: run {agent} as usual, then `staso status --target {target}`")
+
+
+def _headers(given: tuple[str, ...]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in given:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(
+                f"{item!r} is not NAME=VALUE, e.g. x-mlflow-experiment-id=1",
+                param_hint="'--header'",
+            )
+        out[name.strip()] = value.strip()
+    return out
 
 
 def interactive() -> bool:
