@@ -21,3 +21,17 @@ def test_every_setting_is_documented() -> None:
         assert f"`{param.name}`" in text
         for var in param.staso_env:
             assert var in text
+
+
+def test_every_local_link_and_picture_in_the_docs_exists() -> None:
+    import re
+
+    pages = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    missing = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target:
+                continue
+            if not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(ROOT)} -> {target}")
+    assert not missing, missing
