@@ -4,8 +4,9 @@ A hook spawns a worker whenever none holds the lock, so a start often finds that
 worker before it, or a `staso flush`, already took the records. Importing the worker
 (targets, filelock, orjson, and later the SDK and exporter) costs several bare
 interpreters' CPU; this look costs about one. Work is: a journal with bytes past its
-state's offset (or no state yet), a journal idle long enough to be expired, or a spool
-batch waiting for export. The look takes no lock: a hook appending meanwhile finds the
+state's offset (or no state yet), a journal idle long enough to be expired, an ended
+session past its resume grace (its journal and state go), or a spool batch waiting for
+export. The look takes no lock: a hook appending meanwhile finds the
 worker lock free and spawns another worker, so nothing is stranded.
 """
 
@@ -22,6 +23,7 @@ from staso_otel.record import append
 # dataclasses and the journal reader, the cost this module avoids)
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
+CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = export.worker.CLOSED_GRACE_NS
 
 
 def _entries(folder: str) -> list[os.DirEntry]:
@@ -32,13 +34,15 @@ def _entries(folder: str) -> list[os.DirEntry]:
         return []
 
 
-def _consumed(state_file: str) -> int | None:
+def _consumed(state_file: str) -> tuple[int | None, int]:
+    """The journal bytes a session's state has consumed, and when its session ended (0)."""
     try:
         with open(state_file, "rb") as fh:
-            offset = json.load(fh).get("offset")
+            data = json.load(fh)
+        offset, ended = data.get("offset"), data.get("ended_ns") or 0
     except (OSError, ValueError, AttributeError):
-        return None
-    return offset if isinstance(offset, int) else None
+        return None, 0
+    return (offset if isinstance(offset, int) else None), (ended if isinstance(ended, int) else 0)
 
 
 def has_work(home: str) -> bool:
@@ -52,9 +56,11 @@ def has_work(home: str) -> bool:
                 continue
             st = entry.stat(follow_symlinks=False)
             name = entry.name.removesuffix(".jsonl") + ".json"
-            offset = _consumed(os.path.join(home, "state", target.name, name))
+            offset, ended = _consumed(os.path.join(home, "state", target.name, name))
             if offset != st.st_size or now - st.st_mtime_ns > IDLE_EXPIRY_NS:
                 return True
+            if ended and now - ended > CLOSED_GRACE_NS:
+                return True  # an ended session's journal and state are due to go
     spool = os.path.join(home, "spool")
     return any(e.name.endswith(BATCH_SUFFIX) for e in _entries(spool))
 

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
-from staso_otel.export import losses, policy
+from staso_otel.export import losses, policy, retention
 from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import redact_span
-from staso_otel.targets.base import IDLE_EXPIRY_NS, Context
+from staso_otel.targets.base import IDLE_EXPIRY_NS, SESSION_END_EVENT, Context
 
 # `otlp` loads the SDK and the exporter (most of a worker's start-up CPU): it is imported
 # where spans are sent, so a worker that finds nothing to do never loads it.
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 READ_LIMIT_BYTES = 8 * 1024 * 1024
 POLL_S = 0.1
+# An ended session may be resumed (same session id): its journal and state stay this long.
+CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000
 WAIT_POLL_S = 1.0  # while only waiting for a retry: journals are still looked at this often
 
 
@@ -101,7 +103,10 @@ class Pipeline:
         self.spool = Spool(self.home, settings.spool_max_bytes)
         self._exporter = exporter
         self._sender: otlp.Sender | None = None
+        with contextlib.suppress(OSError):
+            retention.prune_quarantine(time.time_ns(), self.home)
         self.known: dict[Path, int] = {}  # journal -> bytes consumed
+        self.ended: dict[Path, int] = {}  # journal -> when its session ended (SessionEnd)
         self.polling: set[Path] = set()  # journals whose target asked to be asked again
         self.blocked_until_ns = 0  # after a retryable failure, don't hammer the backend
         self.sent_total = 0
@@ -160,6 +165,10 @@ class Pipeline:
             spans += s
         return records, spans
 
+    def _closed_due(self, path: Path, now_ns: int) -> bool:
+        ended = self.ended.get(path)
+        return ended is not None and now_ns - ended > CLOSED_GRACE_NS
+
     def _maybe_expired(self, path: Path, now_ns: int) -> bool:
         try:
             return now_ns - path.stat().st_mtime_ns > IDLE_EXPIRY_NS
@@ -193,6 +202,9 @@ class Pipeline:
                 st["offset"] = offset
                 if records:
                     st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
+                    last = records[-1]
+                    ended = last.payload.get("hook_event_name") == SESSION_END_EVENT
+                    st["ended_ns"] = last.received_ns if ended else 0
             skipped = journal.torn_tail(path, offset, ctx.now_ns)
             if skipped:
                 offset += skipped
@@ -209,7 +221,17 @@ class Pipeline:
             else:
                 self.polling.discard(path)
             last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
-            if offset == path.stat().st_size and ctx.now_ns - last_ns > IDLE_EXPIRY_NS:
+            ended_ns = int(st.get("ended_ns", 0) or 0)
+            if ended_ns:
+                self.ended[path] = ended_ns
+            else:
+                self.ended.pop(path, None)
+            # Done with: idle for a day, or ended (and not resumed) for CLOSED_GRACE_NS. Its
+            # journal and state hold every prompt and output: they go, once spooled.
+            done = ctx.now_ns - last_ns > IDLE_EXPIRY_NS or (
+                ended_ns and ctx.now_ns - ended_ns > CLOSED_GRACE_NS
+            )
+            if offset == path.stat().st_size and done:
                 produced = target.expire(st.setdefault("target", {}), ctx)
                 self._spool(f"{target_name}.{path.stem}.expired", produced)
                 spans_done += len(produced)
@@ -220,6 +242,7 @@ class Pipeline:
             path.unlink(missing_ok=True)
             state.delete(spath)
             self.known.pop(path, None)
+            self.ended.pop(path, None)
         return records_done, spans_done
 
     def _run_poll(self, target, tstate: dict, ctx: Context) -> list[SpanData]:

@@ -17,6 +17,8 @@ from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
 
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
+# Both agents' hooks end a session with this event (a resume starts it again, same id).
+SESSION_END_EVENT = "SessionEnd"
 
 
 @dataclass(frozen=True)
