@@ -441,17 +441,21 @@ def _detail(session: _StatusSession | None) -> str:
 
 
 def probe(settings: Settings, timeout_s: float = 3.0) -> str | None:
-    """None if the endpoint answers HTTP at all (any status) over the same transport and
-    TLS rules as the exports, else why not. For `staso status`: no span is sent."""
+    """For `staso status` over https: None unless the TLS handshake fails, verified with
+    the same CA bundle as the exports (a TCP connection alone says nothing about TLS).
+    Any HTTP answer will do; no span is sent."""
+    if urlsplit(settings.endpoint).scheme != "https":
+        return None
     session = _StatusSession()
     session.verify = _verify(settings)
     try:
         session.get(settings.endpoint, timeout=timeout_s)
-    except _Answered:
-        pass
+    except _Answered as exc:
+        if _find(exc, ssl.SSLError) is not None:
+            return session.last_error
     finally:
         session.close()
-    return session.last_error if session.last_status is None else None
+    return None
 
 
 def _verify(settings: Settings) -> str | bool:
