@@ -762,11 +762,14 @@ OTEL_VARS: tuple[tuple[str, str, str], ...] = (
         "OTEL_TRACES_EXPORTER",
         "`otlp` (default); `console`: the SDK's console exporter, one JSON span per line, into"
         " `STASO_HOME/logs/console-spans.jsonl` (the worker has no terminal); `otlp,console`:"
-        " both; `none`: dropped. Another name (zipkin, ...): not available here, spans wait in"
-        " the spool, one line in status and the log.",
+        " both, a span written once the OTLP export took it; `none`: dropped. Another name"
+        " (zipkin, ...): not available here, spans wait in the spool, one line in status and"
+        " the log.",
         "test_disabled_or_no_exporter_sends_nothing_and_says_so,"
         " test_console_exporter_writes_each_span_as_json_to_the_log_folder,"
-        " test_otlp_and_console_together, test_an_exporter_staso_lacks_keeps_the_spans_and_says_so",
+        " test_otlp_and_console_together,"
+        " test_console_shows_a_span_once_though_the_otlp_export_was_retried,"
+        " test_an_exporter_staso_lacks_keeps_the_spans_and_says_so",
     ),
     (
         "OTEL_TRACES_SAMPLER",

@@ -477,3 +477,16 @@ def test_resource_attributes_outrank_the_profile_but_not_a_staso_variable(
     resource = receiver.spans[0]["resource"]
     assert resource["deployment.environment.name"] == "from-attrs"  # OTEL_* > profile
     assert resource["staso.workspace"] == "from-env"  # STASO_* > OTEL_*
+
+
+def test_console_shows_a_span_once_though_the_otlp_export_was_retried(tmp_path, monkeypatch):
+    rec = Receiver(mode=lambda n: 503 if n == 0 else 200).start()
+    try:
+        record(tmp_path, monkeypatch)
+        first = export(monkeypatch, rec, OTEL_TRACES_EXPORTER="otlp,console")
+        assert first.spans_left > 0  # the 503
+        export(monkeypatch, rec)
+        lines = paths.console_spans_file().read_text().splitlines()
+        assert rec.spans and len(lines) == len(rec.spans)
+    finally:
+        rec.stop()

@@ -402,10 +402,14 @@ class Sender:
 
     def send(self, spans: Sequence[SpanData]) -> Outcome:
         readable = [to_readable(s, self._resource(s.target), self.limits) for s in spans]
-        if self.console is not None:
+        outcome = self._export(readable) if self.exporter is not None else Outcome("ok")
+        if self.console is not None and outcome.kind == "ok":
+            # after the OTLP export, not before: a batch retried is written once
             self.console.export(readable)
-        if self.exporter is None:  # console only
-            return Outcome("ok")
+        return outcome
+
+    def _export(self, readable: list[ReadableSpan]) -> Outcome:
+        assert self.exporter is not None
         if self._session is not None:
             self._session.reset()
         try:
