@@ -19,12 +19,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from staso_otel.targets import hookfile
 from staso_otel.targets.codex.install import ALL_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 CODEX_VERSIONS = ("0.169.0", "0.171.0")
 CODEX_VERSION = CODEX_VERSIONS[0]  # the pinned release the recordings were made with
-HOOK_COMMAND = f"{sys.executable} -m staso_otel.hook codex"
+HOOK_COMMAND = hookfile.hook_command("codex")  # exactly what `staso setup` writes
 # a user's own hook (block a command, block a Stop once): tests/recorder/codex_hook_logger.py
 USER_HOOK = f"{sys.executable} {ROOT / 'tests' / 'recorder' / 'codex_hook_logger.py'}"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,16 +12,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from staso_otel import paths
+from staso_otel import settings as staso_settings
+from staso_otel.export import worker
+from staso_otel.hook.main import leading_session_id
 from staso_otel.record import journal
+from staso_otel.targets import hookfile
 
-HOOK = [sys.executable, "-m", "staso_otel.hook", "codex"]
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def run_hook(data: bytes, *, target: str = "codex", env: dict | None = None):
-    argv = [*HOOK[:-1], target]
+    """The hook exactly as `staso setup` writes it, run the way both agents run hooks."""
+    command = hookfile.hook_command(target)
     environ = {**os.environ, "STASO_NO_WORKER": "1", **(env or {})}
     environ.pop("STASO_RAISE_INTERNAL", None)  # as in production: never fail the agent
-    return subprocess.run(argv, input=data, env=environ, capture_output=True, timeout=60)
+    return subprocess.run(
+        ["/bin/bash", "-c", command], input=data, env=environ, capture_output=True, timeout=60
+    )
 
 
 def records(session: str = "s1") -> list[journal.Record]:
@@ -129,3 +135,47 @@ def test_fuzzed_input_never_disturbs_the_agent(data: bytes):
     proc = run_hook(data)
     assert proc.returncode == 0
     assert proc.stdout == b""
+
+
+def test_every_recorded_event_names_its_session_without_a_parser():
+    """Both agents send session_id first: the hook reads it without importing json."""
+    payloads = [
+        json.loads(line)["payload"]
+        for path in sorted(FIXTURES.glob("*/*/hooks.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    assert len(payloads) > 200  # every recorded session of both agents
+    for payload in payloads:
+        compact = json.dumps(payload, separators=(",", ":")).encode()
+        spaced = json.dumps(payload).encode() + b"\n"  # Claude Code ends with a newline
+        assert leading_session_id(compact) == leading_session_id(spaced) == payload["session_id"]
+
+
+def test_an_event_in_another_shape_takes_the_slow_path_to_the_same_journal():
+    events = [
+        b'{"hook_event_name": "Stop", "session_id": "s1"}',  # not the first key
+        b'{"session_id": "s\\u0031"}',  # an escape: "s1" once decoded
+        b'{"session_id": "s1", "hook_event_name": "Stop"}',
+    ]
+    assert [leading_session_id(e) for e in events] == [None, None, "s1"]
+    for event in events:
+        assert run_hook(event).returncode == 0
+    assert [r.payload["session_id"] for r in records("s1")] == ["s1"] * 3
+
+
+def test_garbage_after_a_plain_session_id_is_quarantined_by_the_worker():
+    """The hook no longer parses an event that starts like one; the worker does, and keeps
+    what is not JSON in quarantine instead of the session."""
+    broken = b'{"session_id":"s1","hook_event_name":"Stop", oops'
+    proc = run_hook(broken)
+    assert (proc.returncode, proc.stdout) == (0, b"")
+    report = worker.drain(
+        settings=staso_settings.load(overrides={"endpoint": "http://127.0.0.1:9"})
+    )
+    assert report.records == 0
+    [entry] = [
+        json.loads(line)
+        for line in (paths.quarantine_dir() / "events.jsonl").read_text().splitlines()
+    ]
+    assert "oops" in entry["raw"] and entry["reason"].startswith("corrupt journal line")

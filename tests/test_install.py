@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from e2e_codex import codex_binary
 from staso_cli.main import cli
 
 from staso_otel import paths
+from staso_otel.targets import hookfile
 from staso_otel.targets.codex import install, trust
 
 USER_CONFIG = """# my Codex config: comments, order and spacing must survive
@@ -239,7 +242,7 @@ def test_real_codex_reports_our_hooks_trusted_with_our_hash(
     (home / "hooks.json").write_text(json.dumps(USER_HOOKS))
     assert run("setup", "--target", "codex", *ENDPOINT).exit_code == 0
     listed = _hooks_list(codex_binary(), home, tmp_path)
-    ours = [h for h in listed if install.MARKER in (h.get("command") or "")]
+    ours = [h for h in listed if hookfile.is_ours({"command": h.get("command")}, install.TARGET)]
     assert len(ours) == 14
     data = json.loads((home / "hooks.json").read_text())
     expected = install.our_entries(data, home / "hooks.json")
@@ -264,3 +267,34 @@ def test_auto_sync_rewrites_entries_after_an_upgrade_and_is_a_no_op_otherwise(is
     record["staso_version"] = "0.0.1"
     install.record_path().write_text(json.dumps(record))
     assert install.sync_if_needed() is False
+
+
+def test_sync_and_auto_sync_replace_the_entries_an_earlier_release_wrote(user_files, codex_on_path):
+    """Earlier releases wrote `<python> -m staso_otel.hook codex` (a slower start) and no
+    hook_script in the install record: auto-sync and sync rewrite those entries and their
+    trust; uninstall still finds them."""
+    before = [(user_files / f).read_bytes() for f in ("hooks.json", "config.toml")]
+    assert run("setup", "--target", "codex", *ENDPOINT, "--auto-sync").exit_code == 0
+    path = user_files / "hooks.json"
+    old = f"{shlex.quote(sys.executable)} -m staso_otel.hook codex"
+    path.write_text(path.read_text().replace(json.dumps(install.hook_command())[1:-1], old))
+    record = json.loads(install.record_path().read_text())
+    del record["hook_script"]
+    install.record_path().write_text(json.dumps(record))
+    assert install.sync_if_needed() is True
+    assert "-m staso_otel.hook" not in path.read_text()
+    path.write_text(path.read_text().replace(json.dumps(install.hook_command())[1:-1], old))
+    assert run("sync").exit_code == 0
+    data = json.loads(path.read_text())
+    commands = [
+        h["command"]
+        for groups in data["hooks"].values()
+        for g in groups
+        for h in g["hooks"]
+        if hookfile.is_ours(h, install.TARGET)
+    ]
+    assert commands == [install.hook_command()] * 14
+    assert install.check(install.plan()).untrusted == []
+    path.write_text(path.read_text().replace(json.dumps(install.hook_command())[1:-1], old))
+    assert run("uninstall", "--target", "codex").exit_code == 0
+    assert [(user_files / f).read_bytes() for f in ("hooks.json", "config.toml")] == before

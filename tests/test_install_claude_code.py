@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from staso_cli.main import cli
 
+from staso_otel.targets import hookfile
 from staso_otel.targets.claude_code import install
 
 # A user's settings as Claude Code writes them (JSON.stringify, 2 spaces), with their own
@@ -54,7 +57,7 @@ def ours(data: dict) -> dict[str, list[dict]]:
     for event, groups in data.get("hooks", {}).items():
         for group in groups:
             for handler in group["hooks"]:
-                if handler["command"].endswith(install.MARKER):
+                if hookfile.is_ours(handler, install.TARGET):
                     found.setdefault(event, []).append({**group, "hooks": [handler]})
     return found
 
@@ -97,7 +100,7 @@ def test_no_secret_goes_into_the_settings_file(settings_file: Path):
     assert result.exit_code == 0, result.output
     assert "sk-staso-secret-123" not in settings_file.read_text()
     command = ours(json.loads(settings_file.read_text()))["Stop"][0]["hooks"][0]["command"]
-    assert command.endswith("-m staso_otel.hook claude-code")
+    assert command == install.hook_command()
 
 
 def test_a_settings_file_setup_created_is_removed_again(isolated_homes):
@@ -189,10 +192,34 @@ def test_auto_sync_rewrites_entries_after_an_interpreter_change(
 ):
     assert run("setup", "--target", "claude-code", *ENDPOINT, "--auto-sync").exit_code == 0
     assert install.sync_if_needed() is False  # nothing changed
-    monkeypatch.setattr(install.sys, "executable", "/opt/new python/bin/python3")
+    monkeypatch.setattr(sys, "executable", "/opt/new python/bin/python3")
     assert install.sync_if_needed() is True
     command = ours(json.loads(settings_file.read_text()))["Stop"][0]["hooks"][0]["command"]
-    assert command == "'/opt/new python/bin/python3' -m staso_otel.hook claude-code"
+    assert command.startswith("'/opt/new python/bin/python3' -I -S /")
+    assert command.endswith("/staso_otel/hook/__main__.py claude-code")
     assert sum(len(v) for v in ours(json.loads(settings_file.read_text())).values()) == len(
         install.EVENTS
     )
+
+
+def test_sync_and_auto_sync_replace_the_entries_an_earlier_release_wrote(settings_file: Path):
+    """Earlier releases wrote `<python> -m staso_otel.hook claude-code` and no hook_script
+    in the install record: auto-sync and sync rewrite them; uninstall still finds them."""
+    before = settings_file.read_bytes()
+    assert run("setup", "--target", "claude-code", *ENDPOINT, "--auto-sync").exit_code == 0
+    old = f"{shlex.quote(sys.executable)} -m staso_otel.hook claude-code"
+    new = json.dumps(install.hook_command())[1:-1]
+    settings_file.write_text(settings_file.read_text().replace(new, old))
+    record = json.loads(install.record_path().read_text())
+    del record["hook_script"]
+    install.record_path().write_text(json.dumps(record))
+    assert install.sync_if_needed() is True
+    assert "-m staso_otel.hook" not in settings_file.read_text()
+    settings_file.write_text(settings_file.read_text().replace(new, old))
+    assert run("sync").exit_code == 0
+    found = ours(json.loads(settings_file.read_text()))
+    commands = [g["hooks"][0]["command"] for groups in found.values() for g in groups]
+    assert commands == [install.hook_command()] * len(install.EVENTS)
+    settings_file.write_text(settings_file.read_text().replace(new, old))
+    assert run("uninstall", "--target", "claude-code").exit_code == 0
+    assert settings_file.read_bytes() == before

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
+
+from staso_otel.targets import hookfile
 
 HEAVY = ["opentelemetry", "click", "filelock", "orjson", "rich", "tomlkit", "requests"]
 
@@ -35,3 +39,24 @@ def test_importing_the_library_is_cheap():
 def test_span_stage_has_no_opentelemetry():
     loaded = _loaded_after("import staso_otel.span.build, staso_otel.span.redact")
     assert "opentelemetry" not in loaded
+
+
+def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy():
+    """What the hook costs is what it imports: `json` pulls in `re` (more than the rest
+    of the hook together), `site` runs every .pth file, `-m` adds runpy."""
+    words = shlex.split(hookfile.hook_command("codex"))
+    proc = subprocess.run(
+        [words[0], "-X", "importtime", *words[1:]],
+        input=b'{"session_id":"s1","hook_event_name":"Stop"}',
+        env={**os.environ, "STASO_NO_WORKER": "1"},
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    loaded = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.decode().splitlines()
+        if line.startswith("import time:")
+    }
+    assert "staso_otel.record.append" in loaded
+    assert not loaded & {"json", "re", "site", "runpy", *HEAVY}

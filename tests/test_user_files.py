@@ -85,33 +85,33 @@ def test_adding_and_removing_our_entries_gives_the_same_bytes(text):
     installed = hookfile.dumps(data, original)
     assert json.loads(installed) == data
     data, _ = hookfile.read_text(installed)
-    assert hookfile.strip(data, codex_install.MARKER, created)
+    assert hookfile.strip(data, codex_install.TARGET, created)
     if not had_hooks_key:  # as both installers do
         del data["hooks"]
     assert hookfile.dumps(data, installed) == original
 
 
-# (target, home, file, the module whose MARKER and EVENTS setup writes)
+# (target, home, file, the events setup writes)
 AGENT_FILES = [
-    ("codex", "codex", "hooks.json", codex_install.MARKER, codex_install.ALL_EVENTS),
-    ("claude-code", "claude", "settings.json", claude_install.MARKER, claude_install.EVENTS),
+    ("codex", "codex", "hooks.json", codex_install.ALL_EVENTS),
+    ("claude-code", "claude", "settings.json", claude_install.EVENTS),
 ]
 
 
-@pytest.mark.parametrize(("target", "home", "name", "marker", "events"), AGENT_FILES)
+@pytest.mark.parametrize(("target", "home", "name", "events"), AGENT_FILES)
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=user_file())
 def test_setup_then_uninstall_leaves_the_agents_file_byte_identical(
-    isolated_homes, target, home, name, marker, events, text
+    isolated_homes, target, home, name, events, text
 ):
     path = isolated_homes[home] / name
     path.write_bytes(text.encode())
     result = CliRunner().invoke(cli, ["setup", "--target", target, *ENDPOINT])
     assert result.exit_code == 0, result.output
     installed = json.loads(path.read_text(encoding="utf-8"))
-    assert set(hookfile.events_with(installed, marker)) == set(events)
+    assert set(hookfile.events_with(installed, target)) == set(events)
     _assert_theirs_untouched(text, path.read_text(encoding="utf-8"))
     result = CliRunner().invoke(cli, ["uninstall", "--target", target, "--keep-data"])
     assert result.exit_code == 0, result.output

@@ -4,11 +4,16 @@ This runs synchronously inside the traced agent for every event, so it is a door
 stamp the time, append the raw event to the session's journal, make sure a worker will
 export it, exit 0. Standard library only, no network, nothing on stdout (Codex feeds
 SessionStart/UserPromptSubmit stdout to the model), exit 0 on any input.
+
+It does not parse the event: importing `json` alone (it pulls in `re`) costs more than
+the rest of the hook. Both agents send `session_id` as the first key, which names the
+journal; an event that does not start that way takes the slow path (a real JSON parse,
+and quarantine if it is not an event). The worker parses every record it reads and
+quarantines the few that are not JSON after all.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -20,10 +25,47 @@ from staso_otel.record import append  # noqa: E402
 
 TARGETS = ("codex", "claude-code")
 MAX_STDIN_BYTES = 256 * 1024 * 1024  # a bound, so a runaway producer cannot exhaust memory
+_BLANK = (b" ", b"\t", b"\r", b"\n")
+_KEY = b'"session_id"'
+
+
+def _skip_blank(raw: bytes, i: int) -> int:
+    while raw[i : i + 1] in _BLANK:
+        i += 1
+    return i
+
+
+def leading_session_id(raw: bytes) -> str | None:
+    """The session id when the event starts `{"session_id": "<plain id>"`, else None.
+
+    A first key is a top-level key whatever follows, so this reads it exactly without a
+    parser. Ids with escapes or unusual characters return None (the slow path decides)."""
+    i = _skip_blank(raw, 0)
+    if raw[i : i + 1] != b"{":
+        return None
+    i = _skip_blank(raw, i + 1)
+    if raw[i : i + len(_KEY)] != _KEY:
+        return None
+    i = _skip_blank(raw, i + len(_KEY))
+    if raw[i : i + 1] != b":":
+        return None
+    i = _skip_blank(raw, i + 1)
+    if raw[i : i + 1] != b'"':
+        return None
+    end = raw.find(b'"', i + 1, i + 2 + append.MAX_PLAIN_ID)
+    if end < 0:
+        return None
+    value = raw[i + 1 : end].decode("ascii", "replace")
+    return value if append.is_plain_id(value) else None
 
 
 def session_of(raw: bytes) -> tuple[str | None, str]:
     """The event's session id, or None and the reason it has none."""
+    session_id = leading_session_id(raw)
+    if session_id is not None:
+        return session_id, ""
+    import json  # the slow path: an event in a shape neither agent sends
+
     if not raw.strip():
         return None, "empty input"
     try:

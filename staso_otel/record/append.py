@@ -17,6 +17,7 @@ VERSION = 1
 DIR_MODE = 0o700
 FILE_MODE = 0o600
 QUARANTINE_MAX_BYTES = 64 * 1024
+MAX_PLAIN_ID = 128
 _SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -25,9 +26,16 @@ def staso_home() -> str:
     return os.environ.get("STASO_HOME") or os.path.join(os.path.expanduser("~"), ".staso")
 
 
+def is_plain_id(session_id: str) -> bool:
+    """Usable as a file name as it is: short, ASCII letters, digits and `._-`, no dotfile."""
+    return (
+        0 < len(session_id) <= MAX_PLAIN_ID and session_id[0].isalnum() and set(session_id) <= _SAFE
+    )
+
+
 def session_file_name(session_id: str) -> str:
     """A session id as a file name; anything unusual is hashed rather than trusted."""
-    if 0 < len(session_id) <= 128 and session_id[0].isalnum() and set(session_id) <= _SAFE:
+    if is_plain_id(session_id):
         return f"{session_id}.jsonl"
     import hashlib  # rare path: only for odd ids
 

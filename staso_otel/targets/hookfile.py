@@ -2,17 +2,20 @@
 
 Codex's hooks.json and Claude Code's settings.json share one shape:
 `{"hooks": {"<Event>": [{"matcher": "...", "hooks": [{"type": "command", "command": ...}]}]}}`.
-Our handlers are recognised by an exact marker at the end of the command; everything
-else (other keys, other groups, other handlers, their order, the file's mode, a dotfile
-symlink) is kept, and so is its text: `dumps` edits only what changed (jsonedit), so the
-user's formatting and escapes survive and setup + uninstall is byte-identical. Writes are
-atomic.
+Our handlers are recognised by how the command ends: `<hook script> <target>` (what setup
+writes) or `-m staso_otel.hook <target>` (what earlier releases wrote, so sync replaces
+it); everything else (other keys, other groups, other handlers, their order, the file's
+mode, a dotfile symlink) is kept, and so is its text: `dumps` edits only what changed
+(jsonedit), so the user's formatting and escapes survive and setup + uninstall is
+byte-identical. Writes are atomic.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import tempfile
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -132,15 +135,38 @@ def dumps(data: dict[str, Any], original: str | None) -> str:
     return jsonedit.render(original, data)
 
 
-def is_ours(handler: Any, marker: str) -> bool:
-    return (
-        isinstance(handler, dict)
-        and handler.get("type", "command") == "command"
-        and str(handler.get("command", "")).rstrip().endswith(marker)
-    )
+HOOK_SCRIPT = ("staso_otel", "hook", "__main__.py")
+LEGACY_MODULE = ["-m", "staso_otel.hook"]
 
 
-def strip(data: dict[str, Any], marker: str, created: Collection[str] | None = None) -> bool:
+def hook_script() -> Path:
+    """The hook's entry point file in this installation."""
+    import staso_otel.hook
+
+    return Path(staso_otel.hook.__file__).with_name(HOOK_SCRIPT[-1])
+
+
+def hook_command(target: str) -> str:
+    """`<python> -I -S <hook script> <target>`: absolute paths keep it working whatever the
+    user's shell or PATH; `-I -S` skip site (.pth files, site-packages scan) and the
+    user's PYTHON* variables, the cheapest interpreter start (docs/PERFORMANCE.md)."""
+    words = [sys.executable, "-I", "-S", str(hook_script()), target]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def is_ours(handler: Any, target: str) -> bool:
+    if not isinstance(handler, dict) or handler.get("type", "command") != "command":
+        return False
+    try:
+        words = shlex.split(str(handler.get("command", "")))
+    except ValueError:
+        return False
+    if len(words) < 3 or words[-1] != target:
+        return False
+    return words[-3:-1] == LEGACY_MODULE or Path(words[-2]).parts[-3:] == HOOK_SCRIPT
+
+
+def strip(data: dict[str, Any], target: str, created: Collection[str] | None = None) -> bool:
     """Remove our handlers and the groups left empty by that; True if any removed.
 
     An event left with no groups is deleted when setup `created` its key (None: any);
@@ -158,7 +184,7 @@ def strip(data: dict[str, Any], marker: str, created: Collection[str] | None = N
             if not isinstance(handlers, list):
                 kept_groups.append(group)
                 continue
-            kept = [h for h in handlers if not is_ours(h, marker)]
+            kept = [h for h in handlers if not is_ours(h, target)]
             if len(kept) != len(handlers):
                 removed = True
                 if not kept:
@@ -198,13 +224,13 @@ def add(
         hooks.setdefault(event, []).append(group)
 
 
-def events_with(data: dict[str, Any], marker: str) -> list[str]:
+def events_with(data: dict[str, Any], target: str) -> list[str]:
     """The events that have a handler of ours."""
     out = []
     for event, groups in (data.get("hooks") or {}).items():
         for group in groups if isinstance(groups, list) else []:
             handlers = group.get("hooks") if isinstance(group, dict) else None
-            if isinstance(handlers, list) and any(is_ours(h, marker) for h in handlers):
+            if isinstance(handlers, list) and any(is_ours(h, target) for h in handlers):
                 out.append(event)
                 break
     return out

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from staso_otel import __version__, paths
+from staso_otel.targets import hookfile
 
 
 def path(target: str) -> Path:
@@ -32,7 +33,12 @@ def save(
 ) -> None:
     """Write the record: `fields`, who wrote the entries, and auto-sync (kept from
     `previous` unless given)."""
-    record = {**fields, "staso_version": __version__, "interpreter": sys.executable}
+    record = {
+        **fields,
+        "staso_version": __version__,
+        "interpreter": sys.executable,
+        "hook_script": str(hookfile.hook_script()),
+    }
     if auto_sync is not None:
         record["auto_sync"] = auto_sync
     elif "auto_sync" in previous:
@@ -41,7 +47,12 @@ def save(
 
 
 def stale(record: dict[str, Any]) -> bool:
-    """Auto-sync is on and the entries were written by another staso or interpreter."""
+    """Auto-sync is on and the entries were written by another staso, interpreter or hook
+    script (a record without one predates the script entry point: its entries use `-m`)."""
     if not record or not record.get("auto_sync"):
         return False
-    return record.get("staso_version") != __version__ or record.get("interpreter") != sys.executable
+    return (
+        record.get("staso_version") != __version__
+        or record.get("interpreter") != sys.executable
+        or record.get("hook_script") != str(hookfile.hook_script())
+    )

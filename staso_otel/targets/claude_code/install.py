@@ -5,7 +5,8 @@ Claude Code reads hooks from the `hooks` key of its settings files, with no trus
 - project: <project>/.claude/settings.json (checked in, shared with the team)
 - local:   <project>/.claude/settings.local.json (this machine only, git-ignored)
 
-Only our handlers are touched (the command ends with `-m staso_otel.hook claude-code`);
+Only our handlers are touched (`hookfile.is_ours`: the command ends with the hook script,
+or an earlier release's `-m staso_otel.hook`, then `claude-code`);
 every other key of the user's settings is kept, in order, with its indent. What setup did
 (which file, whether it created the file or the `hooks` key) is recorded in
 STASO_HOME/install/claude-code.json, so uninstall leaves the file as it found it.
@@ -14,8 +15,6 @@ STASO_HOME/install/claude-code.json, so uninstall leaves the file as it found it
 from __future__ import annotations
 
 import os
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from staso_otel.targets import binaries, hookfile, install_record
 from staso_otel.targets.claude_code import events
 
 TARGET = "claude-code"
-MARKER = f"-m staso_otel.hook {TARGET}"
 EVENTS = events.ALL
 SCOPES = ("global", "project", "local")
 HOOK_TIMEOUT_S = 30
@@ -63,8 +61,7 @@ def claude_version(binary: str | None = None) -> Version | None:
 
 
 def hook_command() -> str:
-    """An absolute interpreter path: keeps working whatever the user's shell or PATH."""
-    return f"{shlex.quote(sys.executable)} {MARKER}"
+    return hookfile.hook_command(TARGET)
 
 
 def _matcher(event: str) -> str | None:
@@ -117,7 +114,7 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
         record = {}
     had_hooks_key = record.get("had_hooks_key", "hooks" in data)
     created_before = record.get("events_created")
-    hookfile.strip(data, MARKER, created_before)
+    hookfile.strip(data, TARGET, created_before)
     events_created = hookfile.created_events(data, p.events, created_before)
     hookfile.add(data, p.events, hook_command(), _timeout, _matcher)
     new_text = hookfile.dumps(data, text)
@@ -142,7 +139,7 @@ def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
 
 def _remove_from(path: Path, record: dict[str, Any]) -> bool:
     data, text = hookfile.read(path)
-    if text is None or not hookfile.strip(data, MARKER, record.get("events_created")):
+    if text is None or not hookfile.strip(data, TARGET, record.get("events_created")):
         return False
     if data.get("hooks") == {} and not record.get("had_hooks_key", True):
         del data["hooks"]
@@ -192,7 +189,7 @@ def _hooks_disabled_in(p: Plan) -> list[Path]:
 def check(p: Plan) -> Health:
     """Will Claude Code run our hooks? Every reason it would not, with the fix."""
     data, _ = hookfile.read(p.settings_file)
-    installed = sorted(hookfile.events_with(data, MARKER))
+    installed = sorted(hookfile.events_with(data, TARGET))
     missing = sorted(set(p.events) - set(installed))
     problems = []
     if p.version is None:

@@ -1,7 +1,8 @@
 """Install, check and remove staso's Codex hooks: hooks.json entries, trust, feature flag.
 
-Only what is ours is touched. Our hook handlers are recognised by an exact marker (the
-command ends with `-m staso_otel.hook codex`); everything else in hooks.json is kept in
+Only what is ours is touched. Our hook handlers are recognised by how the command ends
+(`hookfile.is_ours`: the hook script, or an earlier release's `-m staso_otel.hook`, then
+`codex`); everything else in hooks.json is kept in
 order, and config.toml is edited with tomlkit so comments and formatting survive. What
 setup changed (trust keys, the feature flag and its previous value, files it created) is
 recorded in STASO_HOME/install/codex.json, so uninstall undoes exactly that.
@@ -9,8 +10,6 @@ recorded in STASO_HOME/install/codex.json, so uninstall undoes exactly that.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from staso_otel import paths
 from staso_otel.targets import binaries, hookfile, install_record
 from staso_otel.targets.codex import trust
 
-MARKER = "-m staso_otel.hook codex"
+TARGET = "codex"
 ALL_EVENTS = (
     "SessionStart",
     "UserPromptSubmit",
@@ -69,12 +68,11 @@ def flag_name(version: Version | None) -> str:
 
 
 def hook_command() -> str:
-    """An absolute interpreter path: keeps working whatever the user's shell or PATH."""
-    return f"{shlex.quote(sys.executable)} {MARKER}"
+    return hookfile.hook_command(TARGET)
 
 
 def is_ours(handler: Any) -> bool:
-    return hookfile.is_ours(handler, MARKER)
+    return hookfile.is_ours(handler, TARGET)
 
 
 def timeout_for(event: str) -> int:
@@ -106,7 +104,7 @@ def read_config(path: Path) -> tuple[tomlkit.TOMLDocument, str | None]:
 # -- hooks.json ----------------------------------------------------------------------------
 def strip_ours(data: dict[str, Any], created: list[str] | None = None) -> bool:
     """Remove our handlers (and groups/events left empty by that); True if any removed."""
-    return hookfile.strip(data, MARKER, created)
+    return hookfile.strip(data, TARGET, created)
 
 
 def add_ours(data: dict[str, Any], events: tuple[str, ...], command: str) -> None:
