@@ -154,14 +154,41 @@ def test_every_recorded_event_names_its_session_without_a_parser():
 
 def test_an_event_in_another_shape_takes_the_slow_path_to_the_same_journal():
     events = [
-        b'{"hook_event_name": "Stop", "session_id": "s1"}',  # not the first key
+        b'{"tool_input": {"session_id": "other"}, "session_id": "s1"}',  # nested value first
         b'{"session_id": "s\\u0031"}',  # an escape: "s1" once decoded
+        b'{"note": "say \\"hi\\"", "session_id": "s1"}',  # an escaped quote before it
+        b'{"kind": "sampling", "attempt_number": 1, "session_id": "s1"}',  # Codex 0.171
         b'{"session_id": "s1", "hook_event_name": "Stop"}',
     ]
-    assert [leading_session_id(e) for e in events] == [None, None, "s1"]
+    assert [leading_session_id(e) for e in events] == [None, None, None, "s1", "s1"]
     for event in events:
         assert run_hook(event).returncode == 0
-    assert [r.payload["session_id"] for r in records("s1")] == ["s1"] * 3
+    assert [r.payload["session_id"] for r in records("s1")] == ["s1"] * len(events)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.text(max_size=12), json_values, max_size=6),
+    st.text(min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=6),
+    st.booleans(),
+)
+def test_the_session_id_read_without_a_parser_is_never_wrong(
+    others: dict, session_id: str, at: int, compact: bool
+):
+    """Whatever comes before it, the fast read gives json's answer or none at all."""
+    items = [(k, v) for k, v in others.items() if k != "session_id"]
+    items.insert(min(at, len(items)), ("session_id", session_id))
+    separators = (",", ":") if compact else (", ", ": ")
+    raw = json.dumps(dict(items), separators=separators, ensure_ascii=False).encode()
+    assert leading_session_id(raw) in (None, json.loads(raw)["session_id"])
 
 
 def test_garbage_after_a_plain_session_id_is_quarantined_by_the_worker():

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,7 @@ from staso_otel import settings
 from staso_otel.export import worker
 from staso_otel.hook import main as hook_main
 from staso_otel.record import journal, state
+from staso_otel.targets import hookfile
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # the event before each session's first Stop: the one a fault destroys below
@@ -61,7 +63,7 @@ def hook_env(home: Path) -> dict[str, str]:
 
 def run_hook(agent: str, raw: bytes, home: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "staso_otel.hook", agent],
+        shlex.split(hookfile.hook_command(agent)),  # as `staso setup` writes it
         input=raw,
         env=hook_env(home),
         capture_output=True,

@@ -6,10 +6,11 @@ export it, exit 0. Standard library only, no network, nothing on stdout (Codex f
 SessionStart/UserPromptSubmit stdout to the model), exit 0 on any input.
 
 It does not parse the event: importing `json` alone (it pulls in `re`) costs more than
-the rest of the hook. Both agents send `session_id` as the first key, which names the
-journal; an event that does not start that way takes the slow path (a real JSON parse,
-and quarantine if it is not an event). The worker parses every record it reads and
-quarantines the few that are not JSON after all.
+the rest of the hook. The session id, which names the journal, is among the first
+top-level keys in every event both agents send, after plain values only, so it is read
+with a few byte searches; an event in another shape takes the slow path (a real JSON
+parse, and quarantine if it is not an event). The worker parses every record it reads
+and quarantines the few that are not JSON after all.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from staso_otel.record import append  # noqa: E402
 TARGETS = ("codex", "claude-code")
 MAX_STDIN_BYTES = 256 * 1024 * 1024  # a bound, so a runaway producer cannot exhaust memory
 _BLANK = (b" ", b"\t", b"\r", b"\n")
-_KEY = b'"session_id"'
+MAX_KEYS_BEFORE = 16  # top-level keys read before giving the event to the slow path
 
 
 def _skip_blank(raw: bytes, i: int) -> int:
@@ -35,28 +36,54 @@ def _skip_blank(raw: bytes, i: int) -> int:
     return i
 
 
-def leading_session_id(raw: bytes) -> str | None:
-    """The session id when the event starts `{"session_id": "<plain id>"`, else None.
+def _string(raw: bytes, i: int) -> tuple[bytes | None, int]:
+    """The JSON string at raw[i] without its quotes, and the index after it; None if
+    there is none or it has an escape (only the slow path decodes those exactly)."""
+    if raw[i : i + 1] != b'"':
+        return None, i
+    end = raw.find(b'"', i + 1)
+    if end < 0:
+        return None, i
+    value = raw[i + 1 : end]
+    return (None, i) if b"\\" in value else (value, end + 1)
 
-    A first key is a top-level key whatever follows, so this reads it exactly without a
-    parser. Ids with escapes or unusual characters return None (the slow path decides)."""
+
+def leading_session_id(raw: bytes) -> str | None:
+    """The top-level session_id, read without a parser, or None (the slow path decides).
+
+    Both agents put it among the first keys, after plain values only (Codex 0.171 sends
+    `kind`, `request_id` and `attempt_number` first on model requests), so this walks the
+    top-level keys and skips their values by searching for the next quote or comma;
+    meeting a nested object or array first, an escape, or anything unexpected, it gives
+    up. Ids with unusual characters return None too."""
     i = _skip_blank(raw, 0)
     if raw[i : i + 1] != b"{":
         return None
-    i = _skip_blank(raw, i + 1)
-    if raw[i : i + len(_KEY)] != _KEY:
-        return None
-    i = _skip_blank(raw, i + len(_KEY))
-    if raw[i : i + 1] != b":":
-        return None
-    i = _skip_blank(raw, i + 1)
-    if raw[i : i + 1] != b'"':
-        return None
-    end = raw.find(b'"', i + 1, i + 2 + append.MAX_PLAIN_ID)
-    if end < 0:
-        return None
-    value = raw[i + 1 : end].decode("ascii", "replace")
-    return value if append.is_plain_id(value) else None
+    i += 1
+    for _ in range(MAX_KEYS_BEFORE):
+        key, i = _string(raw, _skip_blank(raw, i))
+        i = _skip_blank(raw, i)
+        if key is None or raw[i : i + 1] != b":":
+            return None
+        i = _skip_blank(raw, i + 1)
+        if key == b"session_id":
+            value, _ = _string(raw, i)
+            if value is None:
+                return None
+            text = value.decode("ascii", "replace")
+            return text if append.is_plain_id(text) else None
+        if raw[i : i + 1] == b'"':
+            _, i = _string(raw, i)
+        elif raw[i : i + 1] in (b"{", b"[", b""):
+            return None  # a nested value first: not worth walking here
+        else:  # a number, true, false or null runs to the next comma or brace
+            ends = [n for n in (raw.find(b",", i), raw.find(b"}", i)) if n >= 0]
+            i = min(ends) if ends else len(raw)
+        i = _skip_blank(raw, i)
+        if raw[i : i + 1] != b",":
+            return None
+        i += 1
+    return None
 
 
 def session_of(raw: bytes) -> tuple[str | None, str]:
