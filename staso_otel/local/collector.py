@@ -1,16 +1,18 @@
 """`staso collector`: an OTLP/HTTP receiver on loopback that stores spans locally. [local]
 
 Accepts what any OpenTelemetry SDK sends to /v1/traces: protobuf or OTLP/JSON (hex ids,
-enum numbers or names), optionally gzip-compressed; answers 400 to anything else and
-keeps running. Each stored root span (a finished turn) is handed to `on_turn`, which the
-CLI uses to print the turn as it completes.
+enum numbers or names), optionally gzip- or deflate-compressed, with a Content-Length or
+chunked (Transfer-Encoding: chunked). It answers 200 only once the spans are stored: 400
+to a body it cannot read (and keeps running), 503 when the store fails, so the sender
+keeps its spans and retries instead of losing them. Each stored root span (a finished
+turn) is handed to `on_turn`, which the CLI uses to print the turn as it completes.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
 import json
+import sqlite3
 import threading
 import zlib
 from collections.abc import Callable
@@ -32,6 +34,68 @@ MAX_BODY = 64 * 1024 * 1024
 
 class BadRequest(ValueError):
     pass
+
+
+def read_body(req: BaseHTTPRequestHandler) -> bytes:
+    """The request body, by Content-Length or chunked framing, at most MAX_BODY bytes.
+
+    http.server leaves both framings to the handler; a chunked body read as
+    "no Content-Length, so empty" would be answered 200 and lost.
+    """
+    coding = (req.headers.get("Transfer-Encoding") or "").lower().replace(" ", "")
+    if not coding or coding == "identity":
+        try:
+            length = int(req.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise BadRequest("Content-Length is not a number") from None
+        if length < 0 or length > MAX_BODY:
+            raise BadRequest("request too large" if length > 0 else "negative Content-Length")
+        body = req.rfile.read(length)
+        if len(body) != length:
+            raise BadRequest("body shorter than its Content-Length")
+        return body
+    if coding != "chunked":
+        raise BadRequest(f"unsupported Transfer-Encoding {coding!r}")
+    parts: list[bytes] = []
+    size = 0
+    while True:  # bounded: every chunk adds to `size`, capped at MAX_BODY
+        line = req.rfile.readline(1024)
+        try:
+            chunk = int(line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise BadRequest("malformed chunk size") from None
+        if chunk < 0 or size + chunk > MAX_BODY:
+            raise BadRequest("request too large")
+        if chunk == 0:
+            for _ in range(100):  # trailer lines, up to the blank one
+                if req.rfile.readline(8192) in (b"\r\n", b"\n", b""):
+                    return b"".join(parts)
+            raise BadRequest("too many trailer lines")
+        data = req.rfile.read(chunk)
+        if len(data) != chunk or req.rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise BadRequest("truncated chunk")
+        parts.append(data)
+        size += chunk
+
+
+def decompress(body: bytes, encoding: str) -> bytes:
+    """Undo Content-Encoding, refusing output over MAX_BODY (a small gzip can expand a lot)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise BadRequest(f"unsupported Content-Encoding {encoding!r}")
+    wbits = zlib.MAX_WBITS | 16 if encoding != "deflate" else zlib.MAX_WBITS
+    try:
+        inflater = zlib.decompressobj(wbits)
+        out = inflater.decompress(body, MAX_BODY + 1)
+    except zlib.error as exc:
+        raise BadRequest(f"not {encoding} data: {exc}") from None
+    if len(out) > MAX_BODY:
+        raise BadRequest("request too large once decompressed")
+    if not inflater.eof:
+        raise BadRequest(f"truncated {encoding} data")
+    return out
 
 
 def _pb_value(value: AnyValue) -> Any:
@@ -185,22 +249,18 @@ class Collector:
             if req.path.split("?")[0] != "/v1/traces":
                 self._reply(req, 404, b"", ctype)
                 return
-            length = int(req.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                raise BadRequest("request too large")
-            body = req.rfile.read(length)
-            encoding = (req.headers.get("Content-Encoding") or "").lower()
-            if encoding == "gzip":
-                body = gzip.decompress(body)
-            elif encoding == "deflate":
-                body = zlib.decompress(body)
+            body = decompress(read_body(req), req.headers.get("Content-Encoding") or "")
             spans = decode_json(body) if ctype == "application/json" else decode_protobuf(body)
-        except (BadRequest, OSError, EOFError, zlib.error, ValueError) as exc:
-            self._reply(
-                req, 400, json.dumps({"error": str(exc)[:300]}).encode(), "application/json"
-            )
+        except (BadRequest, OSError, ValueError) as exc:
+            req.close_connection = True  # the rest of a bad body may still be on the wire
+            self._error(req, 400, exc)
             return
-        self.store.add(spans)
+        try:
+            self.store.add(spans)
+        except (sqlite3.Error, OSError) as exc:
+            # 503 is retryable for every OTLP exporter: the sender keeps the spans
+            self._error(req, 503, exc)
+            return
         self.received += len(spans)
         # before the reply: once the sender is answered, the turn has been shown
         if self.on_turn:
@@ -215,6 +275,10 @@ class Collector:
             else ExportTraceServiceResponse().SerializeToString(),
             ctype,
         )
+
+    @classmethod
+    def _error(cls, req: BaseHTTPRequestHandler, code: int, exc: Exception) -> None:
+        cls._reply(req, code, json.dumps({"error": str(exc)[:300]}).encode(), "application/json")
 
     @staticmethod
     def _reply(req: BaseHTTPRequestHandler, code: int, body: bytes, ctype: str) -> None:
