@@ -3,8 +3,11 @@
 Same settings, profiles and precedence as the CLI. The application's own provider is
 respected: pass it, or set it globally before configuring, and staso adds its processor
 to it instead of replacing it; a new provider is made (and set globally) only when there
-is none. `durable=True` routes finished spans through the hooks' spool and worker, so a
-process that exits right after its last turn, or a collector that is down, loses nothing.
+is none. On the application's provider staso exports only its turns and what runs inside
+them (`export_all=True` for everything), under staso's resource merged over the
+application's (api/nested.py). `durable=True` routes finished spans through the hooks'
+spool and worker, so a process that exits right after its last turn, or a collector that
+is down, loses nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from opentelemetry.sdk.trace.export import (
 
 from staso_otel import __version__, log, paths
 from staso_otel import settings as settings_mod
+from staso_otel.api.nested import STASO_SCOPE, TurnProcessor
 
 DEFAULT_AGENT = "agent"
 
@@ -94,7 +98,7 @@ def current() -> Tracing:
     configures OpenTelemetry) so instrumented code runs before `configure()` too."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = Tracing(tracer=trace.get_tracer("staso", __version__))
+        _DEFAULT = Tracing(tracer=trace.get_tracer(STASO_SCOPE, __version__))
     return _DEFAULT
 
 
@@ -110,11 +114,14 @@ def configure(
     durable: bool = False,
     tracer_provider: TracerProvider | None = None,
     exporter: SpanExporter | None = None,
+    export_all: bool = False,
 ) -> TracerProvider:
     """Set up tracing for `agent` and return the TracerProvider spans go through.
 
     `exporter` replaces the OTLP exporter (e.g. InMemorySpanExporter in tests);
     `durable=True` spools spans for the worker instead of exporting in-process.
+    On an existing provider only staso's turns and the spans started inside them are
+    exported, unless `export_all=True`.
     Raises `settings.SettingsError` for bad settings (one line saying what to fix).
     """
     global _DEFAULT
@@ -128,15 +135,18 @@ def configure(
     if exporter is None and not durable:
         settings.require_key()
 
+    from staso_otel.export.otlp import resource_for
+
+    resource = resource_for(settings, agent)
+    applications = True
     if tracer_provider is None:
         existing = trace.get_tracer_provider()
         if isinstance(existing, TracerProvider):
             tracer_provider = existing  # the application's own: add to it, don't replace
         else:
-            from staso_otel.export.otlp import resource_for
-
-            tracer_provider = TracerProvider(resource=resource_for(settings, agent))
+            tracer_provider = TracerProvider(resource=resource)
             trace.set_tracer_provider(tracer_provider)
+            applications = False
 
     if exporter is not None:
         processor: SpanProcessor = SimpleSpanProcessor(exporter)
@@ -146,12 +156,18 @@ def configure(
         from staso_otel.export.otlp import build_exporter
 
         processor = BatchSpanProcessor(build_exporter(settings))
+    # on the application's provider: only turns, and staso's resource (the provider's is the app's)
+    processor = TurnProcessor(
+        processor,
+        only_turns=applications and not export_all,
+        resource=resource if applications else None,
+    )
     tracer_provider.add_span_processor(processor)
     if durable:
         atexit.register(processor.force_flush)
 
     _DEFAULT = Tracing(
-        tracer=tracer_provider.get_tracer("staso", __version__),
+        tracer=tracer_provider.get_tracer(STASO_SCOPE, __version__),
         agent=agent,
         provider_name=provider,
         capture_content=bool(settings.capture_content),

@@ -24,12 +24,13 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from staso_otel import log, semconv
 from staso_otel.api.config import Tracing, current
+from staso_otel.api.nested import CURRENT_TURN, NestedState
 from staso_otel.span import build
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import redact_span
 
 F = TypeVar("F", bound=Callable[..., Any])
-_TURN: contextvars.ContextVar[Turn | None] = contextvars.ContextVar("staso_turn", default=None)
+_TURN: contextvars.ContextVar[Any] = CURRENT_TURN  # the turn a span starts in, if any
 _KINDS = {semconv.KIND_CLIENT: SpanKind.CLIENT, semconv.KIND_INTERNAL: SpanKind.INTERNAL}
 
 
@@ -126,6 +127,7 @@ class Turn(_Scope):
         prompt: object = None,
         *,
         session_id: str | None = None,
+        user_id: str | None = None,
         agent: str | None = None,
         agent_id: str | None = None,
         model: str | None = None,
@@ -135,6 +137,8 @@ class Turn(_Scope):
         super().__init__(tracing)
         self.prompt = prompt
         self._session_id = session_id or str(uuid.uuid4())
+        self.user_id = user_id
+        self.nested = NestedState()  # what other instrumentations do inside this turn
         self.agent = agent or self._tracing.agent
         self.agent_id = agent_id
         self.model = model
@@ -150,6 +154,11 @@ class Turn(_Scope):
 
     def set_response(self, response: object) -> None:
         self.response = response
+
+    def add_usage(self, usage: build.Usage) -> None:
+        """One model call's usage (staso's llm_call, or an instrumentation's LLM span)."""
+        self.model_calls += 1
+        self.usage = self.usage + usage
 
     def _name(self) -> str:
         return semconv.span_name(semconv.OP_INVOKE_AGENT, self.agent)
@@ -176,6 +185,7 @@ class Turn(_Scope):
             usage=self.usage if self.model_calls else None,
             model_calls=self.model_calls,
             outcome=semconv.TURN_FAILED if ids.get("error_type") else semconv.TURN_COMPLETED,
+            extra={semconv.USER_ID: self.user_id} if self.user_id else None,
         )
 
 
@@ -237,12 +247,19 @@ class LLMCall(_Scope):
     def _name(self) -> str:
         return semconv.span_name(semconv.OP_CHAT, self.model)
 
+    def _on_enter(self) -> None:
+        turn = _TURN.get()
+        if turn is not None and self._span is not None:
+            # spans started under this call are not counted again: its usage is the authority
+            turn.nested.llm_spans.add(self._span.get_span_context().span_id)
+
     def _on_exit(self) -> None:
         turn = _TURN.get()
         if turn is not None:
-            turn.model_calls += 1
             if self.usage is not None:
-                turn.usage = turn.usage + self.usage
+                turn.add_usage(self.usage)
+            else:
+                turn.model_calls += 1
 
     def _build(self, **ids: Any) -> SpanData:
         turn = _TURN.get()

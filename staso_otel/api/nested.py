@@ -1,0 +1,183 @@
+"""What runs inside a staso turn: other instrumentations' spans, on any TracerProvider. [api]
+
+`TurnProcessor` wraps the processor staso exports through. On an application's own
+provider it forwards only staso's spans and the spans started inside a staso turn (unless
+`export_all`), with staso's resource merged over the application's, so unrelated
+application spans never go to staso's endpoint and staso's project and workspace reach
+it. Every span started inside a turn gets the turn's `session.id` (and `user.id`), and an
+instrumentation's LLM span that reports usage (gen_ai.usage.* or llm.token_count.*) adds
+to the turn's totals, once: not when it sits under one of staso's own `llm_call` spans
+(that call's usage is the authority) and not when a span nested in it was already counted.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from staso_otel import log, semconv
+from staso_otel.span import build
+
+STASO_SCOPE = "staso"
+# a bound on spans started but never ended (a dropped span must not grow memory forever)
+MAX_TRACKED = 100_000
+
+
+class TurnLike(Protocol):
+    session_id: str
+    user_id: str | None
+    nested: NestedState
+
+    def add_usage(self, usage: build.Usage) -> None: ...
+
+
+@dataclass
+class NestedState:
+    """Per turn: which spans are staso's llm_calls, and which spans' usage must not count."""
+
+    llm_spans: set[int] = field(default_factory=set)
+    under_llm: set[int] = field(default_factory=set)
+    counted_below: set[int] = field(default_factory=set)
+    parents: dict[int, int | None] = field(default_factory=dict)
+
+
+CURRENT_TURN: contextvars.ContextVar[TurnLike | None] = contextvars.ContextVar(
+    "staso_turn", default=None
+)
+
+_INT = (int,)
+
+
+def _int(attrs: Any, key: str) -> int:
+    value = attrs.get(key)
+    return int(value) if isinstance(value, _INT) and not isinstance(value, bool) else 0
+
+
+def usage_of(attrs: Any) -> build.Usage | None:
+    """Token usage an instrumentation reported on its span (GenAI semconv, else OpenInference)."""
+    if semconv.GEN_AI_USAGE_INPUT_TOKENS in attrs or semconv.GEN_AI_USAGE_OUTPUT_TOKENS in attrs:
+        return build.Usage(
+            _int(attrs, semconv.GEN_AI_USAGE_INPUT_TOKENS),
+            _int(attrs, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+            _int(attrs, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            _int(attrs, semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
+            _int(attrs, semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+        )
+    if semconv.LLM_TOKEN_COUNT_PROMPT in attrs or semconv.LLM_TOKEN_COUNT_COMPLETION in attrs:
+        return build.Usage(
+            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT),
+            _int(attrs, semconv.LLM_TOKEN_COUNT_COMPLETION),
+            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_READ),
+            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE),
+            _int(attrs, semconv.LLM_TOKEN_COUNT_COMPLETION_REASONING),
+        )
+    return None
+
+
+def _is_staso(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name == STASO_SCOPE
+
+
+def with_resource(span: ReadableSpan, resource: Resource) -> ReadableSpan:
+    """A copy of a finished span under another resource (the application's exporters keep
+    the original: the same span object goes to every processor)."""
+    return ReadableSpan(
+        name=span.name,
+        context=span.get_span_context(),
+        parent=span.parent,
+        resource=resource,
+        attributes=span.attributes,
+        events=span.events,
+        links=span.links,
+        kind=span.kind,
+        status=span.status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+class TurnProcessor(SpanProcessor):
+    def __init__(
+        self,
+        delegate: SpanProcessor,
+        *,
+        only_turns: bool,
+        resource: Resource | None = None,
+    ) -> None:
+        self._delegate = delegate
+        self._only_turns = only_turns
+        self._resource = resource
+        self._lock = threading.Lock()
+        self._inside: dict[tuple[int, int], TurnLike] = {}
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        try:
+            self._track(span)
+        except Exception:
+            log.internal_error("api")
+        self._delegate.on_start(span, parent_context)
+
+    def _track(self, span: Span) -> None:
+        turn = CURRENT_TURN.get()
+        if turn is None:
+            return
+        context = span.get_span_context()
+        parent = span.parent.span_id if span.parent is not None else None
+        if not _is_staso(span):
+            span.set_attribute(semconv.SESSION_ID, turn.session_id)
+            if turn.user_id:
+                span.set_attribute(semconv.USER_ID, turn.user_id)
+        nested = turn.nested
+        with self._lock:
+            if len(self._inside) >= MAX_TRACKED:
+                self._inside.pop(next(iter(self._inside)))
+            self._inside[(context.trace_id, context.span_id)] = turn
+            nested.parents[context.span_id] = parent
+            if parent in nested.llm_spans or parent in nested.under_llm:
+                nested.under_llm.add(context.span_id)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        context = span.get_span_context()
+        with self._lock:
+            turn = self._inside.pop((context.trace_id, context.span_id), None)
+        if turn is not None and not _is_staso(span):
+            try:
+                self._count(turn, span)
+            except Exception:
+                log.internal_error("api")
+        if self._only_turns and turn is None and not _is_staso(span):
+            return  # an application span outside any turn: not staso's to export
+        if self._resource is not None:
+            span = with_resource(span, span.resource.merge(self._resource))
+        self._delegate.on_end(span)
+
+    def _count(self, turn: TurnLike, span: ReadableSpan) -> None:
+        usage = usage_of(span.attributes or {})
+        if usage is None:
+            return
+        span_id = span.get_span_context().span_id
+        nested = turn.nested
+        with self._lock:
+            if span_id in nested.under_llm or span_id in nested.counted_below:
+                return  # staso's llm_call, or a span nested in this one, already has it
+            ancestor = nested.parents.get(span_id)
+            for _ in range(1000):  # bounded walk up to the turn
+                if ancestor is None:
+                    break
+                nested.counted_below.add(ancestor)
+                ancestor = nested.parents.get(ancestor)
+        turn.add_usage(usage)
+
+    def shutdown(self) -> None:
+        self._delegate.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._delegate.force_flush(timeout_millis)
