@@ -51,32 +51,35 @@ CURRENT_TURN: contextvars.ContextVar[TurnLike | None] = contextvars.ContextVar(
     "staso_turn", default=None
 )
 
-_INT = (int,)
+# (input, output, cache read, cache write, reasoning): GenAI semconv first, then OpenInference
+_USAGE_KEYS = (
+    (
+        semconv.GEN_AI_USAGE_INPUT_TOKENS,
+        semconv.GEN_AI_USAGE_OUTPUT_TOKENS,
+        semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS,
+        semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    ),
+    (
+        semconv.LLM_TOKEN_COUNT_PROMPT,
+        semconv.LLM_TOKEN_COUNT_COMPLETION,
+        semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_READ,
+        semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE,
+        semconv.LLM_TOKEN_COUNT_COMPLETION_REASONING,
+    ),
+)
 
 
 def _int(attrs: Any, key: str) -> int:
     value = attrs.get(key)
-    return int(value) if isinstance(value, _INT) and not isinstance(value, bool) else 0
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def usage_of(attrs: Any) -> build.Usage | None:
-    """Token usage an instrumentation reported on its span (GenAI semconv, else OpenInference)."""
-    if semconv.GEN_AI_USAGE_INPUT_TOKENS in attrs or semconv.GEN_AI_USAGE_OUTPUT_TOKENS in attrs:
-        return build.Usage(
-            _int(attrs, semconv.GEN_AI_USAGE_INPUT_TOKENS),
-            _int(attrs, semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
-            _int(attrs, semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-            _int(attrs, semconv.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
-            _int(attrs, semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-        )
-    if semconv.LLM_TOKEN_COUNT_PROMPT in attrs or semconv.LLM_TOKEN_COUNT_COMPLETION in attrs:
-        return build.Usage(
-            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT),
-            _int(attrs, semconv.LLM_TOKEN_COUNT_COMPLETION),
-            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_READ),
-            _int(attrs, semconv.LLM_TOKEN_COUNT_PROMPT_CACHE_WRITE),
-            _int(attrs, semconv.LLM_TOKEN_COUNT_COMPLETION_REASONING),
-        )
+    """Token usage an instrumentation reported on its span, if it reported any."""
+    for keys in _USAGE_KEYS:
+        if keys[0] in attrs or keys[1] in attrs:
+            return build.Usage(*(_int(attrs, key) for key in keys))
     return None
 
 
