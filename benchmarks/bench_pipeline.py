@@ -26,6 +26,8 @@ Exits 1 when a target is missed (latency, a span lost, hook > 2x bare under load
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import os
 import statistics
@@ -34,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,25 @@ RESULTS = ROOT / "benchmarks" / "results"
 WARM_P50_S = 0.15  # Stop -> root span, worker running
 COLD_P95_S = 0.5  # the Stop hook starts the worker
 HOOK_TARGET_RATIO = 2.0
+
+
+@contextlib.contextmanager
+def _scratch(prefix: str) -> Iterator[Path]:
+    """A temporary home that is removed only once its detached worker has exited: the
+    worker may still be writing there when a measurement ends (bounded wait)."""
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
+        try:
+            yield Path(tmp)
+        finally:
+            lock = Path(tmp) / "staso" / "run" / "worker.lock"
+            deadline = time.monotonic() + 30
+            while lock.exists() and time.monotonic() < deadline:
+                with open(lock, "a") as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break  # no worker holds it
+                    except OSError:
+                        time.sleep(0.1)
 
 
 def _env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
@@ -87,8 +109,7 @@ def throughput(sessions: int) -> dict[str, Any]:
     from staso_otel.hook import main as hook_main
 
     receiver = Receiver().start()
-    with tempfile.TemporaryDirectory(prefix="staso-bench-tp-") as tmp:
-        home = Path(tmp)
+    with _scratch("staso-bench-tp-") as home:
         old = dict(os.environ)
         os.environ.update(STASO_HOME=str(home / "staso"), STASO_NO_WORKER="1")
         try:
@@ -152,8 +173,7 @@ def latency(target: str, run: str, turns: int, cold: bool = False) -> dict[str, 
     receiver = Receiver().start()
     delays: list[float] = []
     missing = 0
-    with tempfile.TemporaryDirectory(prefix="staso-bench-lat-") as tmp:
-        home = Path(tmp)
+    with _scratch("staso-bench-lat-") as home:
         idle = "0.2" if cold else "2"
         env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS=idle)
         for n in range(turns):
@@ -208,8 +228,7 @@ def memory(sessions: int, rounds: int) -> dict[str, Any]:
     from staso_otel.hook import main as hook_main
 
     receiver = Receiver().start()
-    with tempfile.TemporaryDirectory(prefix="staso-bench-mem-") as tmp:
-        home = Path(tmp)
+    with _scratch("staso-bench-mem-") as home:
         env = _env(home, receiver.endpoint, STASO_NO_WORKER="1")
         s = clone("codex", "tour_resume", home / "one", 0)
         payload = s.events[s.stop_index][1]
@@ -286,8 +305,7 @@ def concurrency(parallel: int, rounds: int) -> dict[str, Any]:
     """On 2 cores, 8 sessions' hooks slow each other down whatever they run; the baseline
     is the same crowd running a bare interpreter that reads the payload and exits."""
     receiver = Receiver().start()
-    with tempfile.TemporaryDirectory(prefix="staso-bench-conc-") as tmp:
-        home = Path(tmp)
+    with _scratch("staso-bench-conc-") as home:
         env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="5")
         bare: list[float] = []
         crowd: list[float] = []
