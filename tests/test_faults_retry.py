@@ -86,3 +86,37 @@ def test_the_worker_still_exits_when_nothing_waits(receiver, isolated_homes, mon
     _work(receiver.endpoint, monkeypatch, clock)
     assert len(receiver.spans) == TOUR_SPANS
     assert clock.slept < 60  # idle seconds, not the retry linger
+
+
+def test_a_waiting_worker_exits_once_its_home_is_removed(isolated_homes, monkeypatch):
+    """A worker asleep towards a retry must not outlive its STASO_HOME (uninstall --purge,
+    a scratch home): with the spool gone it has nothing left to send. (A guard: lingering
+    workers were seen after a benchmark removed their homes.)"""
+    import shutil
+    import subprocess
+    import sys
+
+    rec = Receiver(mode=lambda n: (503, {"Retry-After": "600"})).start()
+    try:
+        record_fixture("hello", isolated_homes["codex"])
+        env = {
+            **__import__("os").environ,
+            "STASO_ENDPOINT": rec.endpoint,
+            "STASO_RETRY_LINGER_SECONDS": "86400",
+            "STASO_RAISE_INTERNAL": "0",
+        }
+        proc = subprocess.Popen([sys.executable, "-m", "staso_otel.export.worker"], env=env)
+        try:
+            deadline = time.monotonic() + 60
+            while not rec.requests and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert rec.requests, "the worker never tried to send"
+            assert proc.poll() is None  # asleep towards the Retry-After
+            shutil.rmtree(isolated_homes["staso"])
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+    finally:
+        rec.stop()
