@@ -612,7 +612,7 @@ def load(
     otel_endpoint, otel_var = _otel_value(PARAMS_BY_NAME["endpoint"], env)
     otel_origin = origin(otel_endpoint or OTEL_DEFAULT_ENDPOINT)
     here = origin(values["endpoint"])
-    notes: list[str] = []
+    notes: list[str] = _bad_otel(env)
     if otel_var and source["endpoint"] != otel_var:
         why = (
             "the profile's endpoint wins (to follow it: `staso setup --use-otel-endpoint` "
@@ -740,10 +740,29 @@ def _pick(
 
 
 def _pick_otel(param: Param, env: Mapping[str, str]) -> tuple[Any, str]:
-    for var, _ in param.otel_env:
+    """The first OTEL_* variable of `param` that is set to a value it can parse. As the SDK
+    does, a bad value is ignored (with a note, `_bad_otel`), not an error: it may be set for
+    another application, and must not stop this agent's spans."""
+    for var, parse in param.otel_env:
         if env.get(var):
+            try:
+                parse(env[var])
+            except (TypeError, ValueError):
+                continue
             return env[var], var
     return None, ""
+
+
+def _bad_otel(env: Mapping[str, str]) -> list[str]:
+    notes = []
+    for param in PARAMS:
+        for var, parse in param.otel_env:
+            if env.get(var):
+                try:
+                    parse(env[var])
+                except (TypeError, ValueError) as exc:
+                    notes.append(f"{var}={env[var]!r} ignored: not a valid value ({exc})")
+    return notes
 
 
 # Every OTEL_* variable of the SDK environment spec that bears on a trace exporter, what it

@@ -76,8 +76,13 @@ def test_headers_and_resource_attributes_from_otel_env():
     s = settings.load(env=env)
     assert s.export_headers() == {"a": "1", "b": "x=y"}
     assert s.resource_attributes == {"team": "ml"} and s.service_name == "svc"
+    # a bad OTEL_* value is ignored with a note, as the SDK does (it may be set for another
+    # application); a bad STASO_* value is staso's own and stays an error
+    s = settings.load(env={"OTEL_EXPORTER_OTLP_HEADERS": "novalue", "OTEL_SERVICE_NAME": "svc"})
+    assert s.export_headers() == {} and s.service_name == "svc"
+    assert any("OTEL_EXPORTER_OTLP_HEADERS='novalue' ignored" in n for n in s.notes)
     with pytest.raises(settings.SettingsError, match="headers"):
-        settings.load(env={"OTEL_EXPORTER_OTLP_HEADERS": "novalue"})
+        settings.load(env={"STASO_HEADERS": "novalue"})
 
 
 def test_bad_boolean_and_corrupt_settings_file():
