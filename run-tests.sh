@@ -17,20 +17,21 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+.venv/bin/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
 
 # The real Codex CLI for the end-to-end tests (npm registry; binary ships in the package).
 for v in $CODEX_VERSIONS; do
   if [ ! -x "$CACHE/codex-$v/node_modules/.bin/codex" ]; then
     mkdir -p "$CACHE/codex-$v"
-    npm install --prefix "$CACHE/codex-$v" --no-audit --no-fund "@openai/codex@$v" >/dev/null
+    npm install --prefix "$CACHE/codex-$v" --no-audit --no-fund --loglevel=error \
+      "@openai/codex@$v" >/dev/null
   fi
 done
 # The real Claude Code CLI (npm registry; its native binary ships in a platform package).
 for v in $CLAUDE_VERSIONS; do
   if [ ! -x "$CACHE/claude-code-$v/node_modules/.bin/claude" ]; then
     mkdir -p "$CACHE/claude-code-$v"
-    npm install --prefix "$CACHE/claude-code-$v" --no-audit --no-fund \
+    npm install --prefix "$CACHE/claude-code-$v" --no-audit --no-fund --loglevel=error \
       "@anthropic-ai/claude-code@$v" >/dev/null
   fi
 done
