@@ -41,6 +41,12 @@ def parts(span: SpanData, key: str, kind: str) -> list[dict]:
     return [p for m in messages(span, key) for p in m["parts"] if p["type"] == kind]
 
 
+def one_chat(**fields: object) -> SpanData:
+    """A chat span built directly, with only the fields a test is about."""
+    base = {"trace_id": 1, "span_id": 2, "parent_span_id": 1, "start_ns": 1, "end_ns": 2}
+    return build.chat_span(**base, request_model="m", target="t", session_id="s", **fields)
+
+
 def check_call_chain(calls: list[SpanData]) -> None:
     """Every tool_call answered in a turn comes back, by id, in a later call's input, and
     no call's input repeats what an earlier call of the turn already carried."""
@@ -188,18 +194,7 @@ def test_library_inputs_in_chat_api_shape_become_messages() -> None:
 
 
 def test_finish_reason_is_on_every_output_message() -> None:
-    span = build.chat_span(
-        trace_id=1,
-        span_id=2,
-        parent_span_id=1,
-        start_ns=1,
-        end_ns=2,
-        request_model="m",
-        target="t",
-        session_id="s",
-        output="the answer",
-        finish_reasons=["end_turn"],
-    )
+    span = one_chat(output="the answer", finish_reasons=["end_turn"])
     (out,) = json.loads(span.attributes[sc.GEN_AI_OUTPUT_MESSAGES])
     assert out == {
         "role": "assistant",
@@ -227,17 +222,7 @@ def test_messages_keep_their_shape_under_the_size_cap() -> None:
 
     text = "\n".join(f"line {i} of the instructions\tindented" for i in range(3000))
     inputs = [Message("system", (TextPart(text),)), Message("user", (TextPart("hi"),))]
-    span = build.chat_span(
-        trace_id=1,
-        span_id=2,
-        parent_span_id=1,
-        start_ns=1,
-        end_ns=2,
-        request_model="m",
-        target="t",
-        session_id="s",
-        input_messages=inputs,
-    )
+    span = one_chat(input_messages=inputs)
     capped = redact_span(span, 16384).attributes
     assert sc.INPUT_VALUE not in capped  # the messages are not sent twice
     for key in (sc.GEN_AI_INPUT_MESSAGES,):
