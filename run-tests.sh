@@ -16,8 +16,10 @@ CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]' --config-settings editable_mode=strict
+# pip at error level: setuptools' notice on every editable install is not about this
+# project; a failed install still prints its error and stops the script.
+.venv/bin/python -m pip install -qq --upgrade pip
+.venv/bin/python -m pip install -qq -e '.[test]'
 
 # The real Codex CLI for the end-to-end tests (npm registry; binary ships in the package).
 for v in $CODEX_VERSIONS; do
@@ -38,13 +40,13 @@ done
 # Arize Phoenix for the interop test, in a venv of its own (its dependencies stay apart).
 if [ ! -x "$CACHE/phoenix-$PHOENIX_VERSION/bin/phoenix" ]; then
   "$PYTHON" -m venv "$CACHE/phoenix-$PHOENIX_VERSION"
-  "$CACHE/phoenix-$PHOENIX_VERSION/bin/python" -m pip install --quiet \
+  "$CACHE/phoenix-$PHOENIX_VERSION/bin/python" -m pip install -qq \
     "arize-phoenix==$PHOENIX_VERSION"
 fi
 # An MLflow tracking server for the same interop checks, likewise in a venv of its own.
 if [ ! -x "$CACHE/mlflow-$MLFLOW_VERSION/bin/mlflow" ]; then
   "$PYTHON" -m venv "$CACHE/mlflow-$MLFLOW_VERSION"
-  "$CACHE/mlflow-$MLFLOW_VERSION/bin/python" -m pip install --quiet "mlflow==$MLFLOW_VERSION"
+  "$CACHE/mlflow-$MLFLOW_VERSION/bin/python" -m pip install -qq "mlflow==$MLFLOW_VERSION"
 fi
 export STASO_TEST_CACHE="$CACHE"
 
