@@ -28,8 +28,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -83,11 +85,21 @@ def _env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
 BARE = [PY, "-c", "import sys; sys.stdin.buffer.read()"]
 
 
+@functools.cache
+def _hook_argv(target: str) -> list[str]:
+    """The hook command exactly as `staso setup` writes it, for the wheel venv's staso."""
+    code = "from staso_otel.targets import hookfile; print(hookfile.hook_command({!r}))"
+    out = subprocess.run(
+        [PY, "-c", code.format(target)], capture_output=True, text=True, check=True, timeout=60
+    )
+    return shlex.split(out.stdout.strip())
+
+
 def _hook(target: str, payload: bytes, env: dict[str, str], bare: bool = False) -> float:
     """One real hook process (or, `bare`, an interpreter that only reads stdin); ms."""
     start = time.perf_counter()
     subprocess.run(
-        BARE if bare else [PY, "-m", "staso_otel.hook", target],
+        BARE if bare else _hook_argv(target),
         input=payload,
         env=env,
         stdout=subprocess.DEVNULL,
