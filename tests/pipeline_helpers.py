@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -56,3 +57,26 @@ def run_staso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         text=True,
         timeout=120,
     )
+
+
+def run_worker_process(
+    endpoint: str, why_stuck: str, home: Path | None = None
+) -> subprocess.CompletedProcess:
+    """The real worker process, as a hook starts it (no test-only raising); it must exit by
+    itself within 90 s, else the test fails saying what it was presumably stuck on."""
+    import pytest
+
+    env = {**os.environ, "STASO_ENDPOINT": endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
+    if home is not None:
+        env["STASO_HOME"] = str(home)
+    env.pop("STASO_RAISE_INTERNAL", None)  # as in the field
+    env.pop("STASO_NO_WORKER", None)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "staso_otel.export.worker"],
+            env=env,
+            capture_output=True,
+            timeout=90,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the worker did not exit on its own ({why_stuck})")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from otlp_receiver import Receiver
+from pipeline_helpers import run_worker_process
 
 from staso_otel.export import losses
 from staso_otel.local import replay
@@ -47,26 +48,6 @@ def _recording(tmp: Path, target: str, name: str, change=None, event: str = "Pos
     return dst
 
 
-def _run_worker(home: Path, endpoint: str) -> subprocess.CompletedProcess:
-    """The real worker process, as a hook starts it; it must exit by itself."""
-    env = {
-        **os.environ,
-        "STASO_HOME": str(home),
-        "STASO_ENDPOINT": endpoint,
-        "STASO_WORKER_IDLE_SECONDS": "1",
-    }
-    env.pop("STASO_RAISE_INTERNAL", None)  # as in the field
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "staso_otel.export.worker"],
-            env=env,
-            capture_output=True,
-            timeout=90,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the worker did not exit on its own (spinning on a bad record)")
-
-
 def _session(
     mp, tmp: Path, receiver: Receiver, target: str, recording: Path, label: str, edit=None
 ):
@@ -79,7 +60,7 @@ def _session(
     if edit is not None:
         edit(agent_home)
     start = len(receiver.spans)
-    proc = _run_worker(home, receiver.endpoint)
+    proc = run_worker_process(receiver.endpoint, "spinning on a bad record", home)
     assert proc.returncode == 0, proc.stderr
     return receiver.spans[start:], home
 
@@ -228,7 +209,7 @@ def test_json_nested_as_deep_as_the_hook_takes_costs_only_its_record(
     else:
         pytest.fail("the hook recorded no deep payload")
     start = len(receiver.spans)
-    proc = _run_worker(home, receiver.endpoint)
+    proc = run_worker_process(receiver.endpoint, "spinning on a bad record", home)
     assert proc.returncode == 0
     spans = receiver.spans[start:]
     assert _ids(spans) == _ids(clean)

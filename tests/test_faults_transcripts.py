@@ -5,31 +5,14 @@ home exported and every `staso flush` waited out its lock timeout."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import record_fixture
+from pipeline_helpers import record_fixture, run_worker_process
 
 from staso_otel.local import replay
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _worker(endpoint: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "STASO_ENDPOINT": endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
-    env.pop("STASO_RAISE_INTERNAL", None)
-    env.pop("STASO_NO_WORKER", None)
-    try:
-        return subprocess.run(
-            [sys.executable, "-m", "staso_otel.export.worker"],
-            env=env,
-            capture_output=True,
-            timeout=90,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail("the worker did not exit on its own (blocked on the transcript)")
 
 
 @pytest.mark.parametrize("target", ["claude-code", "codex"])
@@ -46,7 +29,7 @@ def test_a_fifo_as_transcript_blocks_nothing(
         os.mkfifo(path)  # nobody ever writes to it
     # and a healthy session in the same home, which must not wait behind it
     record_fixture("tour_resume", isolated_homes["codex"])
-    proc = _worker(receiver.endpoint)
+    proc = run_worker_process(receiver.endpoint, "blocked on the transcript")
     assert proc.returncode == 0
     sessions = {s["attributes"]["session.id"] for s in receiver.spans}
     assert "01a20a6c-a0fe-7aa0-b7ee-3fc18ef38ae4" in sessions  # tour_resume delivered
