@@ -280,3 +280,72 @@ def test_durable_mode_survives_a_collector_outage(isolated_homes, tmp_path):
         assert up.spans[0]["resource"]["service.name"] == "durable-bot"
     finally:
         up.stop()
+
+
+def _asks_for(*calls: tuple[str, str, str]) -> dict:
+    """An assistant message in the Chat Completions shape that calls tools."""
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": cid, "type": "function", "function": {"name": name, "arguments": args}}
+            for cid, name, args in calls
+        ],
+    }
+
+
+def test_tool_spans_take_the_call_ids_the_model_asked_for(spans):
+    @staso_otel.tool
+    def grep(pattern: str, path: str = ".") -> str:
+        return f"{path}: {pattern}"
+
+    with staso_otel.turn("find", session_id="s-ids"):
+        with staso_otel.llm_call("gpt-5") as call:
+            call.set_response(
+                _asks_for(
+                    ("call_a", "grep", '{"pattern": "TODO"}'),
+                    ("call_b", "grep", '{"pattern": "FIXME"}'),
+                    ("call_c", "ls", "{}"),
+                    ("call_d", "ls", "{}"),
+                )
+            )
+        grep("FIXME")  # run out of order: matched by its arguments, not by position
+        grep("TODO")
+        with staso_otel.tool_call("ls", {}, call_id="call_d"):
+            pass  # given its id: call_d is no longer waiting
+        with staso_otel.tool_call("ls", {}):
+            pass
+        with staso_otel.tool_call("ls", {}):
+            pass  # nothing left to claim
+    tools = [s for s in spans.get_finished_spans() if s.name.startswith("execute_tool")]
+    ids = [(s.name, s.attributes.get(semconv.GEN_AI_TOOL_CALL_ID)) for s in tools]
+    assert ids == [
+        ("execute_tool grep", "call_b"),
+        ("execute_tool grep", "call_a"),
+        ("execute_tool ls", "call_d"),
+        ("execute_tool ls", "call_c"),
+        ("execute_tool ls", None),
+    ]
+
+
+def test_tool_call_ids_stay_inside_their_turn(spans):
+    @staso_otel.tool
+    def grep(pattern: str) -> str:
+        return pattern
+
+    with staso_otel.turn("one", session_id="s-1"), staso_otel.llm_call("gpt-5") as call:
+        call.set_response(_asks_for(("call_x", "grep", '{"pattern": "a"}')))
+    grep("a")  # outside any turn
+    with staso_otel.turn("two", session_id="s-1"):
+        grep("a")  # another turn: its model asked for nothing
+    tools = [s for s in spans.get_finished_spans() if s.name == "execute_tool grep"]
+    assert [s.attributes.get(semconv.GEN_AI_TOOL_CALL_ID) for s in tools] == [None, None]
+
+
+def test_llm_call_system_instructions_become_the_conventions_attribute(spans):
+    with staso_otel.llm_call("gpt-5", system_instructions="be brief", input_messages="hi"):
+        pass
+    [chat] = spans.get_finished_spans()
+    assert chat.attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] == (
+        '[{"type":"text","content":"be brief"}]'
+    )

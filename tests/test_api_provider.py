@@ -167,3 +167,37 @@ def test_usage_outside_a_turn_and_without_staso_counts_nowhere(receiver):
     [span] = own.get_finished_spans()
     assert semconv.SESSION_ID not in span.attributes
     assert span.attributes[semconv.GEN_AI_USAGE_INPUT_TOKENS] == 5
+
+
+def test_another_instrumentations_span_of_the_same_request_is_not_exported_twice(app, receiver):
+    """A model span right inside or right around staso's chat span is the same request."""
+    provider, own, configure = app
+    configure()
+    tracer = provider.get_tracer("openinference.instrumentation.openai")
+    with staso_otel.turn("hi", session_id="s-dup"):
+        with staso_otel.llm_call("gpt-5") as call:
+            call.set_usage(100, 10)
+            with tracer.start_as_current_span("ChatCompletion") as inner:
+                inner.set_attribute(semconv.OPENINFERENCE_SPAN_KIND, semconv.OI_KIND_LLM)
+                inner.set_attribute(semconv.LLM_TOKEN_COUNT_PROMPT, 100)
+                with tracer.start_as_current_span("POST /v1/chat/completions"):
+                    pass  # not a model span: kept
+        with tracer.start_as_current_span("chat gpt-5") as outer:  # instrumented outside staso's
+            outer.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_CHAT)
+            outer.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, 30)
+            with staso_otel.llm_call("gpt-5") as call:
+                call.set_usage(30, 3)
+        with tracer.start_as_current_span("chat gpt-4o") as alone:  # no staso span: kept
+            alone.set_attribute(semconv.GEN_AI_OPERATION_NAME, semconv.OP_CHAT)
+            alone.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, 5)
+    provider.force_flush()
+    assert sorted(s["name"] for s in receiver.spans) == [
+        "POST /v1/chat/completions",
+        "chat gpt-4o",
+        "chat gpt-5",
+        "chat gpt-5",
+        "invoke_agent triage-bot",
+    ]
+    assert {s["scope"] for s in receiver.spans if s["name"] == "chat gpt-5"} == {"staso"}
+    assert turn_usage(receiver) == {"in": 135, "out": 13, "calls": 3}
+    assert len(own.get_finished_spans()) == 7  # the application's own exporter sees all

@@ -8,6 +8,9 @@ it. Every span started inside a turn gets the turn's `session.id` (and `user.id`
 instrumentation's LLM span that reports usage (gen_ai.usage.* or llm.token_count.*) adds
 to the turn's totals, once: not when it sits under one of staso's own `llm_call` spans
 (that call's usage is the authority) and not when a span nested in it was already counted.
+Another instrumentation's model span right around or right inside one of staso's chat
+spans (openinference, opentelemetry-instrumentation-openai-v2, the Anthropic SDK's own
+span, next to `instrument_openai()`) is the same request twice: staso does not export it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Protocol
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind
 
 from staso_otel import log, semconv
 from staso_otel.span import build
@@ -45,6 +49,7 @@ class NestedState:
     under_llm: set[int] = field(default_factory=set)
     counted_below: set[int] = field(default_factory=set)
     parents: dict[int, int | None] = field(default_factory=dict)
+    llm_parents: set[int] = field(default_factory=set)  # spans a staso chat span started in
 
 
 CURRENT_TURN: contextvars.ContextVar[TurnLike | None] = contextvars.ContextVar(
@@ -86,6 +91,17 @@ def usage_of(attrs: Any) -> build.Usage | None:
 def _is_staso(span: ReadableSpan) -> bool:
     scope = span.instrumentation_scope
     return scope is not None and scope.name == STASO_SCOPE
+
+
+_MODEL_OPERATIONS = frozenset({semconv.OP_CHAT, "text_completion", "generate_content"})
+
+
+def _is_model_span(attrs: Any) -> bool:
+    """A model request as another instrumentation reports it (either dialect)."""
+    return (
+        attrs.get(semconv.GEN_AI_OPERATION_NAME) in _MODEL_OPERATIONS
+        or attrs.get(semconv.OPENINFERENCE_SPAN_KIND) == semconv.OI_KIND_LLM
+    )
 
 
 def with_resource(span: ReadableSpan, resource: Resource) -> ReadableSpan:
@@ -146,6 +162,8 @@ class TurnProcessor(SpanProcessor):
             nested.parents[context.span_id] = parent
             if parent in nested.llm_spans or parent in nested.under_llm:
                 nested.under_llm.add(context.span_id)
+            if parent is not None and span.kind is SpanKind.CLIENT and _is_staso(span):
+                nested.llm_parents.add(parent)
 
     def on_end(self, span: ReadableSpan) -> None:
         context = span.get_span_context()
@@ -153,6 +171,8 @@ class TurnProcessor(SpanProcessor):
             turn = self._inside.pop((context.trace_id, context.span_id), None)
         if turn is not None and not _is_staso(span):
             try:
+                if self._duplicate(turn, span):
+                    return  # staso's own chat span is this request: once is enough
                 self._count(turn, span)
             except Exception:
                 log.internal_error("api")
@@ -161,6 +181,14 @@ class TurnProcessor(SpanProcessor):
         if self._resource is not None:
             span = with_resource(span, span.resource.merge(self._resource))
         self._delegate.on_end(span)
+
+    def _duplicate(self, turn: TurnLike, span: ReadableSpan) -> bool:
+        nested = turn.nested
+        parent = span.parent.span_id if span.parent is not None else None
+        around = span.get_span_context().span_id in nested.llm_parents
+        if not (around or parent in nested.llm_spans):
+            return False
+        return _is_model_span(span.attributes or {})
 
     def _count(self, turn: TurnLike, span: ReadableSpan) -> None:
         usage = usage_of(span.attributes or {})

@@ -25,7 +25,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from staso_otel import log, semconv
 from staso_otel.api.config import Tracing, current
 from staso_otel.api.nested import CURRENT_TURN, NestedState
+from staso_otel.api.toolcalls import PendingToolCalls
 from staso_otel.span import build
+from staso_otel.span import messages as msgs
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import redact_span
 
@@ -147,6 +149,14 @@ class Turn(_Scope):
         self.usage = build.Usage()
         self.model_calls = 0
         self._turn_token: contextvars.Token | None = None
+        self._tool_calls: PendingToolCalls | None = None  # made when a model asks for tools
+
+    @property
+    def tool_calls(self) -> PendingToolCalls:
+        """The model's tool calls in this turn that no tool span has run yet."""
+        if self._tool_calls is None:
+            self._tool_calls = PendingToolCalls()
+        return self._tool_calls
 
     @property
     def session_id(self) -> str:
@@ -200,12 +210,18 @@ class LLMCall(_Scope):
         *,
         provider: str | None = None,
         input_messages: object = None,
+        system_instructions: str | list[msgs.Part] | tuple[msgs.Part, ...] | None = None,
         tracing: Tracing | None = None,
     ) -> None:
         super().__init__(tracing)
         self.model = model
         self.provider = provider or self._tracing.provider_name
         self.input_messages = input_messages
+        self.system_instructions = (
+            (msgs.TextPart(system_instructions),)
+            if isinstance(system_instructions, str)
+            else system_instructions or None
+        )
         self.usage: build.Usage | None = None
         self.output: object = None
         self.response_id: str | None = None
@@ -260,6 +276,9 @@ class LLMCall(_Scope):
                 turn.add_usage(self.usage)
             else:
                 turn.model_calls += 1
+            if self.output is not None and not isinstance(self.output, str):
+                # the tools this call asked for: the tool spans that run them take their ids
+                turn.tool_calls.offer(msgs.coerce(self.output, semconv.ROLE_ASSISTANT) or ())
 
     def _build(self, **ids: Any) -> SpanData:
         turn = _TURN.get()
@@ -274,6 +293,7 @@ class LLMCall(_Scope):
             usage=self.usage,
             input_messages=self.input_messages,
             output=self.output,
+            system_instructions=self.system_instructions,
             finish_reasons=self.finish_reasons,
             agent_name=turn.agent if turn else None,
         )
@@ -310,6 +330,15 @@ class ToolCall(_Scope):
 
     def _name(self) -> str:
         return semconv.span_name(semconv.OP_EXECUTE_TOOL, self.name)
+
+    def _on_enter(self) -> None:
+        turn = _TURN.get()
+        if turn is None or turn._tool_calls is None:
+            return
+        if self.call_id is None:
+            self.call_id = turn.tool_calls.claim(self.name, self.arguments)
+        else:
+            turn.tool_calls.take(self.call_id)
 
     def _build(self, **ids: Any) -> SpanData:
         turn = _TURN.get()
