@@ -116,9 +116,10 @@ def throughput(sessions: int) -> dict[str, Any]:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     from staso_otel import settings
-    from staso_otel.export import otlp, worker
+    from staso_otel.export import otlp
     from staso_otel.export.spool import Spool
     from staso_otel.hook import main as hook_main
+    from staso_otel.pipeline import worker
 
     receiver = Receiver().start()
     with _scratch("staso-bench-tp-") as home:

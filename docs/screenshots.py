@@ -69,8 +69,8 @@ def export(tmp: str, overrides: dict) -> dict[str, str]:
     os.environ["STASO_HOME"] = f"{tmp}/staso"
     os.environ["STASO_NO_WORKER"] = "1"
     from staso_otel import settings
-    from staso_otel.export import worker
     from staso_otel.local import replay
+    from staso_otel.pipeline import worker
 
     sessions = {}
     for n, (target, recording) in enumerate(RECORDINGS.items()):

@@ -62,7 +62,7 @@ def gather(
     binary: str | None = None,
 ) -> dict[str, Any]:
     from staso_otel.export.spool import Spool
-    from staso_otel.export.worker import read_status
+    from staso_otel.pipeline.worker import read_status
     from staso_otel.targets import installers
 
     install = installers.get(target)

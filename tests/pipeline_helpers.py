@@ -73,7 +73,7 @@ def run_worker_process(
     env.pop("STASO_NO_WORKER", None)
     try:
         return subprocess.run(
-            [sys.executable, "-m", "staso_otel.export.worker"],
+            [sys.executable, "-m", "staso_otel.pipeline.worker"],
             env=env,
             capture_output=True,
             timeout=90,

@@ -12,8 +12,8 @@ from pipeline_helpers import record_fixture
 from replay import FIXTURES_CODEX, Rollouts, load_events
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.hook import main as hook_main
+from staso_otel.pipeline import worker
 
 NOW = 1_800_000_000_000_000_000
 

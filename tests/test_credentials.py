@@ -53,7 +53,7 @@ def run_worker(env: dict[str, str]) -> None:
     full = {k: v for k, v in os.environ.items() if k != "STASO_NO_WORKER"}
     full.update({"STASO_WORKER_IDLE_SECONDS": "0.2", "STASO_EXPORT_TIMEOUT": "5", **env})
     subprocess.run(
-        [sys.executable, "-m", "staso_otel.export.worker"], env=full, timeout=90, check=True
+        [sys.executable, "-m", "staso_otel.pipeline.worker"], env=full, timeout=90, check=True
     )
 
 

@@ -17,8 +17,8 @@ from pipeline_helpers import record_fixture, run_staso
 from staso_cli.main import cli
 
 from staso_otel import paths, settings
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 from staso_otel.record import state
 
 TOUR_SPANS = 16  # tour_resume: 2 turns, their model calls and tool calls
@@ -168,7 +168,7 @@ def test_ids_are_stable_across_processes(tmp_path: Path):
     script = (
         "import json,sys; sys.path.insert(0, 'tests');"
         "from pipeline_helpers import record_fixture; from pathlib import Path;"
-        "from staso_otel.export import worker; from staso_otel import settings;"
+        "from staso_otel.pipeline import worker; from staso_otel import settings;"
         "from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter;"
         "home=Path(sys.argv[1]); (home/'codex').mkdir(parents=True);"
         "record_fixture('parallel', home/'codex', now_ns=1_800_000_000_000_000_000);"
@@ -222,7 +222,7 @@ def test_spool_bound_drops_oldest_batches_with_a_log_line(isolated_homes, monkey
 
 def _spawn_worker(env: dict) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "staso_otel.export.worker"],
+        [sys.executable, "-m", "staso_otel.pipeline.worker"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -18,8 +18,8 @@ from pipeline_helpers import record_fixture
 from replay import FIXTURES_CODEX, load_events
 
 from staso_otel import paths, settings
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 
 TOUR_SPANS = 16
 
@@ -71,7 +71,7 @@ def test_worker_killed_mid_export_then_restarted_delivers_everything(isolated_ho
     env.pop("STASO_RAISE_INTERNAL", None)
     try:
         record_fixture("tour_resume", isolated_homes["codex"])
-        proc = subprocess.Popen([sys.executable, "-m", "staso_otel.export.worker"], env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "staso_otel.pipeline.worker"], env=env)
         deadline = time.monotonic() + 30
         while not rec.requests and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -81,7 +81,7 @@ def test_worker_killed_mid_export_then_restarted_delivers_everything(isolated_ho
         assert Spool().usage()["spans"] == TOUR_SPANS  # the batch survived the kill
         rec.mode = "ok"
         restarted = subprocess.run(
-            [sys.executable, "-m", "staso_otel.export.worker"], env=env, timeout=120
+            [sys.executable, "-m", "staso_otel.pipeline.worker"], env=env, timeout=120
         )
         assert restarted.returncode == 0
         assert rec.wait_for(lambda s: len(_unique(s)) == TOUR_SPANS, timeout_s=60)

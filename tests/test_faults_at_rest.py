@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from staso_otel import paths, settings
-from staso_otel.export import retention, worker
+from staso_otel.export import retention
 from staso_otel.hook import main as hook_main
 from staso_otel.local import replay
+from staso_otel.pipeline import worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GRACE_NS = worker.CLOSED_GRACE_NS
@@ -90,6 +91,6 @@ def test_the_quarantine_is_bounded_in_size_and_age(receiver, isolated_homes):
 
 
 def test_the_worker_start_knows_the_grace():
-    from staso_otel.export import start
+    from staso_otel.pipeline import start
 
     assert start.CLOSED_GRACE_NS == worker.CLOSED_GRACE_NS

@@ -19,8 +19,8 @@ from otlp_receiver import Receiver
 from pipeline_helpers import record_fixture, run_staso
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 
 TOUR_SPANS = 16
 

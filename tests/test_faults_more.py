@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from replay_claude import FIXTURES_CLAUDE
 
 from staso_otel import settings as settings_mod
-from staso_otel.export import worker
 from staso_otel.hook import main as hook_main
 from staso_otel.local import replay
+from staso_otel.pipeline import worker
 
 
 def _drain(endpoint: str) -> worker.DrainReport:

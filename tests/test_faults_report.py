@@ -13,8 +13,8 @@ import sys
 from pipeline_helpers import record_fixture, run_staso
 
 from staso_otel import paths, settings
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 
 DOWN = "http://127.0.0.1:9/v1/traces"  # nothing listens on loopback's discard port
 

@@ -12,8 +12,8 @@ from otlp_receiver import Receiver
 from pipeline_helpers import record_fixture
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 
 TOUR_SPANS = 16
 
@@ -105,7 +105,7 @@ def test_a_waiting_worker_exits_once_its_home_is_removed(isolated_homes, monkeyp
             "STASO_RETRY_LINGER_SECONDS": "86400",
             "STASO_RAISE_INTERNAL": "0",
         }
-        proc = subprocess.Popen([sys.executable, "-m", "staso_otel.export.worker"], env=env)
+        proc = subprocess.Popen([sys.executable, "-m", "staso_otel.pipeline.worker"], env=env)
         try:
             deadline = time.monotonic() + 60
             while not rec.requests and time.monotonic() < deadline:

@@ -11,7 +11,7 @@ import threading
 import pytest
 from pipeline_helpers import record_fixture, run_staso
 
-from staso_otel.export import worker
+from staso_otel.pipeline import worker
 
 
 def closed_port() -> int:

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from staso_otel import paths
 from staso_otel import settings as staso_settings
-from staso_otel.export import worker
 from staso_otel.hook.main import leading_session_id
+from staso_otel.pipeline import worker
 from staso_otel.record import journal
 from staso_otel.targets import hookfile
 

@@ -28,8 +28,8 @@ from replay_claude import FIXTURES_CLAUDE, Transcripts
 from replay_claude import load_events as claude_events
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.hook import main as hook_main
+from staso_otel.pipeline import worker
 from staso_otel.record import journal, state
 from staso_otel.targets import hookfile
 
@@ -227,7 +227,7 @@ def test_an_unterminated_last_line_is_skipped_after_a_grace_period(isolated_home
     try:
         env = {**hook_env(home), "STASO_ENDPOINT": rec.endpoint, "STASO_WORKER_IDLE_SECONDS": "0.5"}
         done = subprocess.run(
-            [sys.executable, "-m", "staso_otel.export.worker"], env=env, timeout=120
+            [sys.executable, "-m", "staso_otel.pipeline.worker"], env=env, timeout=120
         )
         assert done.returncode == 0
         assert shape(rec.spans) == reference(agent, events, tmp_path, {len(events) - 1})

@@ -41,6 +41,35 @@ def test_span_stage_has_no_opentelemetry():
     assert "opentelemetry" not in loaded
 
 
+def _imports_of(package: str) -> set[str]:
+    """Every staso_otel module a package's source imports, read from its syntax tree
+    (lazy imports inside functions included)."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "staso_otel" / package
+    found: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+    return {m for m in found if m.startswith("staso_otel.")}
+
+
+def test_export_is_only_spool_and_sender():
+    """export/ knows nothing of agents or of the orchestrator above it: data flows one way."""
+    reached = _imports_of("export")
+    assert not {m for m in reached if m.startswith(("staso_otel.targets", "staso_otel.pipeline"))}
+
+
+def test_targets_do_not_reach_up_into_export_or_pipeline():
+    reached = _imports_of("targets")
+    assert not {m for m in reached if m.startswith(("staso_otel.export", "staso_otel.pipeline"))}
+
+
 def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy():
     """What the hook costs is what it imports: `json` pulls in `re` (more than the rest
     of the hook together), `site` runs every .pth file, `-m` adds runpy."""

@@ -23,10 +23,10 @@ from rich.console import Console
 from staso_cli.main import cli
 
 from staso_otel import paths, settings
-from staso_otel.export import worker
 from staso_otel.local import replay, viewer
 from staso_otel.local.collector import Collector
 from staso_otel.local.store import Store
+from staso_otel.pipeline import worker
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -18,8 +18,8 @@ import pytest
 from mlflow_env import EXPERIMENT_HEADER, MLflow
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.local import replay
+from staso_otel.pipeline import worker
 
 pytestmark = pytest.mark.e2e
 

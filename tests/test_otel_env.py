@@ -18,9 +18,9 @@ from otlp_receiver import Receiver
 
 from staso_otel import paths, status
 from staso_otel import settings as settings_mod
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
 from staso_otel.local import replay
+from staso_otel.pipeline import worker
 from staso_otel.span.model import SpanData, SpanEvent
 
 FIX = Path(__file__).parent / "fixtures" / "codex"
@@ -244,7 +244,7 @@ def test_a_hanging_receiver_is_given_up_on_after_the_milliseconds_asked(tmp_path
     try:
         record(tmp_path, monkeypatch)
         code = (
-            "from staso_otel.export import worker; r = worker.drain(); "
+            "from staso_otel.pipeline import worker; r = worker.drain(); "
             "print(r.spans_left, r.spans_sent)"
         )
         env = {

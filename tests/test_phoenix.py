@@ -19,8 +19,8 @@ import pytest
 from phoenix_env import Phoenix
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.local import replay
+from staso_otel.pipeline import worker
 
 pytestmark = pytest.mark.e2e
 

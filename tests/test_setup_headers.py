@@ -13,7 +13,7 @@ from pipeline_helpers import record_fixture
 from staso_cli.main import cli
 
 from staso_otel import settings
-from staso_otel.export import worker
+from staso_otel.pipeline import worker
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from clone_sessions import clone
 from otlp_receiver import Receiver
 
 from staso_otel import settings
-from staso_otel.export import worker
 from staso_otel.hook import main as hook_main
+from staso_otel.pipeline import worker
 
 pytestmark = pytest.mark.soak
 

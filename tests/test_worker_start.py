@@ -18,8 +18,9 @@ from pathlib import Path
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pipeline_helpers import record_fixture
 
-from staso_otel.export import spool, start, worker
+from staso_otel.export import spool
 from staso_otel.hook import spawn
+from staso_otel.pipeline import start, worker
 from staso_otel.record import journal
 from staso_otel.targets import base
 
@@ -62,7 +63,7 @@ def test_records_without_a_finished_turn_load_no_sdk(isolated_homes) -> None:
     events = load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"])
     for _, payload in events[:2]:  # SessionStart, UserPromptSubmit: no span is finished
         assert hook_main.record("codex", json.dumps(payload).encode(), time.time_ns())
-    code = "from staso_otel.export import worker; worker.run_worker()"
+    code = "from staso_otel.pipeline import worker; worker.run_worker()"
     loaded = _loaded(["-c", code], _env(STASO_ENDPOINT="http://127.0.0.1:9/v1/traces"))
     assert "opentelemetry" not in loaded and "requests" not in loaded
     ((_, path),) = journal.journals()

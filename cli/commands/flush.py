@@ -33,7 +33,8 @@ def command(profile: str | None, no_parked: bool, timeout: float, as_json: bool)
       STASO_ENDPOINT=http://localhost:4318 staso flush
     """
     from staso_otel import settings as settings_mod
-    from staso_otel.export import losses, worker
+    from staso_otel.export import losses
+    from staso_otel.pipeline import worker
     from staso_otel.status import endpoint_reachable
 
     try:

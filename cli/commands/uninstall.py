@@ -128,7 +128,7 @@ def _name_what_is_left() -> None:
 
 
 def _last_flush() -> int:
-    from staso_otel.export import worker
+    from staso_otel.pipeline import worker
 
     try:
         return worker.drain(lock_timeout_s=5).spans_left

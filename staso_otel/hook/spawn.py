@@ -15,7 +15,7 @@ import sys
 
 from staso_otel.record import append
 
-WORKER_MODULE = "staso_otel.export.start"  # looks for work before loading the worker
+WORKER_MODULE = "staso_otel.pipeline.start"  # looks for work before loading the worker
 
 
 def worker_lock_path(home: object = None) -> str:

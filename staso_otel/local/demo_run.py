@@ -40,7 +40,7 @@ def recordings() -> list[tuple[str, Path]]:
 
 def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -> int:
     """Returns the number of spans the collector received."""
-    from staso_otel.export import worker
+    from staso_otel.pipeline import worker
 
     sessions = recordings() if sessions is None else sessions
     store = Store(paths.store_file())  # the user's local store: `staso traces` shows it after

@@ -23,7 +23,7 @@ from staso_otel.record import append
 # dataclasses and the journal reader, the cost this module avoids)
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
-CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = export.worker.CLOSED_GRACE_NS
+CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = pipeline.worker.CLOSED_GRACE_NS
 
 
 def _entries(folder: str) -> list[os.DirEntry]:
@@ -68,7 +68,7 @@ def has_work(home: str) -> bool:
 def main() -> None:
     if not has_work(append.staso_home()):
         sys.exit(0)
-    from staso_otel.export import worker
+    from staso_otel.pipeline import worker
 
     sys.exit(worker.run_worker())
 
