@@ -59,6 +59,23 @@ def _imports_of(package: str) -> set[str]:
     return {m for m in found if m.startswith("staso_otel.")}
 
 
+def test_every_package_ships_in_the_wheel():
+    """A package folder missing from pyproject's list installs nowhere but an editable
+    checkout: the worker the hook spawns from a wheel could not import it."""
+    import pathlib
+
+    import tomlkit
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    config = tomlkit.parse((root / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(root).parts)
+        for p in (root / "staso_otel").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)
+
+
 def test_export_is_only_spool_and_sender():
     """export/ knows nothing of agents or of the orchestrator above it: data flows one way."""
     reached = _imports_of("export")
