@@ -20,6 +20,7 @@ COMMANDS = {
     "traces": "traces",
     "demo": "demo",
     "hook": "hook",
+    "import": "import_sessions",
 }
 
 

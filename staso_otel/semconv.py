@@ -161,6 +161,12 @@ TURN_UNFINISHED: Final = "unfinished"
 STASO_TOOL_CATEGORY: Final = "staso.tool.category"
 STASO_TOOL_HOOK_NAME: Final = "staso.tool.hook_name"  # Codex's name in the hook (`Bash`)
 STASO_TOOL_SOURCE: Final = "staso.tool.source"  # hook | batch | transcript | skill
+# `staso import`: the span was rebuilt from the agent's transcript alone, no hook saw it;
+# `staso.import.unknown` names what only hooks know, so its value here is not measured:
+# permission_mode, tool_start_time / tool_end_time (transcript line times instead of the
+# call's), model_call_start_time (Codex: the previous rollout line, not the request)
+STASO_IMPORTED: Final = "staso.imported"
+STASO_IMPORT_UNKNOWN: Final = "staso.import.unknown"
 STASO_TOOL_BLOCKED: Final = "staso.tool.blocked"
 STASO_TOOL_EXECUTED: Final = "staso.tool.executed"  # false: blocked, denied, rejected
 STASO_TOOL_PERMISSION_REQUESTED: Final = "staso.tool.permission_requested"

@@ -80,3 +80,17 @@ def run_worker_process(
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the worker did not exit on its own ({why_stuck})")
+
+
+def record_claude_fixture(name: str, home: Path) -> int:
+    """Record every hook event of Claude Code fixture `name` through the real hook path,
+    its transcripts written under `home/.claude/projects` first; returns the count."""
+    from replay_claude import FIXTURES_CLAUDE, Transcripts
+    from replay_claude import load_events as load_claude_events
+
+    fixture = FIXTURES_CLAUDE / name
+    events = load_claude_events(fixture, home)
+    Transcripts(fixture, home).write_until(None)
+    for received_ns, payload in events:
+        hook_main.record("claude-code", json.dumps(payload).encode(), received_ns)
+    return len(events)

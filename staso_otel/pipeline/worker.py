@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
-from staso_otel.export import losses, policy, retention
+from staso_otel.export import ledger, losses, policy, retention
 from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
@@ -290,6 +290,8 @@ class Pipeline:
             return
         cap = int(self.settings.max_attribute_bytes)
         self.spool.write(name, [redact_span(s, cap) for s in spans])
+        with contextlib.suppress(OSError):  # what `staso import` must not send again
+            ledger.note(spans, self.home)
 
     # -- spool -> backend ----------------------------------------------------------------
     def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:

@@ -1,0 +1,1 @@
+"""`staso import`: sessions that ran without hooks, rebuilt from the agents' transcripts."""

@@ -1,0 +1,233 @@
+"""`staso import`: sessions rebuilt from transcripts -> the worker's spool and exporter. [backfill]
+
+Each session's transcripts become the journal Records its hooks would have written
+(`targets/<agent>/backfill.py`); the agent's own reducer turns them into spans, exactly as
+the worker does with a live journal, so ids and names are the live ones. Then the
+worker's path: sampling policy, redaction and caps, the durable spool, the OTLP sender.
+
+Idempotent: a unit (turn, sub-agent run) whose root span id the ledger
+(`export/ledger.py`) holds was spooled before, live or by an earlier import, and is not
+spooled again; what is spooled is noted there.
+
+Memory stays flat whatever the size: records are synthesised lazily and fed to the
+reducer BATCH at a time, the reducer keeps only open turns, and spooled spans are sent
+(and leave memory and the spool) every SEND_EVERY spans.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from staso_otel import log, paths, targets
+from staso_otel import semconv as sc
+from staso_otel import settings as settings_mod
+from staso_otel.backfill.sources import Found, Session
+from staso_otel.export import ledger
+from staso_otel.record.journal import Record
+from staso_otel.span.model import SpanData
+from staso_otel.span.redact import redact_span
+from staso_otel.targets.base import Context
+from staso_otel.targets.claude_code import backfill as claude
+from staso_otel.targets.codex import backfill as codex
+
+BATCH = 512  # records per reducer call
+SEND_EVERY = 2000  # spans spooled between two sends
+_SYNTH = {"codex": codex, "claude-code": claude}
+
+
+@dataclass
+class Report:
+    sessions: int = 0
+    turns: int = 0  # main turns imported (sub-agent runs are counted in spans)
+    spans: int = 0  # spooled (or, with dry_run, that would be)
+    spans_sent: int = 0
+    spans_left: int = 0  # still in the spool after the import (sent later)
+    bytes_read: int = 0
+    already: int = 0  # units (turns, sub-agent runs) exported before: not again
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "why"}
+    errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Sink:
+    """Where spans go: the worker's policy, redaction and spool, sent every SEND_EVERY."""
+
+    def __init__(self, home: Path, settings: settings_mod.Settings, dry_run: bool) -> None:
+        from staso_otel.export import policy
+        from staso_otel.pipeline import worker
+
+        self.home, self.dry_run = home, dry_run
+        self.pipeline = None if dry_run else worker.Pipeline(home, settings)
+        self.policy = policy.policy(settings)
+        self.cap = int(settings.max_attribute_bytes)
+        self.unsent = 0
+        self.sent = 0
+
+    def write(self, name: str, spans: list[SpanData]) -> int:
+        spans = self.policy.keep(spans)
+        if not spans or self.pipeline is None:
+            return len(spans)
+        self.pipeline.spool.write(name, [redact_span(s, self.cap) for s in spans])
+        ledger.note(spans, self.home)
+        self.unsent += len(spans)
+        if self.unsent >= SEND_EVERY:
+            self.send()
+        return len(spans)
+
+    def send(self) -> None:
+        """Send what is due now, under the worker lock (a live worker sends it otherwise)."""
+        from staso_otel.pipeline import worker
+
+        self.unsent = 0
+        if self.pipeline is None or self.pipeline.settings_error:
+            return
+        with worker.worker_lock(self.home, timeout_s=30.0) as held:
+            if held:
+                sent, _ = self.pipeline.send_spool(force=True)
+                self.sent += sent
+
+    def close(self) -> tuple[int, int]:
+        """(spans sent, spans left in the spool)."""
+        if self.pipeline is None:
+            return self.sent, 0
+        self.send()
+        self.pipeline.close()
+        return self.sent, self.pipeline.report().spans_left
+
+
+def _batches(records: Iterator[Record]) -> Iterator[list[Record]]:
+    while batch := list(itertools.islice(records, BATCH)):
+        yield batch
+
+
+def _units(spans: list[SpanData]) -> list[list[SpanData]]:
+    """Spans grouped by the unit (turn, sub-agent run) whose root they hang under; a
+    reducer builds and returns each unit whole."""
+    by_id = {s.span_id: s for s in spans}
+
+    def root_of(span: SpanData) -> int:
+        seen = 0
+        while not ledger.is_unit_root(span) and span.parent_span_id in by_id and seen < 64:
+            span, seen = by_id[span.parent_span_id], seen + 1
+        return span.span_id
+
+    groups: dict[int, list[SpanData]] = {}
+    for span in spans:
+        groups.setdefault(root_of(span), []).append(span)
+    return list(groups.values())
+
+
+def _mark(spans: list[SpanData], unknown: tuple[str, ...]) -> list[SpanData]:
+    extra = {sc.STASO_IMPORTED: True, sc.STASO_IMPORT_UNKNOWN: unknown}
+    return [s.with_attributes({**s.attributes, **extra}) for s in spans]
+
+
+def import_session(
+    session: Session, sink: Sink, report: Report, *, since_ns: int = 0, capture: bool = True
+) -> None:
+    """Rebuild one session and hand its new units to `sink`."""
+    synth = _SYNTH[session.target]
+    target = targets.get(session.target)
+    done = ledger.known(session.target, session.session_id, sink.home)
+    stats = {"bytes": 0, "bad_lines": 0}
+    state: dict = {}
+    part = itertools.count()
+    last = 0
+
+    def take(spans: list[SpanData]) -> None:
+        fresh: list[SpanData] = []
+        for unit in _units(spans):
+            roots = [s for s in unit if ledger.is_unit_root(s)]
+            if roots and roots[0].span_id in done:
+                report.already += 1
+                continue
+            if roots and roots[0].start_ns < since_ns:
+                continue
+            report.turns += sum(1 for r in roots if r.parent_span_id is None)
+            fresh += unit
+        if fresh:
+            name = f"import.{session.target}.{session.session_id}.{next(part):06d}"
+            report.spans += sink.write(name, _mark(fresh, synth.UNKNOWN))
+            done.update(s.span_id for s in fresh if ledger.is_unit_root(s))
+
+    try:
+        for batch in _batches(synth.records(session.files, stats)):
+            last = batch[-1].received_ns
+            # "now" is the batch's time: the reducer reads the transcript up to a little past
+            # it, never the whole rest of the file ahead of its turns
+            take(target.process(state, batch, Context(now_ns=last, capture_content=capture)))
+        take(target.expire(state, Context(now_ns=last, capture_content=capture)))
+    except OSError as exc:
+        report.skipped.append({"path": session.files[0].path, "why": f"unreadable: {exc}"})
+    except Exception as exc:  # one session the reducer cannot use must not stop the rest
+        log.internal_error("import")
+        report.skipped.append(
+            {"path": session.files[0].path, "why": f"could not rebuild: {type(exc).__name__}"}
+        )
+    report.bytes_read += stats["bytes"]
+    if stats["bad_lines"]:
+        why = f"{stats['bad_lines']} unreadable or truncated line(s) skipped, the rest imported"
+        report.skipped.append({"path": session.files[0].path, "why": why})
+    report.sessions += 1
+
+
+def run(
+    found: Found,
+    *,
+    settings: settings_mod.Settings,
+    home: Path | None = None,
+    dry_run: bool = False,
+    since_ns: int = 0,
+    progress: Callable[[Report, Session], None] | None = None,
+) -> Report:
+    """Import every session of `found`; `progress` is told after each one."""
+    home = home or paths.staso_home()
+    report = Report(skipped=[{"path": p, "why": w} for p, w in found.skipped])
+    sink = Sink(home, settings, dry_run)
+    if sink.pipeline is not None and sink.pipeline.settings_error:
+        report.errors.append(sink.pipeline.settings_error)
+    started = time.monotonic()
+    try:
+        for session in found.sessions:
+            import_session(
+                session,
+                sink,
+                report,
+                since_ns=since_ns,
+                capture=bool(settings.capture_content),
+            )
+            if progress is not None:
+                progress(report, session)
+    finally:
+        report.spans_sent, report.spans_left = sink.close()
+    log.info("import", f"{report.sessions} sessions in {time.monotonic() - started:.1f}s")
+    if report.spans_left and not report.errors:
+        from staso_otel.pipeline import worker
+
+        report.errors.append(worker.read_status(home).get("last_error") or "export failed")
+    return report
+
+
+def destination_home(
+    endpoint: str, configured: str, home: Path | None = None, *, local: bool = False
+) -> Path:
+    """Where spool and ledger live for an import to `endpoint`: STASO_HOME itself for the
+    endpoint live tracing uses (its ledger knows what the worker sent), else a folder of
+    that endpoint's own (`local`: the local store's, whatever port its collector got), so
+    its batches are never sent elsewhere by the live worker and "already exported" means
+    exported there."""
+    import hashlib
+
+    home = home or paths.staso_home()
+    if local:
+        return home / "import" / "local"
+    if endpoint == configured:
+        return home
+    digest = hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+    return home / "import" / digest

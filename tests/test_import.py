@@ -1,0 +1,259 @@
+"""`staso import`: recorded sessions rebuilt from their transcripts alone, as a user runs it.
+
+The live side runs each recorded session through the real hook path (`hook.main.record`)
+and the real worker to a real OTLP receiver; the import side runs the `staso import`
+command (click's runner, and once as a subprocess) over the same transcripts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from otlp_receiver import Receiver
+from pipeline_helpers import record_claude_fixture, record_fixture, run_staso
+from staso_cli.main import cli
+
+from staso_otel import paths, semconv, settings
+from staso_otel.local.store import Store
+from staso_otel.pipeline import worker
+
+CODEX = [
+    "tour_resume",  # two turns, resumed
+    "spawn_v1",  # a sub-agent (multi-agent v1)
+    "spawn_v2-0.171.0",  # a sub-agent (v2: the spawn answer names no agent id)
+    "codemode",  # calls made by a code-mode `exec` cell
+    "model_error",  # a failed model request ends the turn
+    "legacy-0.125.0",  # the legacy rollout format, no model hooks
+    "mcp",
+    "stop_block",  # a Stop hook blocked: the turn goes on in a second trace
+    "interrupt",
+    "compact-0.171.0",
+]
+CLAUDE = [
+    "agent",  # a background sub-agent and its task-notification turn
+    "fan",  # two parallel sub-agents
+    "nest",  # a sub-agent of a sub-agent
+    "tasks",
+    "bg_bash",  # a background shell whose failure arrives mid-turn
+    "api_error",  # the API refused the request: no Stop
+    "tour_resume",  # one transcript over three resumed runs
+    "fork",  # --fork-session: a second session holding the first one's history
+    "parallel",
+]
+
+
+@pytest.fixture
+def claude_home(isolated_homes, monkeypatch) -> Path:
+    """The recorded transcripts go under ~/.claude/projects, as Claude Code writes them."""
+    home = isolated_homes["home"]
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(home / ".claude"))
+    return home
+
+
+def _live(target: str, names: list[str], homes: dict, claude_home: Path, endpoint: str) -> int:
+    """Record the sessions through the hook path and let the worker export them."""
+    for name in names:
+        if target == "codex":
+            record_fixture(name, homes["codex"])
+        else:
+            record_claude_fixture(name, claude_home)
+    report = worker.drain(settings=settings.load(overrides={"endpoint": endpoint}))
+    assert report.spans_left == 0 and not report.errors
+    return report.spans_sent
+
+
+def _import(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(cli, ["import", *args, "--json"], catch_exceptions=False)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _key(span: dict) -> tuple:
+    return (span["trace_id"], span["span_id"], span["parent_span_id"], span["name"])
+
+
+def _facts(span: dict) -> tuple:
+    """What an imported span must tell as the live one did."""
+    a = span["attributes"]
+    return (
+        _key(span),
+        span["status"],
+        a.get(semconv.STASO_TURN_OUTCOME),
+        a.get(semconv.GEN_AI_USAGE_INPUT_TOKENS),
+        a.get(semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+        a.get(semconv.GEN_AI_TOOL_CALL_ID),
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "name"), [("codex", n) for n in CODEX] + [("claude-code", n) for n in CLAUDE]
+)
+def test_import_alone_rebuilds_every_span_the_hooks_produced(
+    target, name, isolated_homes, claude_home, monkeypatch, tmp_path
+):
+    live, imported = Receiver().start(), Receiver().start()
+    try:
+        monkeypatch.setenv("STASO_ENDPOINT", live.endpoint)
+        assert _live(target, [name], isolated_homes, claude_home, live.endpoint) > 0
+        # a fresh STASO_HOME: no journal, no state, no ledger; only the transcripts
+        monkeypatch.setenv("STASO_HOME", str(tmp_path / "fresh-home"))
+        code, report = _import("--target", target, "--endpoint", imported.endpoint)
+    finally:
+        live.stop()
+        imported.stop()
+    assert code == 0, report
+    assert report["spans_sent"] == report["spans"] == len(imported.spans)
+    assert {_facts(s) for s in imported.spans} == {_facts(s) for s in live.spans}
+    assert len(imported.spans) == len(live.spans)  # no span twice
+    for span in imported.spans:
+        attrs = span["attributes"]
+        assert attrs[semconv.STASO_IMPORTED] is True
+        assert "tool_start_time" in attrs[semconv.STASO_IMPORT_UNKNOWN]
+        assert "permission_mode" in attrs[semconv.STASO_IMPORT_UNKNOWN]
+    roots = [s for s in imported.spans if s["parent_span_id"] is None]
+    assert report["turns"] == len(roots)
+
+
+def test_a_skill_preamble_is_the_one_call_a_transcript_cannot_give(
+    isolated_homes, claude_home, monkeypatch, tmp_path
+):
+    """The `!cmd` of a skill fired PreSkillShellCommand live, under an id the transcript
+    never names: the import rebuilds everything else and says nothing it cannot know."""
+    live, imported = Receiver().start(), Receiver().start()
+    try:
+        monkeypatch.setenv("STASO_ENDPOINT", live.endpoint)
+        _live("claude-code", ["skill"], isolated_homes, claude_home, live.endpoint)
+        monkeypatch.setenv("STASO_HOME", str(tmp_path / "fresh-home"))
+        code, _ = _import("--endpoint", imported.endpoint)
+    finally:
+        live.stop()
+        imported.stop()
+    assert code == 0
+    missing = {_key(s) for s in live.spans} - {_key(s) for s in imported.spans}
+    preamble = [s for s in live.spans if s["attributes"].get(semconv.STASO_TOOL_SOURCE) == "skill"]
+    assert len(preamble) == 1 and missing == {_key(preamble[0])}
+    assert {_key(s) for s in imported.spans} < {_key(s) for s in live.spans}
+
+
+@pytest.mark.parametrize(
+    ("target", "names"),
+    [("codex", ["tour_resume", "spawn_v1", "codemode"]), ("claude-code", ["agent", "nest"])],
+)
+def test_import_after_live_tracing_sends_no_new_span(
+    target, names, isolated_homes, claude_home, receiver, monkeypatch
+):
+    monkeypatch.setenv("STASO_ENDPOINT", receiver.endpoint)
+    sent = _live(target, names, isolated_homes, claude_home, receiver.endpoint)
+    ids = {s["span_id"] for s in receiver.spans}
+    code, report = _import("--target", target)
+    assert code == 0, report
+    assert report["spans"] == 0 and report["already"] > 0
+    assert len(receiver.spans) == sent and {s["span_id"] for s in receiver.spans} == ids
+    # weeks later the worker has deleted the session's journal and state: still nothing new
+    for folder in ("journal", "state"):
+        shutil.rmtree(paths.staso_home() / folder, ignore_errors=True)
+    code, again = _import("--target", target)
+    assert code == 0 and again["spans"] == 0 and again["already"] == report["already"]
+    assert len(receiver.spans) == sent
+
+
+def test_importing_twice_sends_each_span_once(isolated_homes, claude_home, receiver):
+    record_fixture("tour_resume", isolated_homes["codex"])  # live hooks ran, no worker ever did
+    shutil.rmtree(paths.staso_home() / "journal")
+    Path(claude_home / ".claude").mkdir(parents=True, exist_ok=True)
+    from replay_claude import FIXTURES_CLAUDE, Transcripts
+
+    Transcripts(FIXTURES_CLAUDE / "fan", claude_home).write_until(None)
+    code, first = _import("--endpoint", receiver.endpoint)
+    assert code == 0 and first["sessions"] == 2 and first["spans"] == len(receiver.spans) > 0
+    code, second = _import("--endpoint", receiver.endpoint)
+    assert code == 0 and second["spans"] == 0
+    units = first["turns"] + 2  # the two sub-agent runs of `fan` are units too
+    assert second["already"] == first["already"] + units
+    ids = [s["span_id"] for s in receiver.spans]
+    assert len(ids) == len(set(ids)) == first["spans"]
+
+
+def test_a_bad_or_truncated_file_is_reported_and_skipped(
+    isolated_homes, receiver, tmp_path, monkeypatch
+):
+    record_fixture("tour_resume", isolated_homes["codex"])
+    record_fixture("hello", isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")
+    rollouts = sorted((isolated_homes["codex"] / "sessions").rglob("rollout-*.jsonl"))
+    hello = next(p for p in rollouts if b"SCENARIO:hello" in p.read_bytes())
+    data = hello.read_bytes()
+    hello.write_bytes(data[: data.rindex(b"\n", 0, len(data) - 1) + 40])  # torn mid-line
+    garbage = isolated_homes["codex"] / "sessions" / "rollout-garbage.jsonl"
+    garbage.write_bytes(b"\x00\xffnot json at all\n")
+    before = {p: p.read_bytes() for p in [*rollouts, garbage]}
+    result = CliRunner().invoke(cli, ["import", "--endpoint", receiver.endpoint])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert f"skipped {garbage}: not a Codex rollout" in result.stderr
+    assert f"skipped {hello}: 1 unreadable or truncated line(s) skipped" in result.stderr
+    assert "2 sessions, 3 turns" in result.stdout  # both sessions, the torn one up to its tear
+    roots = [s for s in receiver.spans if s["parent_span_id"] is None]
+    assert len(roots) == 3
+    assert {p: p.read_bytes() for p in before} == before  # the user's files untouched
+
+
+def test_dry_run_sends_and_remembers_nothing_and_pipes_plain_counts(
+    isolated_homes, receiver, monkeypatch
+):
+    record_fixture("spawn_v1", isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")
+    env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint}
+    proc = run_staso("import", "--dry-run", env=env)
+    assert proc.returncode == 0, proc.stderr
+    session = "01a20a6d-6121-7030-a4cf-7a97b79883e4"
+    assert f"codex {session}: 1 sessions, 1 turns, 10 spans" in proc.stderr  # piped: counts
+    assert "would send 10 spans" in proc.stdout
+    assert receiver.spans == [] and not (paths.staso_home() / "ledger").exists()
+    proc = run_staso("import", "--json", env=env)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and report["spans_sent"] == 10 == len(receiver.spans)
+    assert proc.stderr == ""  # --json: the report only
+
+
+def test_session_and_since_pick_what_is_imported(isolated_homes, receiver):
+    record_fixture("tour_resume", isolated_homes["codex"])
+    record_fixture("hello", isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")
+    hello = "01a20a6e-f8c1-7041-a2b8-b1f533b1d0e1"
+    code, report = _import("--session", hello, "--endpoint", receiver.endpoint, "--dry-run")
+    assert code == 0 and report["sessions"] == 1 and report["turns"] == 1
+    code, report = _import("--since", "2999-01-01", "--dry-run")
+    assert code == 0 and report["sessions"] == 0
+    code, report = _import("--since", "2000-01-01", "--dry-run")
+    assert code == 0 and report["sessions"] == 2 and report["turns"] == 3
+
+
+def test_local_stores_into_the_local_collector_store(isolated_homes, claude_home):
+    from replay_claude import FIXTURES_CLAUDE, Transcripts
+
+    Transcripts(FIXTURES_CLAUDE / "agent", claude_home).write_until(None)
+    code, report = _import("--local")
+    assert code == 0 and report["spans"] == report["spans_sent"] == 10
+    store = Store()
+    assert store.count() == 10
+    assert [s["session_id"] for s in store.sessions()] == ["874d5789-5155-41e4-96d3-0e51a9dec172"]
+    code, again = _import("--local")
+    assert code == 0 and again["spans"] == 0 and store.count() == 10
+
+
+def test_an_unreachable_endpoint_imports_nothing(isolated_homes):
+    record_fixture("hello", isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")
+    dead = Receiver().start()
+    endpoint = dead.endpoint
+    dead.stop()
+    result = CliRunner().invoke(cli, ["import", "--endpoint", endpoint])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and "cannot reach" in result.output
+    assert not list(paths.staso_home().rglob("ledger"))
+    assert not list(paths.staso_home().rglob("*.batch*"))
