@@ -23,6 +23,7 @@ SCRIPTS = {
     "bench_worker.py": ([], ["--sessions", "2", "--runs", "1"]),
     "bench_api.py": ([], ["--turns", "5", "--blocks", "1"]),
     "bench_redact.py": ([], ["--quick"]),
+    "bench_import.py": (["--mb", "10,100"], ["--mb", "0.3,0.6", "--runs", "1"]),
 }
 
 

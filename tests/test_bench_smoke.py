@@ -70,3 +70,10 @@ def test_redaction_benchmark_reports_every_kind_from_the_wheel():
     assert "wheel venv bench-redact-" in out and "ms/MB (CPU)" in out
     secrets_row = next(line for line in out.splitlines() if line.startswith("secrets"))
     assert int(secrets_row.split()[2]) > 0, out  # the corpus lines were found and replaced
+
+
+def test_import_benchmark_reports_each_size_and_loses_no_span():
+    out = run(str(BENCH / "bench_import.py"), "--mb", "0.3,0.6", "--runs", "1")
+    rows = [line for line in out.splitlines() if line.startswith("{")]
+    assert len(rows) == 2 and all('"import_mb_per_s"' in r for r in rows), out
+    assert "reported but not received" not in out, out

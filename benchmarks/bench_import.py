@@ -1,0 +1,174 @@
+"""`staso import` speed and memory: MB of transcript read per second, peak RSS, by size.
+
+Inputs are copies of recorded sessions under new session ids (tests/clone_sessions.py):
+Codex (tour_resume, codemode, mcp) and Claude Code (tour_resume, agent with its sub-agent,
+fan with two), in turn, until the agents' folders hold `--mb` of transcripts. `staso
+import --endpoint <receiver on 127.0.0.1>` runs from a wheel-installed venv
+(benchmarks/wheel_venv.py) into a fresh STASO_HOME and sends every span to a real OTLP
+receiver. Measured: its wall time and peak RSS, and, in the same interleaved runs, a
+baseline: the same venv's Python reading the same files and decoding every line with
+orjson (what any transcript reader pays at least). Figures are medians.
+
+Targets: >= 50 MB/s read by the import at the largest size, peak RSS <= 100 MB at every
+size, every span the import reported arrived. Exits 1 otherwise.
+
+    .venv/bin/python benchmarks/bench_import.py [--mb 10,100] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+import wheel_venv  # noqa: E402
+from clone_sessions import clone  # noqa: E402
+from otlp_receiver import Receiver  # noqa: E402
+
+TARGET_MB_S = 50.0
+TARGET_RSS_MB = 100.0
+RECORDINGS = [
+    ("codex", "tour_resume"),
+    ("claude-code", "tour_resume"),
+    ("codex", "codemode"),
+    ("claude-code", "agent"),
+    ("codex", "mcp"),
+    ("claude-code", "fan"),
+]
+# Runs a command, then prints its wall time and the peak RSS of the children (KiB).
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "out = subprocess.run(sys.argv[1:], capture_output=True)\n"
+    "wall = time.perf_counter() - t\n"
+    "sys.stderr.buffer.write(out.stderr)\n"
+    "print(out.returncode, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "print(out.stdout.decode().strip())\n"
+)
+# The baseline: every line of every file decoded.
+_READ_ALL = (
+    "import orjson, os, sys\n"
+    "n = 0\n"
+    "for root in sys.argv[1:]:\n"
+    "    for folder, _, files in os.walk(root):\n"
+    "        for name in files:\n"
+    "            if name.endswith('.jsonl'):\n"
+    "                with open(os.path.join(folder, name), 'rb') as fh:\n"
+    "                    for line in fh:\n"
+    "                        n += len(line)\n"
+    "                        orjson.loads(line)\n"
+    "print(n)\n"
+)
+
+
+def build(home: Path, mb: float) -> int:
+    """Cloned sessions under `home` until they hold `mb` MB; returns the bytes written."""
+    roots = [home / ".codex" / "sessions", home / ".claude" / "projects"]
+    n = 0
+    size = 0
+    while size < mb * 1e6:
+        target, run = RECORDINGS[n % len(RECORDINGS)]
+        clone(target, run, home, n)
+        n += 1
+        if n % len(RECORDINGS) == 0 or size == 0:
+            size = sum(p.stat().st_size for r in roots for p in r.rglob("*.jsonl"))
+    return sum(p.stat().st_size for r in roots for p in r.rglob("*.jsonl"))
+
+
+def run_import(home: Path, staso_home: Path, endpoint: str) -> tuple[float, float, dict]:
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "CODEX_HOME": str(home / ".codex"),
+        "CLAUDE_CONFIG_DIR": str(home / ".claude"),
+        "STASO_HOME": str(staso_home),
+        "STASO_ENDPOINT": endpoint,
+    }
+    argv = [wheel_venv.python(), "-c", _MEASURE, wheel_venv.script("staso"), "import", "--json"]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=True)
+    head, _, body = out.stdout.partition("\n")
+    code, wall, rss = head.split()
+    report = json.loads(body)
+    if int(code) != 0:
+        raise SystemExit(f"staso import exited {code}: {out.stderr[-2000:]} {report}")
+    return float(wall), int(rss) / 1024, report
+
+
+def run_baseline(home: Path) -> float:
+    argv = [wheel_venv.python(), "-c", _MEASURE, wheel_venv.python(), "-c", _READ_ALL]
+    argv += [str(home / ".codex"), str(home / ".claude")]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=1800, check=True)
+    return float(out.stdout.split()[1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", default="10,100", help="transcript MB per size")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    sizes = [float(x) for x in args.mb.split(",")]
+    wheel_venv.venv()
+    receiver = Receiver().start()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="staso-bench-import-") as tmp:
+        base = Path(tmp)
+        homes = {mb: base / f"home-{mb:g}" for mb in sizes}
+        written = {mb: build(homes[mb], mb) for mb in sizes}
+        walls: dict[float, list[float]] = {mb: [] for mb in sizes}
+        peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
+        floors: dict[float, list[float]] = {mb: [] for mb in sizes}
+        spans: dict[float, int] = {}
+        lost = 0
+        k = 0
+        for _ in range(args.runs):  # interleaved: drift hits every size and the baseline alike
+            for mb in sizes:
+                floors[mb].append(run_baseline(homes[mb]))
+                before = len(receiver.spans)
+                wall, rss, report = run_import(homes[mb], base / f"staso-{k}", receiver.endpoint)
+                k += 1
+                walls[mb].append(wall)
+                peaks[mb].append(rss)
+                lost += report["spans"] - (len(receiver.spans) - before)
+                spans[mb] = report["spans"]
+                assert report["bytes_read"] >= written[mb] and not report["skipped"], report
+        for mb in sizes:
+            wall = statistics.median(walls[mb])
+            rows.append(
+                {
+                    "mb": round(written[mb] / 1e6, 1),
+                    "import_mb_per_s": round(written[mb] / 1e6 / wall, 1),
+                    "read_and_decode_mb_per_s": round(
+                        written[mb] / 1e6 / statistics.median(floors[mb]), 1
+                    ),
+                    "time_ratio_to_read_and_decode": round(wall / statistics.median(floors[mb]), 2),
+                    "peak_rss_mb": round(statistics.median(peaks[mb]), 1),
+                    "spans_per_run": spans[mb],
+                }
+            )
+    receiver.stop()
+    load = os.getloadavg()[0]
+    for row in rows:
+        print(json.dumps({**row, "load_1m": round(load, 2)}))
+    failed = []
+    if rows[-1]["import_mb_per_s"] < TARGET_MB_S:
+        failed.append(f"{rows[-1]['import_mb_per_s']} MB/s < {TARGET_MB_S}")
+    for row in rows:
+        if row["peak_rss_mb"] > TARGET_RSS_MB:
+            failed.append(f"{row['peak_rss_mb']} MB RSS at {row['mb']} MB")
+    if lost:
+        failed.append(f"{lost} spans reported but not received")
+    print("ok" if not failed else "MISSED: " + "; ".join(failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
