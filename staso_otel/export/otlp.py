@@ -475,13 +475,22 @@ def backoff_s(attempts: int, retry_after_s: float | None = None) -> float:
     return delay
 
 
+def span_bytes(span: SpanData) -> int:
+    """About what one span adds to a request (its attributes dominate)."""
+    return 256 + sum(len(k) + len(str(v)) for k, v in span.attributes.items())
+
+
+def estimate_bytes(spans: Sequence[SpanData]) -> int:
+    return sum(span_bytes(s) for s in spans)
+
+
 def chunk(spans: Sequence[SpanData], max_bytes: int = MAX_REQUEST_BYTES) -> list[list[SpanData]]:
     """Split spans into requests of at most ~max_bytes (estimated from attribute sizes)."""
     out: list[list[SpanData]] = []
     current: list[SpanData] = []
     used = 0
     for span in spans:
-        size = 256 + sum(len(k) + len(str(v)) for k, v in span.attributes.items())
+        size = span_bytes(span)
         if current and used + size > max_bytes:
             out.append(current)
             current, used = [], 0

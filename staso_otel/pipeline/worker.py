@@ -295,7 +295,13 @@ class Pipeline:
 
     # -- spool -> backend ----------------------------------------------------------------
     def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:
-        """Send due batches; returns (spans sent, whether batches wait for a later retry)."""
+        """Send due batches; returns (spans sent, whether batches wait for a later retry).
+
+        Consecutive due batches go out together in one request, up to the request size
+        cap, as a BatchSpanProcessor sends hundreds of spans at once: one request per
+        session's batch made most of the sending time. Only the current group is in
+        memory, so a backlog of any size is sent with bounded memory.
+        """
         if self.settings_error:
             return 0, False
         now_ns = now_ns or time.time_ns()
@@ -303,9 +309,11 @@ class Pipeline:
         waiting = False
         if not force:
             self.spool.unpark_due(now_ns)
+        group: list[Batch] = []
+        used = 0
         for path in list(self.spool.batches()):
             if not force and now_ns < self.blocked_until_ns:
-                return sent, True
+                return self._sent(sent), True
             batch = self.spool.load(path)
             if batch is None:
                 continue
@@ -315,15 +323,55 @@ class Pipeline:
             if not force and batch.next_attempt_ns > now_ns:
                 waiting = True
                 continue
+            from staso_otel.export import otlp  # only now: an empty spool never loads it
+
+            size = otlp.estimate_bytes(batch.spans)
+            if group and used + size > otlp.MAX_REQUEST_BYTES:
+                delivered, retry = self._send_group(group, now_ns)
+                sent += delivered
+                group, used = [], 0
+                if retry:
+                    waiting = True
+                    if force:
+                        return self._sent(sent), True  # failing: do not try every batch
+                    continue  # the block set by the failure ends this pass above
+            group.append(batch)
+            used += size
+        if group:  # a failure in this pass leaves `group` empty: it never sends while blocked
+            delivered, retry = self._send_group(group, now_ns)
+            sent += delivered
+            waiting = waiting or retry
+        return self._sent(sent), waiting
+
+    def _sent(self, sent: int) -> int:
+        if sent:
+            self._write_status(sent=sent)
+        return sent
+
+    def _send_group(self, group: list[Batch], now_ns: int) -> tuple[int, bool]:
+        """One request for several batches; each is deleted only once it is accepted."""
+        if len(group) == 1:
+            return self._send_batch(group[0], now_ns)
+        spans = [span for batch in group for span in batch.spans]
+        outcome = self.sender.send(spans)
+        if outcome.kind == "ok":
+            for batch in group:
+                self.spool.delete(batch)
+            self.sent_total += len(spans)
+            return len(spans), False
+        if outcome.kind == "retry":
+            # As one failing batch would: the first is deferred (its attempts count the
+            # backoff), the block holds back the rest, which keep their own headers.
+            return self._retry_later(group[0], group[0].spans, outcome, now_ns)
+        # Too large or refused: each batch on its own, so one bad batch is split or
+        # parked without holding back the others.
+        sent = 0
+        for batch in group:
             delivered, retry = self._send_batch(batch, now_ns)
             sent += delivered
             if retry:
-                waiting = True
-                if force:
-                    break  # the backend is failing: stop instead of trying every batch
-        if sent:
-            self._write_status(sent=sent)
-        return sent, waiting
+                return sent, True
+        return sent, False
 
     def _send_batch(self, batch: Batch, now_ns: int) -> tuple[int, bool]:
         from staso_otel.export import otlp
@@ -343,18 +391,28 @@ class Pipeline:
             return delivered, False
         self.spool.replace_spans(batch, left)
         assert worst is not None
-        self._write_status(error=f"{worst.kind}: {worst.detail}")
         if worst.kind == "retry":
-            delay = otlp.backoff_s(batch.attempts, worst.retry_after_s)
-            self.blocked_until_ns = now_ns + int(delay * 1e9)
-            self.spool.defer(batch, self.blocked_until_ns, worst.detail)
-            log.warning(
-                "worker",
-                f"export failed ({worst.detail}); {len(left)} spans kept, retry in {delay:.1f}s",
-            )
-            return delivered, True
+            _, retry = self._retry_later(batch, left, worst, now_ns)
+            return delivered, retry
+        self._write_status(error=f"{worst.kind}: {worst.detail}")
         self.spool.park(batch, f"{worst.kind}: {worst.detail}", now_ns)
         return delivered, False
+
+    def _retry_later(
+        self, batch: Batch, left: list[SpanData], outcome: otlp.Outcome, now_ns: int
+    ) -> tuple[int, bool]:
+        """Back off (Retry-After honoured) and keep `batch` for its next attempt."""
+        from staso_otel.export import otlp
+
+        self._write_status(error=f"{outcome.kind}: {outcome.detail}")
+        delay = otlp.backoff_s(batch.attempts, outcome.retry_after_s)
+        self.blocked_until_ns = now_ns + int(delay * 1e9)
+        self.spool.defer(batch, self.blocked_until_ns, outcome.detail)
+        log.warning(
+            "worker",
+            f"export failed ({outcome.detail}); {len(left)} spans kept, retry in {delay:.1f}s",
+        )
+        return 0, True
 
     def _deliver(self, spans: list[SpanData]) -> tuple[int, list[SpanData], otlp.Outcome | None]:
         from staso_otel.export import otlp
