@@ -179,3 +179,62 @@ def test_secrets_in_events_and_the_name_are_redacted_and_counted():
     out = redact_span(span, 16384)
     assert key not in json.dumps(out.to_dict())
     assert out.attributes[semconv.STASO_REDACTED] == 2
+
+
+def _turn_spans(content: str) -> list[SpanData]:
+    """Spans as a turn makes them: ids, cwd and model on each, a tool's arguments twice."""
+    common = {"session.id": "s-1", "staso.cwd": "/home/me/project", "llm.model_name": "gpt-x"}
+    return [
+        SpanData(
+            trace_id=1,
+            span_id=i + 1,
+            parent_span_id=None if i == 0 else 1,
+            name=f"execute_tool {content[:12]}",
+            kind="INTERNAL",
+            start_ns=1,
+            end_ns=2,
+            attributes={
+                **common,
+                "gen_ai.tool.call.arguments": content,
+                "input.value": content,
+                "staso.file.paths": (content, "/home/me/project/a.txt"),
+            },
+            status="ERROR",
+            status_description=content,
+            events=(SpanEvent("exception", 1, {"exception.message": content}),),
+        )
+        for i in range(3)
+    ]
+
+
+def test_a_batch_is_redacted_as_each_span_alone_for_every_corpus_secret():
+    from secrets_corpus import FORMATS, SECRETS
+
+    from staso_otel.span.redact import redact_spans
+
+    for secret in SECRETS:
+        for _, place in FORMATS:
+            spans = _turn_spans(place(secret.line))
+            assert redact_spans(spans, 16384) == [redact_span(s, 16384) for s in spans]
+
+
+def test_a_batch_scans_each_distinct_string_once(monkeypatch):
+    from staso_otel.span import redact
+
+    scanned: list[str] = []
+    real = redact.redact_text
+
+    def counting(text: str) -> tuple[str, int]:
+        scanned.append(text)
+        return real(text)
+
+    monkeypatch.setattr(redact, "redact_text", counting)
+    key = "sk-proj-" + "a1B2c3D4" * 10
+    # 4096: the cap of a status description too, so every string has one (text, cap)
+    spans = redact.redact_spans(_turn_spans(f"curl -H 'Authorization: Bearer {key}' x"), 4096)
+    assert len(scanned) == len(set(scanned)) == 6
+    for span in spans:
+        # every occurrence is still replaced and counted: 3 in attributes (one in a
+        # list), the status description and the event's
+        assert key not in repr(span)
+        assert span.attributes["staso.redacted"] == 5

@@ -30,7 +30,7 @@ from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
-from staso_otel.span.redact import redact_span
+from staso_otel.span.redact import redact_spans
 from staso_otel.targets.base import IDLE_EXPIRY_NS, SESSION_END_EVENT, Context
 
 # `otlp` loads the SDK and the exporter (most of a worker's start-up CPU): it is imported
@@ -289,7 +289,7 @@ class Pipeline:
         if not spans:
             return
         cap = int(self.settings.max_attribute_bytes)
-        self.spool.write(name, [redact_span(s, cap) for s in spans])
+        self.spool.write(name, redact_spans(spans, cap))
         with contextlib.suppress(OSError):  # what `staso import` must not send again
             ledger.note(spans, self.home)
 
