@@ -145,11 +145,13 @@ def open_private(path: Path, flags: int) -> int:
     return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
     """Write `data` to `path` so readers see the old or the new file, never a half.
 
     The temp file lives in the same folder (rename is atomic only within one filesystem);
-    fsync before rename so a crash cannot leave an empty file under the real name.
+    fsync before rename so a crash of the machine cannot leave an empty file under the
+    real name. `durable=False` skips the fsync, for files whose loss in a power cut only
+    repeats work (a killed process loses nothing either way: the kernel has the data).
     """
     ensure_dir(path.parent)
     refuse_symlinks(path)
@@ -158,8 +160,9 @@ def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

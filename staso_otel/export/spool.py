@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,11 @@ PARKED = "parked"
 PARK_RETRY_S = 3600  # a rejected batch is tried again hourly (a key or endpoint fixed)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
+# The bound is checked against a running total of the bytes this Spool wrote, counted
+# again from the folder at most this often, or when the total passes the bound: a count
+# per write (a scan and a stat of every batch) made spooling N batches cost N^2. The
+# recount catches what other processes (the library's durable mode) spooled meanwhile.
+RECOUNT_S = 1.0
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Spool:
         self.home = home
         self.root = paths.spool_dir(home)
         self.max_bytes = max_bytes
+        self._used: int | None = None  # bytes at the last count, plus what was written since
+        self._counted_at = 0.0
 
     @property
     def parked_dir(self) -> Path:
@@ -66,12 +74,15 @@ class Spool:
             return None
         paths.ensure_dir(self.root)
         path = self.root / f"{_safe(name)}{SUFFIX}"
-        self._save(Batch(path, spans))
+        size = self._save(Batch(path, spans))
         if self.max_bytes:
-            self.enforce_bound(self.max_bytes)
+            self._used = None if self._used is None else self._used + size
+            due = time.monotonic() - self._counted_at > RECOUNT_S
+            if self._used is None or self._used > self.max_bytes or due:
+                self.enforce_bound(self.max_bytes)
         return path
 
-    def _save(self, batch: Batch) -> None:
+    def _save(self, batch: Batch) -> int:
         header = {
             "attempts": batch.attempts,
             "next_attempt_ns": batch.next_attempt_ns,
@@ -80,7 +91,9 @@ class Spool:
         }
         lines = [orjson.dumps({"header": header})]
         lines.extend(line for span in batch.spans if (line := self._line(span)))
-        paths.atomic_write(batch.path, b"\n".join(lines) + b"\n")
+        data = b"\n".join(lines) + b"\n"
+        paths.atomic_write(batch.path, data)
+        return len(data)
 
     def _line(self, span: SpanData) -> bytes | None:
         data = span.to_dict()
@@ -240,6 +253,7 @@ class Spool:
             total -= sizes.get(path, 0)
             dropped_batches += 1
             dropped_spans += len(batch.spans) if batch else 0
+        self._used, self._counted_at = total, time.monotonic()
         if dropped_batches:
             losses.add(
                 losses.DROPPED,

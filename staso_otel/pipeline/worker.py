@@ -443,7 +443,8 @@ class Pipeline:
             data.update(last_error=error, last_error_ns=now)
         data["endpoint"] = self.settings.endpoint
         with contextlib.suppress(OSError):
-            paths.atomic_write(status_path(self.home), json.dumps(data).encode())
+            # what `staso status` shows of the last export; nothing depends on it
+            paths.atomic_write(status_path(self.home), json.dumps(data).encode(), durable=False)
 
     def report(self) -> DrainReport:
         usage = self.spool.usage()
