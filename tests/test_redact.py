@@ -238,3 +238,21 @@ def test_a_batch_scans_each_distinct_string_once(monkeypatch):
         # list), the status description and the event's
         assert key not in repr(span)
         assert span.attributes["staso.redacted"] == 5
+
+
+def test_the_memo_carries_across_batches_and_stays_within_its_budget(monkeypatch):
+    from staso_otel.span import redact
+
+    scanned: list[str] = []
+    real = redact.redact_text
+    monkeypatch.setattr(redact, "redact_text", lambda t: scanned.append(t) or real(t))
+    key = "ghp_" + "Zx9" * 12
+    memo = redact.Memo()
+    first = redact.redact_spans(_turn_spans(f"token {key} here"), 4096, memo)
+    again = redact.redact_spans(_turn_spans(f"token {key} here"), 4096, memo)
+    assert first == again and len(scanned) == 6  # the second session scanned nothing
+    tiny = redact.Memo(budget=100)  # smaller than the content: kept only what fits
+    for _ in range(3):
+        spans = redact.redact_spans(_turn_spans(f"token {key} " + "z" * 200), 4096, tiny)
+        assert all(key not in repr(s) and s.attributes["staso.redacted"] == 5 for s in spans)
+    assert tiny._used <= 100

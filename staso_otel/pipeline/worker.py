@@ -30,7 +30,7 @@ from staso_otel.export.spool import Batch, Spool
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
-from staso_otel.span.redact import redact_spans
+from staso_otel.span.redact import Memo, redact_spans
 from staso_otel.targets.base import IDLE_EXPIRY_NS, SESSION_END_EVENT, Context
 
 # `otlp` loads the SDK and the exporter (most of a worker's start-up CPU): it is imported
@@ -111,6 +111,7 @@ class Pipeline:
         self.blocked_until_ns = 0  # after a retryable failure, don't hammer the backend
         self.sent_total = 0
         self.last_error: str | None = None
+        self.redacted = Memo()  # texts already redacted, across the sessions of a backlog
 
     @property
     def sender(self) -> otlp.Sender:
@@ -289,7 +290,7 @@ class Pipeline:
         if not spans:
             return
         cap = int(self.settings.max_attribute_bytes)
-        self.spool.write(name, redact_spans(spans, cap))
+        self.spool.write(name, redact_spans(spans, cap, self.redacted))
         with contextlib.suppress(OSError):  # what `staso import` must not send again
             ledger.note(spans, self.home)
 

@@ -26,8 +26,6 @@ __all__ = [
     "redact_text",
 ]
 
-# (text, cap) -> what _clean_value made of it, shared by the spans of one batch
-Memo = dict[tuple[str, int], tuple[str, int, bool]]
 
 TRUNCATION_MARK = "…[truncated]"
 
@@ -121,15 +119,39 @@ def _clean_text(value: str, max_bytes: int) -> tuple[str, int, bool]:
     return text, count, cut or cut2
 
 
+class Memo:
+    """(text, cap) -> what redaction and the cap made of it, for texts seen again.
+
+    Redaction is a function of the text and the cap alone, so a text met again (the
+    session id, cwd and model on every span of a session, a tool's arguments as both
+    `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
+    chat span and session) is looked up instead of scanned again. Bounded: emptied when
+    the texts it keeps pass `budget` characters.
+    """
+
+    def __init__(self, budget: int = 4_000_000) -> None:
+        self.budget = budget
+        self._done: dict[tuple[str, int], tuple[str, int, bool]] = {}
+        self._used = 0
+
+    def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
+        key = (text, max_bytes)
+        done = self._done.get(key)
+        if done is None:
+            done = _clean_text(text, max_bytes)
+            size = len(text) + len(done[0])
+            if self._used + size > self.budget:
+                self._done.clear()
+                self._used = 0
+            if size <= self.budget:
+                self._done[key] = done
+                self._used += size
+        return done
+
+
 def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[Any, int, bool]:
     if isinstance(value, str):
-        if memo is None:
-            return _clean_text(value, max_bytes)
-        key = (value, max_bytes)
-        done = memo.get(key)
-        if done is None:
-            done = memo[key] = _clean_text(value, max_bytes)
-        return done
+        return _clean_text(value, max_bytes) if memo is None else memo.clean(value, max_bytes)
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
         items = []
         total = 0
@@ -190,14 +212,10 @@ def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> Spa
     )
 
 
-def redact_spans(spans: Iterable[SpanData], max_bytes: int) -> list[SpanData]:
-    """redact_span for the spans of one batch, each distinct string scanned once.
-
-    A turn's spans repeat most of their strings (the session id, cwd and model on every
-    span, a tool's arguments as both `gen_ai.tool.call.arguments` and `input.value`):
-    scanning each once per batch did about a tenth of the work for the same result,
-    since redaction is a function of the string and the cap alone. The memo lives for
-    one call, so it holds no more than the batch already does.
-    """
-    memo: Memo = {}
+def redact_spans(
+    spans: Iterable[SpanData], max_bytes: int, memo: Memo | None = None
+) -> list[SpanData]:
+    """redact_span for many spans, each distinct text scanned once (see Memo): the same
+    result as span by span, every occurrence still counted in `staso.redacted`."""
+    memo = Memo() if memo is None else memo
     return [redact_span(span, max_bytes, memo) for span in spans]
