@@ -256,3 +256,17 @@ def test_the_memo_carries_across_batches_and_stays_within_its_budget(monkeypatch
         spans = redact.redact_spans(_turn_spans(f"token {key} " + "z" * 200), 4096, tiny)
         assert all(key not in repr(s) and s.attributes["staso.redacted"] == 5 for s in spans)
     assert tiny._used <= 100
+
+
+def test_every_rule_and_gate_compiles():
+    # rules compile when first looked for, so a pattern that cannot compile would only
+    # fail on the first text that reaches it: compile them all here
+    from staso_otel.span import secrets
+
+    rules = [r for group in secrets._BY_PREFIX.values() for r in group]
+    rules += [r for _, _, group in secrets.WORDS for r in group]
+    assert len(rules) > 40
+    for rule in rules:
+        assert rule.pattern.pattern == rule.source and rule.group in ("secret", 0)
+    for _, gate, _ in secrets.WORDS:
+        assert secrets._gate(gate).pattern == gate

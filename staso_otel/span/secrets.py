@@ -23,7 +23,8 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -96,19 +97,26 @@ def _is_code(data: bytes, start: int, end: int) -> bool:
 
 @dataclass(frozen=True)
 class Rule:
-    """One way to recognise a secret. `pattern` is matched where the rule is looked for;
+    """One way to recognise a secret. `source` is matched where the rule is looked for;
     the secret is its group named "secret", or the whole match."""
 
     kind: str
-    pattern: re.Pattern[bytes]
+    source: bytes
     on_lower: bool = False  # matched against the lower-cased bytes (case-insensitive)
     word_start: bool = False  # must start a token (escape-aware)
     check: Callable[[bytes], bool] | None = None  # a last test of the secret itself
     literal_only: bool = False  # skip an unquoted value that reads as code (`= self._token`)
-    group: str | int = field(init=False, default=0)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "group", "secret" if "secret" in self.pattern.groupindex else 0)
+    # Compiled when first looked for, not at import: a worker the Stop hook starts pays
+    # for the few rules its texts reach instead of all of them (the compile was most of
+    # this module's import, on the path to the turn's first span).
+    @cached_property
+    def pattern(self) -> re.Pattern[bytes]:
+        return re.compile(self.source, re.S)
+
+    @cached_property
+    def group(self) -> str | int:
+        return "secret" if "secret" in self.pattern.groupindex else 0
 
     def find(self, data: bytes, low: bytes, i: int) -> tuple[int, int] | None:
         match = self.pattern.match(low if self.on_lower else data, i)
@@ -123,7 +131,7 @@ class Rule:
 
 
 def _rule(kind: str, pattern: bytes, **kw: Any) -> Rule:
-    return Rule(kind, re.compile(pattern, re.S), **kw)
+    return Rule(kind, pattern, **kw)
 
 
 # A value: not whitespace, a quote or a backslash, so a replacement stops before `\n` or
@@ -352,7 +360,12 @@ def _literal(gate: bytes) -> bytes:
     return literal.group()
 
 
-WORDS = tuple((_literal(gate), re.compile(gate), rules) for gate, rules in _WORD_TABLE)
+WORDS = tuple((_literal(gate), gate, rules) for gate, rules in _WORD_TABLE)
+
+
+@cache
+def _gate(source: bytes) -> re.Pattern[bytes]:
+    return re.compile(source)  # on first use, as the rules (see Rule.pattern)
 
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
 _RUN_RIGHT = re.compile(rb"(?:[A-Za-z0-9._~+\-]|%[0-9A-Fa-f]{2})*")
@@ -396,7 +409,7 @@ def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
         if first == -1:
             continue
         covered = 0  # hits inside a secret already found are not looked at again
-        for hit in gate.finditer(low, first):
+        for hit in _gate(gate).finditer(low, first):
             if hit.start() < covered:
                 continue
             for rule in rules:
