@@ -367,6 +367,7 @@ WORDS = tuple((_literal(gate), gate, rules) for gate, rules in _WORD_TABLE)
 def _gate(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)  # on first use, as the rules (see Rule.pattern)
 
+
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
 _RUN_RIGHT = re.compile(rb"(?:[A-Za-z0-9._~+\-]|%[0-9A-Fa-f]{2})*")
 _ENCODED_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~+-")
