@@ -13,8 +13,9 @@ import pytest
 from otlp_receiver import Receiver, decode
 
 from staso_otel import settings
-from staso_otel.export import otlp, worker
+from staso_otel.export import otlp
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 from staso_otel.span.model import SpanData
 
 SPANS_PER_BATCH = 4

@@ -16,8 +16,8 @@ from pipeline_helpers import record_fixture
 
 from staso_otel import paths, settings
 from staso_otel.export import spool as spool_mod
-from staso_otel.export import worker
 from staso_otel.export.spool import Spool
+from staso_otel.pipeline import worker
 from staso_otel.span.model import SpanData
 
 
