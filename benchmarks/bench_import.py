@@ -5,9 +5,10 @@ Codex (tour_resume, codemode, mcp) and Claude Code (tour_resume, agent with its 
 fan with two), in turn, until the agents' folders hold `--mb` of transcripts. `staso
 import --endpoint <receiver on 127.0.0.1>` runs from a wheel-installed venv
 (benchmarks/wheel_venv.py) into a fresh STASO_HOME and sends every span to a real OTLP
-receiver. Measured: its wall time and peak RSS, and, in the same interleaved runs, a
-baseline: the same venv's Python reading the same files and decoding every line with
-orjson (what any transcript reader pays at least). Figures are medians.
+receiver. Measured: its wall time and peak RSS; the same with `--dry-run` (read and
+rebuild, no redaction, spool or export); and, in the same interleaved runs, a baseline:
+the same venv's Python reading the same files and decoding every line with orjson (what
+any transcript reader pays at least). Figures are medians.
 
 Targets: >= 50 MB/s read by the import at the largest size, peak RSS <= 100 MB at every
 size, every span the import reported arrived. Exits 1 otherwise.
@@ -84,7 +85,9 @@ def build(home: Path, mb: float) -> int:
     return sum(p.stat().st_size for r in roots for p in r.rglob("*.jsonl"))
 
 
-def run_import(home: Path, staso_home: Path, endpoint: str) -> tuple[float, float, dict]:
+def run_import(
+    home: Path, staso_home: Path, endpoint: str, *extra: str
+) -> tuple[float, float, dict]:
     env = {
         **os.environ,
         "HOME": str(home),
@@ -94,6 +97,7 @@ def run_import(home: Path, staso_home: Path, endpoint: str) -> tuple[float, floa
         "STASO_ENDPOINT": endpoint,
     }
     argv = [wheel_venv.python(), "-c", _MEASURE, wheel_venv.script("staso"), "import", "--json"]
+    argv += extra
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=True)
     head, _, body = out.stdout.partition("\n")
     code, wall, rss = head.split()
@@ -126,12 +130,19 @@ def main(argv: list[str] | None = None) -> int:
         walls: dict[float, list[float]] = {mb: [] for mb in sizes}
         peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
         floors: dict[float, list[float]] = {mb: [] for mb in sizes}
+        dry: dict[float, list[float]] = {mb: [] for mb in sizes}
+        dry_peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
         spans: dict[float, int] = {}
         lost = 0
         k = 0
         for _ in range(args.runs):  # interleaved: drift hits every size and the baseline alike
             for mb in sizes:
                 floors[mb].append(run_baseline(homes[mb]))
+                wall, rss, _ = run_import(
+                    homes[mb], base / f"dry-{k}", receiver.endpoint, "--dry-run"
+                )
+                dry[mb].append(wall)
+                dry_peaks[mb].append(rss)
                 before = len(receiver.spans)
                 wall, rss, report = run_import(homes[mb], base / f"staso-{k}", receiver.endpoint)
                 k += 1
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     "time_ratio_to_read_and_decode": round(wall / statistics.median(floors[mb]), 2),
                     "peak_rss_mb": round(statistics.median(peaks[mb]), 1),
+                    "dry_run_mb_per_s": round(written[mb] / 1e6 / statistics.median(dry[mb]), 1),
+                    "dry_run_peak_rss_mb": round(statistics.median(dry_peaks[mb]), 1),
                     "spans_per_run": spans[mb],
                 }
             )

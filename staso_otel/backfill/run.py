@@ -29,12 +29,13 @@ from staso_otel.backfill.sources import Found, Session
 from staso_otel.export import ledger
 from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
-from staso_otel.span.redact import redact_span
 from staso_otel.targets.base import Context
 from staso_otel.targets.claude_code import backfill as claude
 from staso_otel.targets.codex import backfill as codex
 
 BATCH = 512  # records per reducer call
+FLUSH_SPANS = 500  # spans per spool batch ...
+FLUSH_CHARS = 1_000_000  # ... or this much text held (memory stays bounded)
 SEND_EVERY = 2000  # spans spooled between two sends
 _SYNTH = {"codex": codex, "claude-code": claude}
 
@@ -43,7 +44,7 @@ _SYNTH = {"codex": codex, "claude-code": claude}
 class Report:
     sessions: int = 0
     turns: int = 0  # main turns imported (sub-agent runs are counted in spans)
-    spans: int = 0  # spooled (or, with dry_run, that would be)
+    spans: int = 0  # rebuilt and handed to the spool (sampling may keep fewer)
     spans_sent: int = 0
     spans_left: int = 0  # still in the spool after the import (sent later)
     bytes_read: int = 0
@@ -56,29 +57,37 @@ class Report:
 
 
 class Sink:
-    """Where spans go: the worker's policy, redaction and spool, sent every SEND_EVERY."""
+    """Where spans go: the worker's own spooling (sampling, redaction, caps, the durable
+    spool, the ledger), a spool batch per FLUSH_SPANS spans or FLUSH_CHARS of content
+    rather than per session (each batch costs an fsync), sent every SEND_EVERY spans."""
 
     def __init__(self, home: Path, settings: settings_mod.Settings, dry_run: bool) -> None:
-        from staso_otel.export import policy
         from staso_otel.pipeline import worker
 
         self.home, self.dry_run = home, dry_run
         self.pipeline = None if dry_run else worker.Pipeline(home, settings)
-        self.policy = policy.policy(settings)
-        self.cap = int(settings.max_attribute_bytes)
+        self.held: list[SpanData] = []
+        self.chars = 0
+        self.batches = itertools.count()
         self.unsent = 0
         self.sent = 0
 
-    def write(self, name: str, spans: list[SpanData]) -> int:
-        spans = self.policy.keep(spans)
+    def write(self, spans: list[SpanData]) -> None:
+        self.held += spans
+        self.chars += sum(
+            len(v) for s in spans for v in s.attributes.values() if isinstance(v, str)
+        )
+        if len(self.held) >= FLUSH_SPANS or self.chars >= FLUSH_CHARS:
+            self.flush()
+
+    def flush(self) -> None:
+        spans, self.held, self.chars = self.held, [], 0
         if not spans or self.pipeline is None:
-            return len(spans)
-        self.pipeline.spool.write(name, [redact_span(s, self.cap) for s in spans])
-        ledger.note(spans, self.home)
-        self.unsent += len(spans)
+            return
+        kept = self.pipeline.spool_spans(f"import.{time.time_ns()}.{next(self.batches):06d}", spans)
+        self.unsent += kept
         if self.unsent >= SEND_EVERY:
             self.send()
-        return len(spans)
 
     def send(self) -> None:
         """Send what is due now, under the worker lock (a live worker sends it otherwise)."""
@@ -94,6 +103,7 @@ class Sink:
 
     def close(self) -> tuple[int, int]:
         """(spans sent, spans left in the spool)."""
+        self.flush()
         if self.pipeline is None:
             return self.sent, 0
         self.send()
@@ -137,7 +147,6 @@ def import_session(
     done = ledger.known(session.target, session.session_id, sink.home)
     stats = {"bytes": 0, "bad_lines": 0}
     state: dict = {}
-    part = itertools.count()
     last = 0
 
     def take(spans: list[SpanData]) -> None:
@@ -152,8 +161,8 @@ def import_session(
             report.turns += sum(1 for r in roots if r.parent_span_id is None)
             fresh += unit
         if fresh:
-            name = f"import.{session.target}.{session.session_id}.{next(part):06d}"
-            report.spans += sink.write(name, _mark(fresh, synth.UNKNOWN))
+            sink.write(_mark(fresh, synth.UNKNOWN))
+            report.spans += len(fresh)
             done.update(s.span_id for s in fresh if ledger.is_unit_root(s))
 
     try:

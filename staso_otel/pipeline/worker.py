@@ -196,7 +196,7 @@ class Pipeline:
                     break
                 tstate = st.setdefault("target", {})
                 produced = self._run_target(target, tstate, records, ctx, st)
-                self._spool(f"{target_name}.{path.stem}.{offset:014d}", produced)
+                self.spool_spans(f"{target_name}.{path.stem}.{offset:014d}", produced)
                 spans_done += len(produced)
                 records_done += len(records)
                 offset = end
@@ -215,7 +215,9 @@ class Pipeline:
                 # the target waits on something outside the journal (Codex: whether the
                 # rollout ended a turn at its Stop or a Stop hook continued it): ask again
                 produced = self._run_poll(target, tstate, ctx)
-                self._spool(f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}", produced)
+                self.spool_spans(
+                    f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}", produced
+                )
                 spans_done += len(produced)
             if tstate.get("poll"):
                 self.polling.add(path)
@@ -234,7 +236,7 @@ class Pipeline:
             )
             if offset == path.stat().st_size and done:
                 produced = target.expire(st.setdefault("target", {}), ctx)
-                self._spool(f"{target_name}.{path.stem}.expired", produced)
+                self.spool_spans(f"{target_name}.{path.stem}.expired", produced)
                 spans_done += len(produced)
                 expired = True
             self.known[path] = offset
@@ -285,14 +287,17 @@ class Pipeline:
                 tstate.update(before)
         return produced
 
-    def _spool(self, name: str, spans: list[SpanData]) -> None:
+    def spool_spans(self, name: str, spans: list[SpanData]) -> int:
+        """Sample, redact and spool finished spans (the worker's, and `staso import`'s);
+        returns how many were kept."""
         spans = self.policy.keep(spans)  # OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...
         if not spans:
-            return
+            return 0
         cap = int(self.settings.max_attribute_bytes)
         self.spool.write(name, redact_spans(spans, cap, self.redacted))
         with contextlib.suppress(OSError):  # what `staso import` must not send again
             ledger.note(spans, self.home)
+        return len(spans)
 
     # -- spool -> backend ----------------------------------------------------------------
     def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:
