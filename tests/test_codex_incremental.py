@@ -218,7 +218,7 @@ def test_late_turn_reads_only_new_bytes(tmp_path: Path) -> None:
     records = _record(turn1)
     spans, state = process([records])
     assert len([s for s in spans if s.parent_span_id is None]) == 1
-    assert "old-turn" not in state["tx"]  # facts of turns that fired no hooks are dropped
+    assert "old-turn" not in state["facts"]  # facts of turns that fired no hooks are dropped
     assert len(json.dumps(state)) < 8192
     with open(path, "ab") as fh:
         fh.write(tail)

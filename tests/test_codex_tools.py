@@ -9,6 +9,7 @@ import pytest
 from staso_otel import semconv as sc
 from staso_otel.record.journal import Record
 from staso_otel.targets.codex import events, tools, transcript
+from staso_otel.turns import vocabulary
 
 
 @pytest.mark.parametrize(
@@ -142,12 +143,12 @@ def test_event_parse_both_generations() -> None:
             "total_tokens": 11,
         },
     }
-    e = events.parse(Record("codex", 5, payload))
-    assert e is not None and e.kind == events.POST_MODEL_REQUEST and e.t == 5
+    (e,) = events.parse(Record("codex", 5, payload))
+    assert isinstance(e, vocabulary.ModelResponse) and e.t == 5 and e.turn == "t"
     assert e.usage is not None and e.usage.cache_read_tokens == 4 and e.usage.total == 11
-    assert events.parse(Record("codex", 1, {"hook_event_name": "Stop"})) is None
-    odd = events.parse(Record("codex", 1, {"session_id": "s", "hook_event_name": "New"}))
-    assert odd is not None and odd.kind == "other"
+    assert events.parse(Record("codex", 1, {"hook_event_name": "Stop"})) == []
+    (odd,) = events.parse(Record("codex", 1, {"session_id": "s", "hook_event_name": "New"}))
+    assert type(odd) is vocabulary.Event  # context only: it opens and closes nothing
     assert events.LEGACY <= events.ALL and len(events.ALL) == 14
 
 

@@ -87,6 +87,21 @@ def test_targets_do_not_reach_up_into_export_or_pipeline():
     assert not {m for m in reached if m.startswith(("staso_otel.export", "staso_otel.pipeline"))}
 
 
+def test_the_turn_kernel_knows_no_agent():
+    """One reducer and one assembler for every agent: where agents differ, the agent says
+    so (its events, its Behaviour, its facts); the kernel never imports an agent's room
+    nor names one."""
+    import pathlib
+
+    reached = _imports_of("turns")
+    agents = ("staso_otel.targets.codex", "staso_otel.targets.claude_code")
+    assert not {m for m in reached if m.startswith(agents)}
+    root = pathlib.Path(__file__).resolve().parent.parent / "staso_otel" / "turns"
+    for path in root.glob("*.py"):
+        code = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+        assert not [line for line in code if '"codex"' in line or '"claude-code"' in line], path
+
+
 def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy():
     """What the hook costs is what it imports: `json` pulls in `re` (more than the rest
     of the hook together), `site` runs every .pth file, `-m` adds runpy."""

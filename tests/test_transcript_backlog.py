@@ -43,7 +43,7 @@ def test_codex_turn_behind_a_backlog_of_many_reads_keeps_every_span(
     spans, state = _codex_spans(home, BACKLOG)
     assert "execute_tool update_plan" in {s.name for s in spans}  # transcript-only
     assert as_dicts(spans) == as_dicts(expected)
-    assert "old-turn" not in state["tx"]  # the backlog's facts are not kept
+    assert "old-turn" not in state["facts"]  # the backlog's facts are not kept
     assert len(json.dumps(state)) < 8192
 
 

@@ -3,14 +3,14 @@
 The worker owns I/O (journals, state files, spool); a target is given the records that
 arrived since last time plus its own per-session state (a JSON-able dict it mutates) and
 returns the spans that are finished. This keeps every target a sibling room behind one
-small protocol.
+small protocol; every agent's Target is the turn kernel over that agent
+(`staso_otel.turns.agent.KernelTarget`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Protocol
 
 from staso_otel.record.journal import Record
@@ -44,21 +44,3 @@ class Target(Protocol):
         """The session has been idle past IDLE_EXPIRY_NS: close whatever is open as
         unfinished (exported, not dropped); the worker then deletes the state."""
         ...
-
-
-@dataclass(frozen=True)
-class ReducerTarget:
-    """A Target whose work is a reducer module's `process(state, records, ctx)` and
-    `expire(state, ctx)` (each agent's `turns.py`)."""
-
-    name: str
-    agent_name: str
-    reducer: ModuleType
-
-    def process(
-        self, state: dict[str, Any], records: Sequence[Record], ctx: Context
-    ) -> list[SpanData]:
-        return self.reducer.process(state, records, ctx)
-
-    def expire(self, state: dict[str, Any], ctx: Context) -> list[SpanData]:
-        return self.reducer.expire(state, ctx)

@@ -1,19 +1,20 @@
-"""Claude Code hook payloads -> normalised facts, one Event per record. [targets/claude_code]
+"""Claude Code hook payloads -> the kernel's vocabulary, per record. [targets/claude_code]
 
 Claude Code 2.1.330 has 33 hook events, 2.1.332 adds PreSkillShellCommand (a skill's
 `!cmd` preamble, run before the model sees the skill); a tracer needs thirteen of them (see
 docs/claude-code-hooks.md). The turn key is `prompt_id` (one per user prompt); events
 raised inside a sub-agent keep the parent's `session_id` and `prompt_id` and add
-`agent_id`/`agent_type`. Unknown events are kept with kind "other" and ignored, and every
+`agent_id`/`agent_type`. An unknown event becomes a context-only `Event`, and every
 field is optional: a newer release may drop or retype any of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from staso_otel.record.journal import Record
+from staso_otel.targets.claude_code import tools
+from staso_otel.turns import vocabulary as v
 
 SESSION_START = "SessionStart"
 USER_PROMPT_SUBMIT = "UserPromptSubmit"
@@ -58,98 +59,118 @@ TOOL_EVENTS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class BatchCall:
-    """One entry of PostToolBatch: every call of one model message, ran or not."""
-
-    tool_use_id: str | None
-    tool_name: str | None
-    tool_input: Any
-    response: Any  # what the model saw: a string or content blocks
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: str  # one of ALL, or "other"
-    t: int  # receipt time, ns
-    session_id: str
-    prompt_id: str | None = None
-    agent_id: str | None = None  # set on events raised inside a sub-agent
-    agent_type: str | None = None
-    transcript_path: str | None = None
-    agent_transcript_path: str | None = None
-    cwd: str | None = None
-    permission_mode: str | None = None
-    source: str | None = None  # SessionStart: startup | resume | clear | compact
-    prompt: str | None = None
-    tool_name: str | None = None
-    tool_input: Any = None
-    tool_response: Any = None
-    tool_use_id: str | None = None
-    error: str | None = None  # PostToolUseFailure, StopFailure
-    is_interrupt: bool = False
-    duration_ms: int | None = None
-    batch: tuple[BatchCall, ...] = ()
-    stop_hook_active: bool = False
-    last_message: str | None = None
-    reason: str | None = None  # SessionEnd
-    trigger: str | None = None  # Pre/PostCompact: auto | manual
-    command_name: str | None = None  # PreSkillShellCommand: the skill holding the command
-    command_source: str | None = None  # PreSkillShellCommand: userSettings, plugin, ...
-
-
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _batch(value: Any) -> tuple[BatchCall, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(
-        BatchCall(
-            _str(c.get("tool_use_id")),
-            _str(c.get("tool_name")),
-            c.get("tool_input"),
-            c.get("tool_response"),
-        )
-        for c in value
-        if isinstance(c, dict)
-    )
-
-
-def parse(record: Record) -> Event | None:
-    """A journal record as an Event; None when it has no session id (never journaled)."""
+def parse(record: Record) -> list[v.Event]:
+    """A journal record as vocabulary events; none when it has no session id (never
+    journaled). An event the kernel has no step for still tells the cwd and transcript."""
     p = record.payload
     session_id = _str(p.get("session_id"))
     if session_id is None:
-        return None
+        return []
     kind = p.get("hook_event_name")
+    prompt_id, agent_id = _str(p.get("prompt_id")), _str(p.get("agent_id"))
+    where = {
+        "t": record.received_ns,
+        "session_id": session_id,
+        # a sub-agent is one unit, keyed by its agent id; its events keep the parent's
+        # prompt_id, the turn it runs for
+        "turn": f"agent:{agent_id}" if agent_id else prompt_id,
+        "agent_id": agent_id,
+        "agent_type": _str(p.get("agent_type")),
+        "parent_turn": prompt_id,
+        "transcript_path": _str(p.get("transcript_path")),
+        "cwd": _str(p.get("cwd")),
+        "permission_mode": _str(p.get("permission_mode")),
+    }
+    tool = {
+        "call_id": _str(p.get("tool_use_id")),
+        "name": _str(p.get("tool_name")),
+        "input": p.get("tool_input"),
+    }
+    response, error = p.get("tool_response"), _str(p.get("error"))
     duration = p.get("duration_ms")
-    return Event(
-        kind=kind if kind in ALL else "other",
-        t=record.received_ns,
-        session_id=session_id,
-        prompt_id=_str(p.get("prompt_id")),
-        agent_id=_str(p.get("agent_id")),
-        agent_type=_str(p.get("agent_type")),
-        transcript_path=_str(p.get("transcript_path")),
-        agent_transcript_path=_str(p.get("agent_transcript_path")),
-        cwd=_str(p.get("cwd")),
-        permission_mode=_str(p.get("permission_mode")),
-        source=_str(p.get("source")),
-        prompt=p.get("prompt") if isinstance(p.get("prompt"), str) else None,
-        tool_name=_str(p.get("tool_name")),
-        tool_input=p.get("tool_input"),
-        tool_response=p.get("tool_response"),
-        tool_use_id=_str(p.get("tool_use_id")),
-        error=_str(p.get("error")),
-        is_interrupt=p.get("is_interrupt") is True,
-        duration_ms=int(duration) if isinstance(duration, (int, float)) else None,
-        batch=_batch(p.get("tool_calls")),
-        stop_hook_active=p.get("stop_hook_active") is True,
-        last_message=_str(p.get("last_assistant_message")),
-        reason=_str(p.get("reason")),
-        trigger=_str(p.get("trigger")),
-        command_name=_str(p.get("command_name")),
-        command_source=_str(p.get("command_source")),
-    )
+    ms = int(duration) if isinstance(duration, (int, float)) else None
+    last_message = _str(p.get("last_assistant_message"))
+    if kind not in ALL:
+        return [v.Event(**where)]  # MessageDisplay and events of a newer release
+    if kind == SESSION_START:
+        source = _str(p.get("source"))
+        return [
+            v.SessionStarted(
+                **where,
+                source=source,
+                fresh=source in ("startup", "fork"),
+                # the history copied from the parent session is older than this: not ours
+                fork=source == "fork",
+                restart=source != "compact",
+            )
+        ]
+    if kind == SESSION_END:
+        return [v.SessionEnded(**where)]
+    if kind == SUBAGENT_START:
+        return [v.SubagentStarted(**where)]
+    if kind == SUBAGENT_STOP:
+        path = _str(p.get("agent_transcript_path"))
+        return [v.SubagentStopped(**where, response=last_message, agent_transcript_path=path)]
+    if kind == USER_PROMPT_SUBMIT:
+        prompt = p.get("prompt") if isinstance(p.get("prompt"), str) else None
+        return [v.TurnStarted(**where, prompt=prompt, background=tools.background_note(prompt))]
+    if kind == PRE_SKILL_SHELL_COMMAND:
+        # a skill's `!cmd` preamble (2.1.332+): Claude Code runs it itself, before the model
+        # sees the skill; no hook reports its end or output
+        skill = {
+            "skill": _str(p.get("command_name")) or "",
+            "skill_src": _str(p.get("command_source")),
+        }
+        call_id = tool["call_id"] or f"skill@{record.received_ns}"
+        shell = {**tool, "call_id": call_id, "name": tool["name"] or "Bash"}
+        return [v.ToolStarted(**where, **shell, extra=skill)]
+    if kind == PRE_TOOL_USE:
+        return [v.ToolStarted(**where, **tool)]
+    if kind == PERMISSION_REQUEST:  # without a tool_use_id: the open call of that tool
+        return [v.ToolPermission(**where, **tool)]
+    if kind == PERMISSION_DENIED:  # without a tool_use_id: a call of its own
+        call_id = tool["call_id"] or f"{tool['name']}@{record.received_ns}"
+        return [v.ToolPermission(**where, **{**tool, "call_id": call_id}, denied=True)]
+    if kind in (POST_TOOL_USE, POST_TOOL_USE_FAILURE):
+        failed = kind == POST_TOOL_USE_FAILURE
+        agent = response.get("agentId") if isinstance(response, dict) else None
+        spawner = not failed and tool["name"] in tools.AGENT_TOOLS
+        # Claude Code names every call it ends: one it does not is a call of its own
+        call_id = tool["call_id"] or f"{tool['name']}@{record.received_ns}"
+        return [
+            v.ToolFinished(
+                **where,
+                **{**tool, "call_id": call_id},
+                response=None if failed else response,
+                error=(error or "failed") if failed else None,
+                interrupted=p.get("is_interrupt") is True,
+                duration_ms=ms,
+                spawned_agent=agent if isinstance(agent, str) and spawner else None,
+            )
+        ]
+    if kind == POST_TOOL_BATCH:  # every call of one model message, including never-run ones
+        calls = p.get("tool_calls")
+        return [
+            v.ToolAnswered(
+                **where,
+                call_id=_str(c.get("tool_use_id")),
+                name=_str(c.get("tool_name")),
+                input=c.get("tool_input"),
+                visible=c.get("tool_response"),
+            )
+            for c in (calls if isinstance(calls, list) else [])
+            if isinstance(c, dict)
+        ]
+    if kind in (PRE_COMPACT, POST_COMPACT):
+        phase = "pre" if kind == PRE_COMPACT else "post"
+        return [v.Compaction(**where, phase=phase, trigger=_str(p.get("trigger")))]
+    if kind == STOP:
+        active = p.get("stop_hook_active") is True
+        return [v.TurnStopped(**where, response=last_message, stop_hook_active=active)]
+    if kind == STOP_FAILURE:
+        return [v.TurnFailed(**where, error=error or last_message)]
+    return [v.Event(**where)]

@@ -1,17 +1,18 @@
 """The Codex CLI target: journal records of `staso hook codex` -> turn traces. [targets/codex]
 
-`TARGET` is what `targets.get("codex")` returns to the worker. The work is split by job:
-events.py (hook payloads -> Event), transcript.py (incremental rollout reader),
-tools.py (tool names, categories, facts), turns.py (the per-session reducer) and
-assemble.py (a closed turn -> SpanData via span/build.py).
+`TARGET` is what `targets.get("codex")` returns to the worker: the turn kernel
+(staso_otel/turns) over what is Codex's own, split by job: events.py (hook payloads ->
+the kernel's vocabulary), agent.py (its behaviour, rollout bookkeeping, sub-agent links),
+transcript.py (incremental rollout reader), spans.py (model, tool and root facts for the
+kernel's span assembler), tools.py (tool names, categories, facts), install.py.
 """
 
 from __future__ import annotations
 
-from staso_otel.targets.base import ReducerTarget
-from staso_otel.targets.codex import turns
+from staso_otel.targets.codex.agent import Codex
+from staso_otel.turns.agent import KernelTarget
 
 __all__ = ["TARGET"]
 
-# OpenAI Codex CLI (0.125 .. 0.169 hooks)
-TARGET = ReducerTarget(name="codex", agent_name="codex", reducer=turns)
+# OpenAI Codex CLI (0.125 .. 0.171 hooks)
+TARGET = KernelTarget(Codex())

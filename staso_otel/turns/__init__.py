@@ -1,0 +1,50 @@
+"""The turn kernel: one reducer and one span assembler for every agent. [record -> span]
+
+Flow: event -> record -> span -> export. A hook journals each agent event as a Record
+(hook/, record/); the pipeline hands a session's new Records to its target; the target's
+parser turns each Record into events of the small vocabulary below (targets/<agent>/
+events.py); this kernel folds them into typed session state (turns/state.py), opening and
+closing turns, model calls, tool calls and sub-agents (turns/reducer.py), and builds the
+spans of every unit that closed (turns/assemble.py, through span/build.py); the pipeline
+redacts, spools and exports them (pipeline/, export/).
+
+The vocabulary (turns/vocabulary.py; every event carries `t`, `session_id`, `turn` - the
+key of the unit it belongs to, a main turn's id or a sub-agent unit's key - and, when
+known, `agent_id`/`agent_type` (raised inside a sub-agent), `parent_turn`,
+`transcript_path`, `model`, `cwd`, `permission_mode`):
+
+    Event             nothing to do but note the context (model, cwd, transcript)
+    SessionStarted    source; fresh (read the transcript from byte 0), fork, restart
+                      (open main turns end: a new conversation in the same session)
+    SessionEnded      every open unit closes
+    TurnStarted       the user's prompt (and, for a background task's notification, what
+                      that task's call learned: `background`)
+    ModelRequest      a model request began (kind, request id, attempt)
+    ModelResponse     it ended (status, error, usage, response id)
+    ToolStarted       a tool call began (call id, name, input)
+    ToolPermission    the user was asked (or refused: denied) about a call
+    ToolFinished      it ended (response or error, interrupted, duration, spawned agent)
+    ToolAnswered      what the model was told of a call that may never have run
+    SubagentStarted   a sub-agent unit opens, linked to the call that spawned it
+    SubagentStopped   it closes (its answer, its own transcript)
+    Compaction        phase "pre" / "post" of a context compaction
+    TurnStopped       the turn's answer is final (unless a Stop hook continues it)
+    TurnFailed        the model request failed for good
+    TurnInterrupted   the user interrupted the turn
+
+How an agent plugs in (turns/agent.py, `Agent`): it provides
+  - `parse(record)`: its hook payload -> zero or more vocabulary events;
+  - `behaviour`: the few facts where agents really differ (a Stop that waits on the
+    transcript to say the turn is over, a late SubagentStop that still opens its unit,
+    SessionEnd ending open turns at its own time);
+  - its transcript reader: `collect` (the facts of a closing unit), `settled`, and the
+    bookkeeping of what it caches in the session (`opened`, `pruned`);
+  - sub-agent linking: `link_subagent` (which call spawned it), `spawns_agents(tool)`;
+  - its facts for the spans: chat rows (its model calls), tool rows (its tool catalogue
+    and their facts), the transcript's verdict, prompt/response fallbacks, root
+    attributes, sub-agent span ids;
+  - and its installer (targets/<agent>/install.py), which the kernel never sees.
+`KernelTarget(agent)` is the worker's `Target` for it: `process(state, records, ctx)` and
+`expire(state, ctx)` stay the single entry point from Records (live hooks or `staso
+import` alike).
+"""

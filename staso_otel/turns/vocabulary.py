@@ -1,0 +1,135 @@
+"""The normalised events an agent's parser emits: what happened, never how the agent said it.
+
+Every field is optional beyond the time and the session: agents (and their releases)
+report different subsets. Token usage is already normalised (`span.build.Usage`). See the
+package docstring for the list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from staso_otel.span.build import Usage
+
+# `turn=CURRENT`: the event belongs to the session's open main turn, whatever its key (an
+# agent whose payloads name no turn after the one that opened it, e.g. Gemini CLI).
+CURRENT = "<current turn>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Context only: an event the kernel has no step for still says where the session is."""
+
+    t: int  # receipt time, ns
+    session_id: str
+    turn: str | None = None  # the unit's key: a main turn's id, a sub-agent unit's, CURRENT
+    agent_id: str | None = None  # raised inside a sub-agent
+    agent_type: str | None = None
+    parent_turn: str | None = None  # a sub-agent's: the main turn it runs for, if known
+    transcript_path: str | None = None
+    model: str | None = None
+    cwd: str | None = None
+    permission_mode: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionStarted(Event):
+    source: str | None = None  # startup | resume | compact | clear | fork ...
+    fresh: bool = False  # a new transcript: read it from byte 0
+    fork: bool = False  # the transcript's history older than this event is another session's
+    restart: bool = False  # open main turns end here (a new conversation, same session)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEnded(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnStarted(Event):
+    prompt: str | None = None
+    # a background task's notification: {"call": its call id, "status", "exit"}
+    background: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelRequest(Event):
+    kind: str | None = None  # sampling | foreground_compaction | ...
+    request_id: str | None = None  # the same across retries
+    attempt: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelResponse(ModelRequest):
+    status: str | None = None  # completed | failed
+    error: str | None = None
+    usage: Usage | None = None
+    response_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolEvent(Event):
+    call_id: str | None = None  # None: an open call of that name (Behaviour says which)
+    name: str | None = None
+    input: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolStarted(ToolEvent):
+    # facts of the agent's own kind of call, kept on it for its span facts
+    extra: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolPermission(ToolEvent):
+    denied: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolFinished(ToolEvent):
+    response: Any = None
+    error: str | None = None  # set: the call failed
+    interrupted: bool = False
+    duration_ms: int | None = None
+    spawned_agent: str | None = None  # the sub-agent this call started, by the agent's word
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolAnswered(ToolEvent):
+    """What the model was told of a call; one that no hook saw run ends here, not run."""
+
+    visible: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubagentStarted(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubagentStopped(Event):
+    response: str | None = None
+    agent_transcript_path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compaction(Event):
+    phase: str = "pre"  # pre | post
+    trigger: str | None = None  # auto | manual
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnStopped(Event):
+    response: str | None = None
+    stop_hook_active: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnFailed(Event):
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TurnInterrupted(Event):
+    pass
