@@ -79,8 +79,6 @@ class ToolRow:
     start: int
     end: int
     name: str
-    tool_type: str
-    category: str | None
     arguments: Any
     result: Any
     facts: Mapping[str, Any]
@@ -110,8 +108,17 @@ class Agent(Protocol):
         """A journal Record as vocabulary events (none: not this agent's, or no session)."""
         ...
 
+    # --- its tool catalogue ---
     def spawns_agents(self, tool_name: str) -> bool:
         """Whether a call of this tool starts a sub-agent (its span is remembered)."""
+        ...
+
+    def tool_type(self, tool_name: str) -> str:
+        """gen_ai.tool.type: function, extension (MCP), datastore (hosted search) ..."""
+        ...
+
+    def category(self, tool_name: str) -> str | None:
+        """staso.tool.category: shell, file_edit, multi_agent ..."""
         ...
 
     def link_subagent(self, session: Session, event: Event) -> Link:

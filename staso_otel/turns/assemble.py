@@ -106,7 +106,7 @@ def build_spans(
     rows, model = agent.chat_rows(session, turn, facts, ctx)
     chats = [_chat(agent, span_ids, turn, r, common) for r in rows]
     tools = [
-        _tool(span_ids, r, common)
+        _tool(agent, span_ids, r, common)
         for r in agent.tool_rows(session, turn, facts, span_ids, outcome, end)
     ]
     total = Usage()
@@ -187,7 +187,7 @@ def _chat(
     )
 
 
-def _tool(span_ids: SpanIds, r: ToolRow, common: dict[str, Any]) -> SpanData:
+def _tool(agent: Agent, span_ids: SpanIds, r: ToolRow, common: dict[str, Any]) -> SpanData:
     return build.tool_span(
         trace_id=span_ids.trace,
         span_id=span_ids.tool(r.call_id),
@@ -196,8 +196,8 @@ def _tool(span_ids: SpanIds, r: ToolRow, common: dict[str, Any]) -> SpanData:
         end_ns=r.end,
         tool_name=r.name,
         call_id=r.call_id,
-        tool_type=r.tool_type,
-        category=r.category,
+        tool_type=agent.tool_type(r.name),
+        category=agent.category(r.name),
         arguments=r.arguments,
         result=r.result,
         description=r.description,

@@ -28,7 +28,6 @@ import time
 from typing import Any
 
 from staso_otel import semconv as sc
-from staso_otel.record.journal import Record
 from staso_otel.span import ids
 from staso_otel.targets import jsonl
 from staso_otel.targets.claude_code import events, spans, tools, transcript
@@ -53,8 +52,7 @@ class ClaudeCode(spans.ClaudeSpans):
     provider = sc.PROVIDER_ANTHROPIC
     behaviour = Behaviour(subagent_stop_opens=True, session_end_ends_open_turns=True)
 
-    def parse(self, record: Record) -> list[Event]:
-        return events.parse(record)
+    parse = staticmethod(events.parse)
 
     def spawns_agents(self, tool_name: str) -> bool:
         return tool_name in tools.AGENT_TOOLS

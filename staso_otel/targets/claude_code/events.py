@@ -10,10 +10,10 @@ field is optional: a newer release may drop or retype any of them.
 
 from __future__ import annotations
 
-from typing import Any
-
 from staso_otel.record.journal import Record
+from staso_otel.targets import payload
 from staso_otel.targets.claude_code import tools
+from staso_otel.targets.payload import text
 from staso_otel.turns import vocabulary as v
 
 SESSION_START = "SessionStart"
@@ -59,45 +59,28 @@ TOOL_EVENTS = frozenset(
 )
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def parse(record: Record) -> list[v.Event]:
     """A journal record as vocabulary events; none when it has no session id (never
     journaled). An event the kernel has no step for still tells the cwd and transcript."""
     p = record.payload
-    session_id = _str(p.get("session_id"))
+    session_id = text(p.get("session_id"))
     if session_id is None:
         return []
     kind = p.get("hook_event_name")
-    prompt_id, agent_id = _str(p.get("prompt_id")), _str(p.get("agent_id"))
-    where = {
-        "t": record.received_ns,
-        "session_id": session_id,
-        # a sub-agent is one unit, keyed by its agent id; its events keep the parent's
-        # prompt_id, the turn it runs for
-        "turn": f"agent:{agent_id}" if agent_id else prompt_id,
-        "agent_id": agent_id,
-        "agent_type": _str(p.get("agent_type")),
-        "parent_turn": prompt_id,
-        "transcript_path": _str(p.get("transcript_path")),
-        "cwd": _str(p.get("cwd")),
-        "permission_mode": _str(p.get("permission_mode")),
-    }
-    tool = {
-        "call_id": _str(p.get("tool_use_id")),
-        "name": _str(p.get("tool_name")),
-        "input": p.get("tool_input"),
-    }
-    response, error = p.get("tool_response"), _str(p.get("error"))
+    prompt_id, agent_id = text(p.get("prompt_id")), text(p.get("agent_id"))
+    # a sub-agent is one unit, keyed by its agent id; its events keep the parent's
+    # prompt_id, the turn it runs for
+    unit = f"agent:{agent_id}" if agent_id else prompt_id
+    where = payload.where(record, unit, parent_turn=prompt_id)
+    tool = payload.tool(record)
+    response, error = p.get("tool_response"), text(p.get("error"))
     duration = p.get("duration_ms")
     ms = int(duration) if isinstance(duration, (int, float)) else None
-    last_message = _str(p.get("last_assistant_message"))
+    last_message = text(p.get("last_assistant_message"))
     if kind not in ALL:
         return [v.Event(**where)]  # MessageDisplay and events of a newer release
     if kind == SESSION_START:
-        source = _str(p.get("source"))
+        source = text(p.get("source"))
         return [
             v.SessionStarted(
                 **where,
@@ -113,7 +96,7 @@ def parse(record: Record) -> list[v.Event]:
     if kind == SUBAGENT_START:
         return [v.SubagentStarted(**where)]
     if kind == SUBAGENT_STOP:
-        path = _str(p.get("agent_transcript_path"))
+        path = text(p.get("agent_transcript_path"))
         return [v.SubagentStopped(**where, response=last_message, agent_transcript_path=path)]
     if kind == USER_PROMPT_SUBMIT:
         prompt = p.get("prompt") if isinstance(p.get("prompt"), str) else None
@@ -122,8 +105,8 @@ def parse(record: Record) -> list[v.Event]:
         # a skill's `!cmd` preamble (2.1.332+): Claude Code runs it itself, before the model
         # sees the skill; no hook reports its end or output
         skill = {
-            "skill": _str(p.get("command_name")) or "",
-            "skill_src": _str(p.get("command_source")),
+            "skill": text(p.get("command_name")) or "",
+            "skill_src": text(p.get("command_source")),
         }
         call_id = tool["call_id"] or f"skill@{record.received_ns}"
         shell = {**tool, "call_id": call_id, "name": tool["name"] or "Bash"}
@@ -157,8 +140,8 @@ def parse(record: Record) -> list[v.Event]:
         return [
             v.ToolAnswered(
                 **where,
-                call_id=_str(c.get("tool_use_id")),
-                name=_str(c.get("tool_name")),
+                call_id=text(c.get("tool_use_id")),
+                name=text(c.get("tool_name")),
                 input=c.get("tool_input"),
                 visible=c.get("tool_response"),
             )
@@ -166,11 +149,9 @@ def parse(record: Record) -> list[v.Event]:
             if isinstance(c, dict)
         ]
     if kind in (PRE_COMPACT, POST_COMPACT):
-        phase = "pre" if kind == PRE_COMPACT else "post"
-        return [v.Compaction(**where, phase=phase, trigger=_str(p.get("trigger")))]
+        return [payload.compaction(record, where, "pre" if kind == PRE_COMPACT else "post")]
     if kind == STOP:
-        active = p.get("stop_hook_active") is True
-        return [v.TurnStopped(**where, response=last_message, stop_hook_active=active)]
+        return [payload.stop(record, where)]
     if kind == STOP_FAILURE:
         return [v.TurnFailed(**where, error=error or last_message)]
     return [v.Event(**where)]

@@ -42,6 +42,9 @@ def usage_from(data: Any) -> Usage | None:
 
 
 class ClaudeSpans:
+    tool_type = staticmethod(tools.tool_type)
+    category = staticmethod(tools.category)
+
     def verdict(self, turn: Turn, facts: dict[str, Any]) -> Verdict | None:
         """The API error the turn ended on: Claude Code's `<synthetic>` stand-in answer,
         with no real answer after it (a retry that worked is not a failure). Claude Code
@@ -249,8 +252,6 @@ def _tool(
         start=t0,
         end=t1,
         name=name,
-        tool_type=tools.tool_type(name),
-        category=tools.category(name),
         arguments=args,
         result=output,
         facts=attrs,

@@ -18,7 +18,6 @@ session.
 from __future__ import annotations
 
 from staso_otel import semconv as sc
-from staso_otel.record.journal import Record
 from staso_otel.span import ids
 from staso_otel.targets.codex import events, spans, tools, transcript
 from staso_otel.turns.agent import Behaviour
@@ -36,8 +35,7 @@ class Codex(spans.CodexSpans):
     provider = sc.PROVIDER_OPENAI
     behaviour = Behaviour(stop_waits_for_transcript=True, expired_is_unfinished=True)
 
-    def parse(self, record: Record) -> list[Event]:
-        return events.parse(record)
+    parse = staticmethod(events.parse)
 
     def spawns_agents(self, tool_name: str) -> bool:
         return tools.canonical_hook_name(tool_name) == "spawn_agent"

@@ -13,7 +13,9 @@ from typing import Any
 
 from staso_otel.record.journal import Record
 from staso_otel.span.build import Usage
+from staso_otel.targets import payload
 from staso_otel.targets.codex import tools
+from staso_otel.targets.payload import integer, text
 from staso_otel.turns import vocabulary as v
 
 SESSION_START = "SessionStart"
@@ -52,14 +54,6 @@ ALL = frozenset(
 LEGACY = frozenset({SESSION_START, USER_PROMPT_SUBMIT, PRE_TOOL_USE, POST_TOOL_USE, STOP})
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def usage_from(data: Any) -> Usage | None:
     """Codex TokenUsage (hooks, rollout, `--json`) -> Usage; None if absent."""
     if not isinstance(data, dict):
@@ -84,34 +78,20 @@ def parse(record: Record) -> list[v.Event]:
     """A journal record as vocabulary events; none when it has no session id (never
     journaled). An unknown event (a newer Codex) still tells the model and cwd."""
     p = record.payload
-    session_id = _str(p.get("session_id"))
+    session_id = text(p.get("session_id"))
     if session_id is None:
         return []
     kind = p.get("hook_event_name")
-    where = {
-        "t": record.received_ns,
-        "session_id": session_id,
-        "turn": _str(p.get("turn_id")),
-        "agent_id": _str(p.get("agent_id")),
-        "agent_type": _str(p.get("agent_type")),
-        "transcript_path": _str(p.get("transcript_path")),
-        "model": _str(p.get("model")),
-        "cwd": _str(p.get("cwd")),
-        "permission_mode": _str(p.get("permission_mode")),
-    }
-    tool = {
-        "call_id": _str(p.get("tool_use_id")),
-        "name": _str(p.get("tool_name")),
-        "input": p.get("tool_input"),
-    }
+    where = payload.where(record, text(p.get("turn_id")), model=text(p.get("model")))
+    tool = payload.tool(record)
     request = {
-        "kind": _str(p.get("kind")),
-        "request_id": _str(p.get("request_id")),
-        "attempt": _int(p.get("attempt_number")),
+        "kind": text(p.get("kind")),
+        "request_id": text(p.get("request_id")),
+        "attempt": integer(p.get("attempt_number")),
     }
-    last_message = _str(p.get("last_assistant_message"))
+    last_message = text(p.get("last_assistant_message"))
     if kind == SESSION_START:
-        source = _str(p.get("source"))
+        source = text(p.get("source"))
         # a new rollout is read from byte 0; a start closes nothing: with async hooks it may
         # be journaled after the turn it precedes, and a turn a previous process left open
         # is closed by the next turn's first event
@@ -132,10 +112,10 @@ def parse(record: Record) -> list[v.Event]:
             v.ModelResponse(
                 **where,
                 **request,
-                status=_str(p.get("status")),
-                error=_str(p.get("error")),
+                status=text(p.get("status")),
+                error=text(p.get("error")),
                 usage=usage_from(p.get("token_usage")),
-                response_id=_str(p.get("response_id")),
+                response_id=text(p.get("response_id")),
             )
         ]
     if kind == PRE_TOOL_USE:
@@ -150,11 +130,9 @@ def parse(record: Record) -> list[v.Event]:
             )
         ]
     if kind in (PRE_COMPACT, POST_COMPACT):
-        phase = "pre" if kind == PRE_COMPACT else "post"
-        return [v.Compaction(**where, phase=phase, trigger=_str(p.get("trigger")))]
+        return [payload.compaction(record, where, "pre" if kind == PRE_COMPACT else "post")]
     if kind == STOP:
-        active = p.get("stop_hook_active") is True
-        return [v.TurnStopped(**where, response=last_message, stop_hook_active=active)]
+        return [payload.stop(record, where)]
     if kind == INTERRUPT:
         return [v.TurnInterrupted(**where)]
     return [v.Event(**where)]

@@ -26,6 +26,9 @@ _NOTHING = Exchange((), ())
 
 
 class CodexSpans:
+    tool_type = staticmethod(tools.tool_type)
+    category = staticmethod(tools.category)
+
     def verdict(self, turn: Turn, facts: list[dict]) -> Verdict | None:
         """The rollout's task_complete / turn_aborted / failure of the turn."""
         ends = [f for f in facts if f["k"] == "end"]
@@ -331,8 +334,6 @@ def _tool(
         start=t0,
         end=t1,
         name=name,
-        tool_type=tools.tool_type(name),
-        category=tools.category(name),
         arguments=tools.parse_json(args),
         result=tools.parse_json(result),
         facts=attrs,
