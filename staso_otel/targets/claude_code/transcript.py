@@ -20,7 +20,7 @@ Two kinds of lines are not model calls of this session and are kept out:
   their first timestamps (before the fork's SessionStart, `since`) and the copied answers
   name the parent session in `requestSessionId`.
 
-Facts per turn live in state["tx"][key] as one small dict (capped content), until the
+Facts per turn live in the session's `facts[key]` as one small dict (capped content), until the
 turn closes.
 """
 

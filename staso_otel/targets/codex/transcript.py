@@ -11,7 +11,7 @@ closes turn 1. Both formats are accepted, keyed on `type` / `payload.type`: 0.16
 "paginated" (`ordinal`, `token_usage_record`, `item_completed`) and the legacy one of
 0.125/0.130 (`user_message`, `token_count` after every item, `patch_apply_end`).
 
-Facts are small dicts `{"k": kind, "ts": ns, ...}` kept in state["tx"][turn_id] until the
+Facts are small dicts `{"k": kind, "ts": ns, ...}` kept in the session's `facts[turn_id]` until the
 turn closes; content in them is capped at MAX_TEXT so the state stays small.
 """
 
