@@ -145,7 +145,14 @@ class Session:
     facts: dict[str, Any] = field(default_factory=dict)  # transcript facts by turn key
 
     def to_json(self) -> dict[str, Any]:
-        return {"v": VERSION, **dataclasses.asdict(self)}
+        """Plain JSON data (sharing leaf values with this Session, which is done with)."""
+        data = {"v": VERSION, **vars(self)}
+        data["meta"] = vars(self.meta).copy()
+        data["turns"] = {k: _turn_json(t) for k, t in self.turns.items()}
+        for name in ("closed", "links", "calls"):
+            data[name] = {k: vars(x).copy() for k, x in data[name].items()}
+        data["fork"] = vars(self.fork).copy() if self.fork else None
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Session:
@@ -157,9 +164,27 @@ class Session:
         return cls()
 
 
+def _turn_json(turn: Turn) -> dict[str, Any]:
+    data = vars(turn).copy()
+    data["tools"] = {k: vars(t).copy() for k, t in turn.tools.items()}
+    data["calls"] = [vars(c).copy() for c in turn.calls]
+    data["compactions"] = [vars(w).copy() for w in turn.compactions]
+    return data
+
+
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def _build(cls: type, data: dict[str, Any], **nested: Any) -> Any:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in names}, **nested)
+    """cls from its JSON fields (ones it does not know are left out: a hand-edited or
+    partly written state must not stop the session)."""
+    try:
+        return cls(**data, **nested) if not nested else cls(**{**data, **nested})
+    except TypeError:
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+        return cls(**{k: v for k, v in {**data, **nested}.items() if k in names})
 
 
 def _turn(data: dict[str, Any]) -> Turn:
