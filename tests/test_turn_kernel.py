@@ -176,3 +176,21 @@ def test_a_permission_asked_before_its_call_starts_waits_for_it() -> None:
 def test_a_context_only_event_opens_nothing() -> None:
     spans, state = run(Hooks(), [{"e": "noise", "turn": "T9", "cwd": "/w"}, {"e": "end"}])
     assert spans == [] and state["turns"] == {} and state["meta"]["cwd"] == "/w"
+
+
+def test_a_permission_naming_no_tool_is_about_the_next_call() -> None:
+    spans, _ = run(
+        Hooks(unnamed_call_is_oldest=True),
+        [
+            {"e": "start", "turn": "T1"},
+            {"e": "ask", "turn": CURRENT},
+            {"e": "tool", "turn": CURRENT, "name": "write_file", "call_id": "w"},
+            {"e": "done", "turn": CURRENT, "name": "write_file", "call_id": "w"},
+            {"e": "tool", "turn": CURRENT, "name": "read_file", "call_id": "r"},
+            {"e": "done", "turn": CURRENT, "name": "read_file", "call_id": "r"},
+            {"e": "stop", "turn": CURRENT},
+        ],
+    )
+    asked = {s.attributes["gen_ai.tool.name"]: s.attributes["test.permission"]
+             for s in by_name(spans)["execute_tool"]}  # fmt: skip
+    assert asked == {"write_file": True, "read_file": False}

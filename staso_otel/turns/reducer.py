@@ -239,6 +239,9 @@ class _Reducer:
         if e.name in turn.perm_pending:
             turn.perm_pending.remove(e.name)
             tool.permission = True
+        elif None in turn.perm_pending:  # asked naming no tool: about the next call
+            turn.perm_pending.remove(None)
+            tool.permission = True
 
     def _tool_permission(self, turn: Turn, e: v.ToolPermission) -> None:
         if e.call_id is None:  # it belongs to the open call of that tool
