@@ -121,14 +121,16 @@ class _Reducer:
         if isinstance(e, v.SubagentStarted):
             self._open_subagent(e)
             return
-        step = self.steps.get(type(e))
         if e.turn == v.CURRENT:
             e = self._in_current(e)
-        if e.turn is None or (step is None and not isinstance(e, v.SubagentStopped)):
-            return  # events of a newer release, or with no turn to place them in
+        if e.turn is None:
+            return  # no turn to place it in
         if isinstance(e, v.SubagentStopped):
             self._subagent_stopped(e)
             return
+        step = self.steps.get(type(e))
+        if step is None:
+            return  # context only: it must not open a turn
         turn = self._unit_for(e)
         if turn is None:
             return
@@ -140,7 +142,6 @@ class _Reducer:
         turn.path = turn.path or e.transcript_path
         turn.permission_mode = e.permission_mode or turn.permission_mode
         turn.cwd = turn.cwd or e.cwd
-        assert step is not None
         step(turn, e)
 
     def _in_current(self, e: v.Event) -> v.Event:

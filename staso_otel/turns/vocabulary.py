@@ -83,6 +83,9 @@ class ToolStarted(ToolEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class ToolPermission(ToolEvent):
+    """Asked before the call started (no open call of that name): about the next call of
+    that name, or, naming no tool, the next call whatever its name."""
+
     denied: bool = False
 
 
