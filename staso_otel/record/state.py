@@ -3,7 +3,7 @@
 Only the worker (or `staso flush`, which runs the worker's loop in-process) touches it,
 but both may start at once, so every read-modify-write holds the session's lock.
 Layout: {"journal": <path>, "offset": <bytes of journal consumed>, "last_ns": <last record
-time>, "target": <the target's own dict>}.
+time>, "target": <the target's session, the turn kernel's versioned JSON (turns/state.py)>}.
 """
 
 from __future__ import annotations
