@@ -1,9 +1,10 @@
 """`staso import`: sessions rebuilt from transcripts -> the worker's spool and exporter. [backfill]
 
 Each session's transcripts become the journal Records its hooks would have written
-(`targets/<agent>/backfill.py`); the agent's own reducer turns them into spans, exactly as
-the worker does with a live journal, so ids and names are the live ones. Then the
-worker's path: sampling policy, redaction and caps, the durable spool, the OTLP sender.
+(`targets/<agent>/backfill.py`); the turn kernel, with the agent's parser, turns them
+into spans, exactly as the worker does with a live journal, so ids and names are the live
+ones. Then the worker's path: sampling policy, redaction and caps, the durable spool,
+the OTLP sender.
 
 Idempotent: a unit (turn, sub-agent run) whose root span id the ledger
 (`export/ledger.py`) holds was spooled before, live or by an earlier import, and is not

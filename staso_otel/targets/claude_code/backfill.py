@@ -1,7 +1,7 @@
 """Claude Code transcripts -> the Records its hooks would have written. [targets/claude_code]
 
 `staso import` rebuilds sessions that ran without staso's hooks by synthesising the hook
-events the reducer (`turns.py`) needs; the reducer then reads the transcript as it does
+events the turn kernel (`staso_otel/turns`) needs; it then reads the transcript as it does
 live, so an imported turn gets a live turn's ids (trace = session + `promptId`, tool span
 = `tool_use_id`, chat span = message id) and its transcript facts:
 

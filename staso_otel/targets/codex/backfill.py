@@ -1,8 +1,8 @@
 """Codex rollouts alone -> the journal Records its hooks would have written. [targets/codex]
 
 `staso import` rebuilds sessions that ran without staso's hooks. Rather than a second
-reconstruction, it synthesises the hook events the reducer (`turns.py`) needs and lets
-the reducer read the rollout as it does live, so an imported turn gets the ids, names
+reconstruction, it synthesises the hook events the turn kernel (`staso_otel/turns`) needs
+and lets it read the rollout as it does live, so an imported turn gets the ids, names
 and transcript facts of a live one:
 
 - SessionStart (source "startup": read the rollout from byte 0) at `session_meta`;
