@@ -22,14 +22,12 @@ no hook (blocked, denied, unknown tool, server-side tools).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.span import ids
-from staso_otel.targets import jsonl
 from staso_otel.targets.claude_code import events, spans, tools, transcript
 from staso_otel.turns.agent import Behaviour
 from staso_otel.turns.assemble import SpanIds, trace_for
@@ -136,7 +134,7 @@ class ClaudeCode(spans.ClaudeSpans):
             self._sync(session, path, key, turn, cutoff)
             if reason == "subagent_stop":
                 self._settle(session, turn, path, key, cutoff)
-            meta = _agent_meta(path)
+            meta = transcript.agent_meta(path)
             turn.extra["agent_meta"] = {
                 k: meta.get(k) for k in ("toolUseId", "spawnDepth", "model")
             }
@@ -234,14 +232,3 @@ def _answered(facts: dict[str, Any] | None, text: str) -> bool:
             if block.get("type") == "text" and want in (block.get("text") or "").strip():
                 return True
     return False
-
-
-def _agent_meta(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        with jsonl.open_regular(path.removesuffix(".jsonl") + ".meta.json") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}

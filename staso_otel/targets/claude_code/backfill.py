@@ -20,7 +20,6 @@ Times are the transcript's own timestamps.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import orjson
 
 from staso_otel.record.journal import Record
 from staso_otel.targets import backfill_io, jsonl
+from staso_otel.targets.claude_code import transcript
 
 TARGET = "claude-code"
 UNKNOWN = ("permission_mode", "tool_start_time", "tool_end_time")
@@ -59,7 +59,7 @@ def head(path: str) -> Transcript | None:
     name = os.path.basename(path)
     if folder == "subagents" and name.startswith("agent-"):
         agent_id = name.removeprefix("agent-").removesuffix(".jsonl")
-        meta = _meta(path)
+        meta = transcript.agent_meta(path)
         agent_type = meta.get("agentType") if isinstance(meta.get("agentType"), str) else None
     try:
         with jsonl.open_regular(path) as fh:
@@ -77,15 +77,6 @@ def head(path: str) -> Transcript | None:
     except OSError:
         return None
     return None
-
-
-def _meta(path: str) -> dict[str, Any]:
-    try:
-        with jsonl.open_regular(path.removesuffix(".jsonl") + ".meta.json") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _wanted(raw: bytes) -> bool:

@@ -26,6 +26,7 @@ turn closes.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -184,3 +185,16 @@ def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
             "is_error": block.get("is_error") is True,
             "structured": jsonl.cap(line.get("toolUseResult")),
         }
+
+
+def agent_meta(path: str | None) -> dict[str, Any]:
+    """A sub-agent transcript's `.meta.json` (toolUseId, spawnDepth, parentAgentId ...);
+    {} when there is none or it cannot be read."""
+    if not path:
+        return {}
+    try:
+        with jsonl.open_regular(path.removesuffix(".jsonl") + ".meta.json") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
