@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from staso_otel import semconv as sc
@@ -82,25 +82,28 @@ def _bound(d: dict[str, Any], most: int) -> None:
         d.pop(next(iter(d)))
 
 
+# what each event does to the unit it belongs to (the _Reducer method of that name)
+_STEPS: dict[type, str] = {
+    v.TurnStarted: "_prompt",
+    v.ModelRequest: "_model_request",
+    v.ModelResponse: "_model_response",
+    v.ToolStarted: "_tool_started",
+    v.ToolPermission: "_tool_permission",
+    v.ToolFinished: "_tool_finished",
+    v.ToolAnswered: "_tool_answered",
+    v.Compaction: "_compaction",
+    v.TurnStopped: "_stopped",
+    v.TurnFailed: "_failed",
+    v.TurnInterrupted: "_interrupted",
+}
+
+
 class _Reducer:
     def __init__(self, agent: Agent, session: Session, ctx: Context) -> None:
         self.agent = agent
         self.session = session
         self.ctx = ctx
         self.out: list[SpanData] = []
-        self.steps: dict[type, Callable[[Turn, Any], None]] = {
-            v.TurnStarted: self._prompt,
-            v.ModelRequest: self._model_request,
-            v.ModelResponse: self._model_response,
-            v.ToolStarted: self._tool_started,
-            v.ToolPermission: self._tool_permission,
-            v.ToolFinished: self._tool_finished,
-            v.ToolAnswered: self._tool_answered,
-            v.Compaction: self._compaction,
-            v.TurnStopped: self._stopped,
-            v.TurnFailed: self._failed,
-            v.TurnInterrupted: self._interrupted,
-        }
 
     # --- events ----------------------------------------------------------------------
 
@@ -128,7 +131,7 @@ class _Reducer:
         if isinstance(e, v.SubagentStopped):
             self._subagent_stopped(e)
             return
-        step = self.steps.get(type(e))
+        step = _STEPS.get(type(e))
         if step is None:
             return  # context only: it must not open a turn
         turn = self._unit_for(e)
@@ -142,7 +145,7 @@ class _Reducer:
         turn.path = turn.path or e.transcript_path
         turn.permission_mode = e.permission_mode or turn.permission_mode
         turn.cwd = turn.cwd or e.cwd
-        step(turn, e)
+        getattr(self, step)(turn, e)
 
     def _in_current(self, e: v.Event) -> v.Event:
         """The event placed in the open main turn (none open: nowhere)."""

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = 2
+# read and written at every batch, defined at every worker start: no generated __eq__
+_record = dataclass(eq=False)
 
 
-@dataclass
+@_record
 class ToolCall:
     name: str
     start: int | None  # None: no hook saw it start (it may never have run)
@@ -41,7 +43,7 @@ class ToolCall:
     extra: dict[str, Any] = field(default_factory=dict)  # the agent's own facts of it
 
 
-@dataclass
+@_record
 class ModelCall:
     start: int
     end: int | None = None
@@ -54,7 +56,7 @@ class ModelCall:
     response_id: str | None = None
 
 
-@dataclass
+@_record
 class Window:
     """A context compaction: from its start to its end (None: still running)."""
 
@@ -63,7 +65,7 @@ class Window:
     trigger: str | None = None
 
 
-@dataclass
+@_record
 class Link:
     """Where a sub-agent's spans hang: a trace and the span (a spawn call or a root)."""
 
@@ -72,7 +74,7 @@ class Link:
     task: str | None = None  # what it was asked, when only the spawn call says
 
 
-@dataclass
+@_record
 class Turn:
     """An open unit: a main turn, or a sub-agent's turn (`agent` set)."""
 
@@ -106,7 +108,7 @@ class Turn:
     extra: dict[str, Any] = field(default_factory=dict)  # the agent's own facts of it
 
 
-@dataclass
+@_record
 class Closed:
     seg: int
     num: int | None
@@ -114,7 +116,7 @@ class Closed:
     stop: bool  # closed by a Stop a Stop hook may still continue
 
 
-@dataclass
+@_record
 class Meta:
     cwd: str | None = None
     model: str | None = None
@@ -122,13 +124,13 @@ class Meta:
     source: str | None = None
 
 
-@dataclass
+@_record
 class Fork:
     path: str
     t: int
 
 
-@dataclass
+@_record
 class Session:
     session_id: str | None = None
     turn_count: int = 0

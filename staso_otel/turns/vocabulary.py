@@ -12,12 +12,17 @@ from typing import Any
 
 from staso_otel.span.build import Usage
 
+# Events are built on every record and their classes at every worker start: an __init__
+# and a __repr__ each, nothing else generated (they are never compared, nor changed after
+# the parser made them; dataclasses.replace makes a new one).
+_event = dataclass(kw_only=True, eq=False)
+
 # `turn=CURRENT`: the event belongs to the session's open main turn, whatever its key (an
 # agent whose payloads name no turn after the one that opened it, e.g. Gemini CLI).
 CURRENT = "<current turn>"
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class Event:
     """Context only: an event the kernel has no step for still says where the session is."""
 
@@ -33,7 +38,7 @@ class Event:
     permission_mode: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class SessionStarted(Event):
     source: str | None = None  # startup | resume | compact | clear | fork ...
     fresh: bool = False  # a new transcript: read it from byte 0
@@ -41,26 +46,26 @@ class SessionStarted(Event):
     restart: bool = False  # open main turns end here (a new conversation, same session)
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class SessionEnded(Event):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class TurnStarted(Event):
     prompt: str | None = None
     # a background task's notification: {"call": its call id, "status", "exit"}
     background: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ModelRequest(Event):
     kind: str | None = None  # sampling | foreground_compaction | ...
     request_id: str | None = None  # the same across retries
     attempt: int | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ModelResponse(ModelRequest):
     status: str | None = None  # completed | failed
     error: str | None = None
@@ -68,20 +73,20 @@ class ModelResponse(ModelRequest):
     response_id: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ToolEvent(Event):
     call_id: str | None = None  # None: an open call of that name (Behaviour says which)
     name: str | None = None
     input: Any = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ToolStarted(ToolEvent):
     # facts of the agent's own kind of call, kept on it for its span facts
     extra: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ToolPermission(ToolEvent):
     """Asked before the call started (no open call of that name): about the next call of
     that name, or, naming no tool, the next call whatever its name."""
@@ -89,7 +94,7 @@ class ToolPermission(ToolEvent):
     denied: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ToolFinished(ToolEvent):
     response: Any = None
     error: str | None = None  # set: the call failed
@@ -98,41 +103,41 @@ class ToolFinished(ToolEvent):
     spawned_agent: str | None = None  # the sub-agent this call started, by the agent's word
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class ToolAnswered(ToolEvent):
     """What the model was told of a call; one that no hook saw run ends here, not run."""
 
     visible: Any = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class SubagentStarted(Event):
     pass
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class SubagentStopped(Event):
     response: str | None = None
     agent_transcript_path: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class Compaction(Event):
     phase: str = "pre"  # pre | post
     trigger: str | None = None  # auto | manual
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class TurnStopped(Event):
     response: str | None = None
     stop_hook_active: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class TurnFailed(Event):
     error: str | None = None
 
 
-@dataclass(frozen=True, kw_only=True)
+@_event
 class TurnInterrupted(Event):
     pass
