@@ -85,15 +85,6 @@ def _wanted(raw: bytes) -> bool:
     return _ATTACHMENT not in raw or _QUEUED in raw
 
 
-def _text(content: Any) -> str | None:
-    if isinstance(content, str):
-        return content
-    if not isinstance(content, list):
-        return None
-    parts = [c.get("text", "") for c in content if isinstance(c, dict) and c.get("type") == "text"]
-    return "\n".join(parts) if parts else None
-
-
 def _events(tr: Transcript, stats: dict[str, int]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(time, payload) of the hook events this transcript stands for, in file order."""
     main_path = tr.path
@@ -132,7 +123,7 @@ def _events(tr: Transcript, stats: dict[str, int]) -> Iterator[tuple[int, dict[s
                             **base,
                             "prompt_id": pid,
                             "hook_event_name": "UserPromptSubmit",
-                            "prompt": _text(content),
+                            "prompt": transcript.text_of(content),
                         },
                     )
                 elif not started:
@@ -201,7 +192,7 @@ def _is_prompt(line: dict[str, Any], content: Any) -> bool:
         isinstance(c, dict) and c.get("type") == "tool_result" for c in content
     ):
         return False
-    text = _text(content)
+    text = transcript.text_of(content)
     return bool(text) and not text.startswith("<system-reminder>")
 
 
@@ -230,7 +221,7 @@ def _results(
                 {
                     **hook,
                     "hook_event_name": "PostToolUseFailure",
-                    "error": _text(block.get("content")) or "failed",
+                    "error": transcript.text_of(block.get("content")) or "failed",
                 },
             )
         else:

@@ -68,7 +68,8 @@ def start_offset(path: str, prompt_id: str | None) -> int:
     return 0 if found is None else found
 
 
-def _text(content: Any) -> str | None:
+def text_of(content: Any) -> str | None:
+    """A message's text: the string, or its text blocks joined (`staso import` too)."""
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
@@ -125,7 +126,7 @@ def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> Non
     if message.get("model") == SYNTHETIC_MODEL:  # no request was answered: not a model call
         facts["api_error"] = {
             "ts": ts,
-            "text": jsonl.cap(_text(message.get("content")) or "the model request failed"),
+            "text": jsonl.cap(text_of(message.get("content")) or "the model request failed"),
             "code": line.get("error") if isinstance(line.get("error"), str) else None,
         }
         return
@@ -141,7 +142,7 @@ def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> Non
     if message.get("stop_reason"):
         msg["stop"] = message["stop_reason"]
     if line.get("isApiErrorMessage") or line.get("error"):
-        msg["error"] = jsonl.cap(_text(message.get("content")) or str(line.get("error")))
+        msg["error"] = jsonl.cap(text_of(message.get("content")) or str(line.get("error")))
     for block in message.get("content") or []:
         if not isinstance(block, dict):
             continue
@@ -173,7 +174,7 @@ def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
         if line.get("isMeta") or line.get("isCompactSummary"):
             facts.setdefault("meta", []).append(ts)  # e.g. a skill's text, preamble run
             return
-        text = _text(content)
+        text = text_of(content)
         if text and not text.startswith("<system-reminder>"):
             facts["user"].append({"ts": ts, "text": jsonl.cap(text)})
         return
