@@ -94,8 +94,7 @@ def test_the_turn_kernel_knows_no_agent():
     import pathlib
 
     reached = _imports_of("turns")
-    agents = ("staso_otel.targets.codex", "staso_otel.targets.claude_code")
-    assert not {m for m in reached if m.startswith(agents)}
+    assert not {m for m in reached if m.startswith("staso_otel.targets")}
     root = pathlib.Path(__file__).resolve().parent.parent / "staso_otel" / "turns"
     for path in root.glob("*.py"):
         code = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]

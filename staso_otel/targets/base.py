@@ -10,24 +10,17 @@ small protocol; every agent's Target is the turn kernel over that agent
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
+from staso_otel.turns.context import Context
+
+__all__ = ["IDLE_EXPIRY_NS", "SESSION_END_EVENT", "Context", "Target"]
 
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 # Both agents' hooks end a session with this event (a resume starts it again, same id).
 SESSION_END_EVENT = "SessionEnd"
-
-
-@dataclass(frozen=True)
-class Context:
-    """Per-worker-run facts a target needs; resolved once, passed down as plain values."""
-
-    now_ns: int
-    capture_content: bool = True
-    agent_id: str | None = None
 
 
 class Target(Protocol):

@@ -22,7 +22,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
+from staso_otel.turns.state import MAX_TEXT
+
 MAX_READ = 1024 * 1024  # per read(): a backlog of any size is read in pieces this big
 # A turn's reader stops this long after the event that closed it: its own lines are
 # written before then; later turns' lines wait for their own close.

@@ -15,7 +15,7 @@ from staso_otel.record.journal import Record
 from staso_otel.span.build import Usage
 from staso_otel.span.messages import Message
 from staso_otel.span.model import SpanData
-from staso_otel.targets.base import Context
+from staso_otel.turns.context import Context
 from staso_otel.turns.state import Link, Session, Turn
 from staso_otel.turns.vocabulary import Event
 

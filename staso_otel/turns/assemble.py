@@ -15,12 +15,9 @@ from staso_otel import semconv as sc
 from staso_otel.span import build, ids
 from staso_otel.span.build import Usage
 from staso_otel.span.model import SpanData
-from staso_otel.targets import jsonl
-from staso_otel.targets.base import Context
 from staso_otel.turns.agent import Agent, ChatRow, ToolRow
+from staso_otel.turns.context import Context
 from staso_otel.turns.state import Session, Turn
-
-MAX_TEXT = jsonl.MAX_TEXT  # a prompt kept in state
 
 
 def trace_for(agent: str, session_id: str | None, key: str, seg: int) -> int:

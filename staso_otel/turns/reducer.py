@@ -27,11 +27,21 @@ from typing import Any
 from staso_otel import semconv as sc
 from staso_otel.record.journal import Record
 from staso_otel.span.model import SpanData
-from staso_otel.targets.base import Context
 from staso_otel.turns import assemble
 from staso_otel.turns import vocabulary as v
 from staso_otel.turns.agent import Agent
-from staso_otel.turns.state import Closed, Fork, Link, ModelCall, Session, ToolCall, Turn, Window
+from staso_otel.turns.context import Context
+from staso_otel.turns.state import (
+    MAX_TEXT,
+    Closed,
+    Fork,
+    Link,
+    ModelCall,
+    Session,
+    ToolCall,
+    Turn,
+    Window,
+)
 
 MAX_CLOSED = 64  # unit keys remembered after closing (late events, Stop continuations)
 MAX_LINKS = 256  # sub-agent links and spawning calls remembered
@@ -181,7 +191,7 @@ class _Reducer:
         if e.background is not None:
             self._background_done(turn, e.background)
         if e.background is None or turn.prompt is None:
-            turn.prompt = e.prompt[: assemble.MAX_TEXT] if e.prompt else None
+            turn.prompt = e.prompt[:MAX_TEXT] if e.prompt else None
             turn.background = e.background
 
     def _background_done(self, turn: Turn, note: dict[str, Any]) -> None:

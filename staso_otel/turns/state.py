@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = 2
+MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
 # read and written at every batch, defined at every worker start: no generated __eq__
 _record = dataclass(eq=False)
 
