@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
         "ToolCall",
     )
 }
+_LAZY |= {name: "staso_otel.instrument" for name in ("instrument_openai", "instrument_anthropic")}
 
 __all__ = ["__version__", *_LAZY]
 

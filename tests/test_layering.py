@@ -11,6 +11,7 @@ import sys
 from staso_otel.targets import hookfile
 
 HEAVY = ["opentelemetry", "click", "filelock", "orjson", "rich", "tomlkit", "requests"]
+HEAVY += ["openai", "anthropic", "httpx", "httpx2"]  # instrument_*() imports them when called
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -34,6 +35,13 @@ def test_console_entry_routes_hook_before_click():
 def test_importing_the_library_is_cheap():
     loaded = _loaded_after("import staso_otel")
     assert not loaded & set(HEAVY)
+
+
+def test_the_library_imports_a_model_sdk_only_when_told_to_instrument_it():
+    loaded = _loaded_after("import staso_otel.api, staso_otel.instrument, staso_otel.export.spool")
+    assert not loaded & {"openai", "anthropic"}
+    loaded = _loaded_after("import staso_otel; staso_otel.instrument_anthropic()")
+    assert "anthropic" in loaded and "openai" not in loaded
 
 
 def test_span_stage_has_no_opentelemetry():
