@@ -109,6 +109,38 @@ def test_openai_compatible_example_against_a_local_stand_in(receiver):
     chats = [s for s in receiver.spans if s["name"] == "chat stand-in"]
     assert {c["attributes"]["gen_ai.response.id"] for c in chats} == {"chatcmpl-1", "chatcmpl-3"}
     assert all(c["attributes"]["gen_ai.usage.input_tokens"] == 100 for c in chats)
+    [shell] = [s for s in receiver.spans if s["name"] == "execute_tool run_shell"]
+    assert shell["attributes"]["gen_ai.tool.call.id"] == "call_1"  # the model's id, by itself
+
+
+def test_anthropic_example_streams_against_a_local_mock(receiver):
+    from mock_llm import MockLLM, Step
+
+    mock = MockLLM().start()
+    mock.script = [
+        Step(text="Counting.", tools=[("toolu_1", "run_shell", {"command": "echo 3"})]),
+        Step(text="There are 3."),
+    ]
+    try:
+        env = {"ANTHROPIC_BASE_URL": mock.base_url, "ANTHROPIC_API_KEY": "test-key"}
+        proc = run_example(
+            "anthropic_agent.py", "how many?", "--endpoint", receiver.base_url, env=env
+        )
+    finally:
+        mock.stop()
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["Counting.", "There are 3."]
+    names = sorted(s["name"] for s in receiver.spans)
+    assert names == [
+        "chat claude-sonnet-4-5",
+        "chat claude-sonnet-4-5",
+        "execute_tool run_shell",
+        "invoke_agent claude-agent",
+    ]
+    [shell] = [s for s in receiver.spans if s["name"] == "execute_tool run_shell"]
+    assert shell["attributes"]["gen_ai.tool.call.id"] == "toolu_1"
+    root = next(s for s in receiver.spans if s["parent_span_id"] is None)
+    assert root["attributes"]["staso.usage.input_tokens"] == 2 * 137
 
 
 def test_openai_example_without_a_key_says_what_to_set(receiver):
