@@ -22,6 +22,7 @@ SCRIPTS = {
     "bench_backlog.py": (["--mb", "1,100"], ["--mb", "0.1,0.5", "--runs", "1"]),
     "bench_worker.py": ([], ["--sessions", "2", "--runs", "1"]),
     "bench_api.py": ([], ["--turns", "5", "--blocks", "1"]),
+    "bench_instrument.py": ([], ["--calls", "3", "--blocks", "1"]),
     "bench_redact.py": ([], ["--quick"]),
     "bench_import.py": (["--mb", "10,100"], ["--mb", "0.3,0.6", "--runs", "1"]),
 }

@@ -4,6 +4,7 @@ spans asserted at a real OTLP receiver through staso's own exporter pipeline."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import subprocess
 import sys
@@ -186,6 +187,18 @@ def test_a_stream_closed_before_its_end_ends_its_span_with_what_arrived(mock, tr
     assert chat["status"] == "UNSET"
     [output] = messages(chat, sc.GEN_AI_OUTPUT_MESSAGES)
     assert output["parts"] == [{"type": "text", "content": "a b"}]
+
+
+def test_a_stream_dropped_unread_still_ends_its_span(mock, traced):
+    staso_otel.instrument_anthropic()
+    with staso_otel.turn("never read", session_id="s-drop"):
+        stream = claude(mock).messages.create(
+            model="claude-x", max_tokens=5, messages=USER[1:], stream=True
+        )
+        del stream
+        gc.collect()
+    [chat] = chats(traced())
+    assert chat["status"] == "UNSET" and sc.GEN_AI_OUTPUT_MESSAGES not in attrs_of(chat)
 
 
 def test_async_chat_completions_plain_and_streamed(mock, traced):

@@ -14,9 +14,11 @@ caller (`log.internal_error`).
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +33,24 @@ WRAPPED = "__staso_wrapped__"  # marks our wrappers: instrumenting twice wraps o
 # set while a wrapped method runs: a method it calls (a client-level wrapper over a
 # class-level one, `stream()` calling `create()`) adds no second span
 _ACTIVE: contextvars.ContextVar[bool] = contextvars.ContextVar("staso_instrumented", default=False)
+
+
+# --- reading SDK objects -------------------------------------------------------------------
+
+
+def get(obj: Any, key: str) -> Any:
+    """A field of an SDK object, or of the dict a caller passed in its place."""
+    if isinstance(obj, dict):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def as_int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def as_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 @dataclass
@@ -181,6 +201,13 @@ def _answer(collector: Collector) -> Answer | None:
         return None
 
 
+def _on_drop(stream: Any, call: Call) -> None:
+    """A stream dropped unread never runs its generator's `finally`: end the span then."""
+    # an object that takes no weak reference: its span ends when it is read or closed
+    with contextlib.suppress(TypeError):
+        weakref.finalize(stream, call.finish, None)
+
+
 def watch_stream(stream: Any, call: Call, collector: Collector) -> Any:
     """Make the SDK's own stream object (sync) end the call when it is done, in place:
     the same object goes back to the caller, so its type and helpers are untouched."""
@@ -211,6 +238,7 @@ def watch_stream(stream: Any, call: Call, collector: Collector) -> Any:
             watched.close()  # ends the span if reading stopped before the end
 
     stream.close = closing
+    _on_drop(stream, call)
     return stream
 
 
@@ -241,6 +269,7 @@ def watch_async_stream(stream: Any, call: Call, collector: Collector) -> Any:
             await watched.aclose()
 
     stream.close = closing
+    _on_drop(stream, call)
     return stream
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from staso_otel import log
 from staso_otel import semconv as sc
 from staso_otel.instrument import _call
-from staso_otel.instrument._call import Answer, Collector, Method, Request
+from staso_otel.instrument._call import Answer, Collector, Method, Request, as_int, as_str, get
 from staso_otel.span import build
 from staso_otel.span.messages import (
     Message,
@@ -37,20 +37,6 @@ _NOT_INSTALLED = (
 )
 
 
-def _get(obj: Any, key: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _blocks(content: Any) -> list[Any]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}] if content else []
@@ -60,26 +46,24 @@ def _blocks(content: Any) -> list[Any]:
 def _parts(blocks: list[Any]) -> list[Part]:
     parts: list[Part] = []
     for block in blocks:
-        kind = _get(block, "type")
-        if kind == "text" and _str(_get(block, "text")):
-            parts.append(TextPart(_get(block, "text")))
-        elif kind == "thinking" and _str(_get(block, "thinking")):
-            parts.append(ReasoningPart(_get(block, "thinking")))
+        kind = get(block, "type")
+        if kind == "text" and as_str(get(block, "text")):
+            parts.append(TextPart(get(block, "text")))
+        elif kind == "thinking" and as_str(get(block, "thinking")):
+            parts.append(ReasoningPart(get(block, "thinking")))
         elif kind in ("tool_use", "server_tool_use"):
             parts.append(
-                ToolCallPart(
-                    _get(block, "id"), str(_get(block, "name") or ""), _get(block, "input")
-                )
+                ToolCallPart(get(block, "id"), str(get(block, "name") or ""), get(block, "input"))
             )
     return parts
 
 
 def _tool_result(block: Any) -> ToolCallResponsePart:
-    content = _get(block, "content")
+    content = get(block, "content")
     if isinstance(content, (list, tuple)):  # text blocks: their text
-        texts = [_get(b, "text") for b in content if _get(b, "type") == "text"]
+        texts = [get(b, "text") for b in content if get(b, "type") == "text"]
         content = "\n".join(t for t in texts if isinstance(t, str))
-    return ToolCallResponsePart(_get(block, "tool_use_id"), content)
+    return ToolCallResponsePart(get(block, "tool_use_id"), content)
 
 
 def _messages(raw: Any) -> list[Message] | None:
@@ -87,12 +71,12 @@ def _messages(raw: Any) -> list[Message] | None:
         return None
     out: list[Message] = []
     for item in raw:
-        role = str(_get(item, "role") or sc.ROLE_USER)
-        blocks = _blocks(_get(item, "content"))
-        results = [b for b in blocks if _get(b, "type") == "tool_result"]
+        role = str(get(item, "role") or sc.ROLE_USER)
+        blocks = _blocks(get(item, "content"))
+        results = [b for b in blocks if get(b, "type") == "tool_result"]
         if results:  # a user turn of tool results: tool messages, as the conventions have them
             out.extend(Message(sc.ROLE_TOOL, (_tool_result(b),)) for b in results)
-        parts = _parts([b for b in blocks if _get(b, "type") != "tool_result"])
+        parts = _parts([b for b in blocks if get(b, "type") != "tool_result"])
         if parts or not results:
             out.append(Message(role, tuple(parts)))
     return out or None
@@ -117,26 +101,26 @@ def _usage(usage: Any) -> build.Usage | None:
     if usage is None:
         return None
     read_, write = (
-        _int(_get(usage, "cache_read_input_tokens")),
-        _int(_get(usage, "cache_creation_input_tokens")),
+        as_int(get(usage, "cache_read_input_tokens")),
+        as_int(get(usage, "cache_creation_input_tokens")),
     )
     return build.Usage(
-        _int(_get(usage, "input_tokens")) + read_ + write,
-        _int(_get(usage, "output_tokens")),
+        as_int(get(usage, "input_tokens")) + read_ + write,
+        as_int(get(usage, "output_tokens")),
         read_,
         write,
-        _int(_get(_get(usage, "output_tokens_details"), "thinking_tokens")),
+        as_int(get(get(usage, "output_tokens_details"), "thinking_tokens")),
     )
 
 
 def respond(result: Any) -> Answer:
-    stop = _str(_get(result, "stop_reason"))
-    parts = _parts(_blocks(_get(result, "content")))
+    stop = as_str(get(result, "stop_reason"))
+    parts = _parts(_blocks(get(result, "content")))
     return Answer(
         output=[Message(sc.ROLE_ASSISTANT, tuple(parts), stop)] if parts or stop else [],
-        usage=_usage(_get(result, "usage")),
-        response_id=_str(_get(result, "id")),
-        response_model=_str(_get(result, "model")),
+        usage=_usage(get(result, "usage")),
+        response_id=as_str(get(result, "id")),
+        response_model=as_str(get(result, "model")),
         finish_reasons=[stop] if stop else None,
     )
 
@@ -159,39 +143,39 @@ class MessagesCollector(Collector):
             "cache_read_input_tokens",
             "cache_creation_input_tokens",
         ):
-            value = _get(usage, key)
+            value = get(usage, key)
             if isinstance(value, int):
                 self.usage[key] = value
-        thinking = _get(_get(usage, "output_tokens_details"), "thinking_tokens")
+        thinking = get(get(usage, "output_tokens_details"), "thinking_tokens")
         if isinstance(thinking, int):
             self.usage["thinking"] = thinking
 
     def add(self, event: Any) -> None:
-        kind = _get(event, "type")
-        index = _int(_get(event, "index"))
+        kind = get(event, "type")
+        index = as_int(get(event, "index"))
         if kind == "message_start":
-            self.message = _get(event, "message")
-            self._take_usage(_get(self.message, "usage"))
+            self.message = get(event, "message")
+            self._take_usage(get(self.message, "usage"))
         elif kind == "content_block_start":
-            block = _get(event, "content_block")
+            block = get(event, "content_block")
             self.blocks[index] = {
-                "type": _get(block, "type"),
-                "id": _get(block, "id"),
-                "name": _get(block, "name"),
-                "text": [_get(block, "text") or _get(block, "thinking") or ""],
+                "type": get(block, "type"),
+                "id": get(block, "id"),
+                "name": get(block, "name"),
+                "text": [get(block, "text") or get(block, "thinking") or ""],
                 "json": [],
             }
         elif kind == "content_block_delta" and index in self.blocks:
-            delta = _get(event, "delta")
-            piece = _get(delta, "text") or _get(delta, "thinking")
+            delta = get(event, "delta")
+            piece = get(delta, "text") or get(delta, "thinking")
             if isinstance(piece, str):
                 self.blocks[index]["text"].append(piece)
-            partial = _get(delta, "partial_json")
+            partial = get(delta, "partial_json")
             if isinstance(partial, str):
                 self.blocks[index]["json"].append(partial)
         elif kind == "message_delta":
-            self.stop = _str(_get(_get(event, "delta"), "stop_reason")) or self.stop
-            self._take_usage(_get(event, "usage"))
+            self.stop = as_str(get(get(event, "delta"), "stop_reason")) or self.stop
+            self._take_usage(get(event, "usage"))
 
     def answer(self) -> Answer:
         blocks = []
@@ -214,8 +198,8 @@ class MessagesCollector(Collector):
         details = {"thinking_tokens": usage.pop("thinking")} if "thinking" in usage else None
         answer = respond(
             {
-                "id": _get(self.message, "id"),
-                "model": _get(self.message, "model"),
+                "id": get(self.message, "id"),
+                "model": get(self.message, "model"),
                 "content": blocks,
                 "stop_reason": self.stop,
                 "usage": {**usage, "output_tokens_details": details} if usage else None,

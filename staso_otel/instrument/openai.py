@@ -16,7 +16,7 @@ from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.instrument import _call
-from staso_otel.instrument._call import Answer, Collector, Method, Request
+from staso_otel.instrument._call import Answer, Collector, Method, Request, as_int, as_str, get
 from staso_otel.span import build
 from staso_otel.span.messages import (
     Message,
@@ -32,21 +32,6 @@ from staso_otel.span.messages import (
 _NOT_INSTALLED = "instrument_openai() needs the openai package: pip install 'staso[openai]'"
 
 
-def _get(obj: Any, key: str) -> Any:
-    """A field of an SDK object or of the dict a caller passed in its place."""
-    if isinstance(obj, dict):
-        return obj.get(key)
-    return getattr(obj, key, None)
-
-
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
 def _model(kwargs: dict[str, Any]) -> str:
     return str(kwargs.get("model") or "")
 
@@ -57,7 +42,7 @@ def _text_of(content: Any) -> list[Part]:
         return [TextPart(content)] if content else []
     parts: list[Part] = []
     for block in content if isinstance(content, list) else []:
-        text = block if isinstance(block, str) else _get(block, "text")
+        text = block if isinstance(block, str) else get(block, "text")
         if isinstance(text, str) and text:
             parts.append(TextPart(text))
     return parts
@@ -78,16 +63,16 @@ def _system_first(messages: list[Message] | None) -> tuple[list[Message] | None,
 
 
 def _chat_message(item: Any) -> Message:
-    role = str(_get(item, "role") or sc.ROLE_USER)
+    role = str(get(item, "role") or sc.ROLE_USER)
     if role == sc.ROLE_TOOL:
-        response = ToolCallResponsePart(_get(item, "tool_call_id"), _get(item, "content"))
+        response = ToolCallResponsePart(get(item, "tool_call_id"), get(item, "content"))
         return Message(role, (response,))
-    parts = _text_of(_get(item, "content"))
-    for call in _get(item, "tool_calls") or []:
-        fn = _get(call, "function")
-        name = _get(fn, "name") if fn is not None else _get(call, "name")
-        arguments = _get(fn, "arguments") if fn is not None else None
-        parts.append(ToolCallPart(_get(call, "id"), str(name or ""), arguments_value(arguments)))
+    parts = _text_of(get(item, "content"))
+    for call in get(item, "tool_calls") or []:
+        fn = get(call, "function")
+        name = get(fn, "name") if fn is not None else get(call, "name")
+        arguments = get(fn, "arguments") if fn is not None else None
+        parts.append(ToolCallPart(get(call, "id"), str(name or ""), arguments_value(arguments)))
     return Message(role, tuple(parts))
 
 
@@ -102,28 +87,28 @@ def _chat_usage(usage: Any) -> build.Usage | None:
     if usage is None:
         return None
     return build.Usage(
-        _int(_get(usage, "prompt_tokens")),
-        _int(_get(usage, "completion_tokens")),
-        _int(_get(_get(usage, "prompt_tokens_details"), "cached_tokens")),
+        as_int(get(usage, "prompt_tokens")),
+        as_int(get(usage, "completion_tokens")),
+        as_int(get(get(usage, "prompt_tokens_details"), "cached_tokens")),
         0,
-        _int(_get(_get(usage, "completion_tokens_details"), "reasoning_tokens")),
-        _get(usage, "total_tokens") if isinstance(_get(usage, "total_tokens"), int) else None,
+        as_int(get(get(usage, "completion_tokens_details"), "reasoning_tokens")),
+        get(usage, "total_tokens") if isinstance(get(usage, "total_tokens"), int) else None,
     )
 
 
 def respond_chat(result: Any) -> Answer:
     output, reasons = [], []
-    for choice in _get(result, "choices") or []:
-        reason = _str(_get(choice, "finish_reason"))
-        message = _chat_message(_get(choice, "message") or {"role": sc.ROLE_ASSISTANT})
+    for choice in get(result, "choices") or []:
+        reason = as_str(get(choice, "finish_reason"))
+        message = _chat_message(get(choice, "message") or {"role": sc.ROLE_ASSISTANT})
         output.append(Message(sc.ROLE_ASSISTANT, message.parts, reason))
         if reason:
             reasons.append(reason)
     return Answer(
         output=output,
-        usage=_chat_usage(_get(result, "usage")),
-        response_id=_str(_get(result, "id")),
-        response_model=_str(_get(result, "model")),
+        usage=_chat_usage(get(result, "usage")),
+        response_id=as_str(get(result, "id")),
+        response_model=as_str(get(result, "model")),
         finish_reasons=reasons or None,
     )
 
@@ -140,25 +125,25 @@ class ChatCollector(Collector):
         self.reasons: dict[int, str] = {}
 
     def add(self, chunk: Any) -> None:
-        self.id = self.id or _str(_get(chunk, "id"))
-        self.model = self.model or _str(_get(chunk, "model"))
-        if _get(chunk, "usage") is not None:
-            self.usage = _get(chunk, "usage")  # the last chunk, when include_usage was asked
-        for choice in _get(chunk, "choices") or []:
-            index = _int(_get(choice, "index"))
-            delta = _get(choice, "delta")
-            content = _get(delta, "content")
+        self.id = self.id or as_str(get(chunk, "id"))
+        self.model = self.model or as_str(get(chunk, "model"))
+        if get(chunk, "usage") is not None:
+            self.usage = get(chunk, "usage")  # the last chunk, when include_usage was asked
+        for choice in get(chunk, "choices") or []:
+            index = as_int(get(choice, "index"))
+            delta = get(choice, "delta")
+            content = get(delta, "content")
             if isinstance(content, str) and content:
                 self.text.setdefault(index, []).append(content)
-            for piece in _get(delta, "tool_calls") or []:
+            for piece in get(delta, "tool_calls") or []:
                 call = self.calls.setdefault(index, {}).setdefault(
-                    _int(_get(piece, "index")), {"id": None, "name": "", "arguments": []}
+                    as_int(get(piece, "index")), {"id": None, "name": "", "arguments": []}
                 )
-                call["id"] = call["id"] or _get(piece, "id")
-                fn = _get(piece, "function")
-                call["name"] += _get(fn, "name") or ""
-                call["arguments"].append(_get(fn, "arguments") or "")
-            reason = _str(_get(choice, "finish_reason"))
+                call["id"] = call["id"] or get(piece, "id")
+                fn = get(piece, "function")
+                call["name"] += get(fn, "name") or ""
+                call["arguments"].append(get(fn, "arguments") or "")
+            reason = as_str(get(choice, "finish_reason"))
             if reason:
                 self.reasons[index] = reason
 
@@ -183,30 +168,30 @@ def _response_items(items: Any) -> list[Message]:
     """Input or output items: messages, function calls and their outputs, reasoning."""
     out: list[Message] = []
     for item in items if isinstance(items, (list, tuple)) else []:
-        kind = _get(item, "type")
+        kind = get(item, "type")
         if kind == "function_call":
             call = ToolCallPart(
-                _get(item, "call_id"),
-                str(_get(item, "name") or ""),
-                arguments_value(_get(item, "arguments")),
+                get(item, "call_id"),
+                str(get(item, "name") or ""),
+                arguments_value(get(item, "arguments")),
             )
             out.append(Message(sc.ROLE_ASSISTANT, (call,)))
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            response = ToolCallResponsePart(_get(item, "call_id"), _get(item, "output"))
+            response = ToolCallResponsePart(get(item, "call_id"), get(item, "output"))
             out.append(Message(sc.ROLE_TOOL, (response,)))
         elif kind == "custom_tool_call":
             call = ToolCallPart(
-                _get(item, "call_id"), str(_get(item, "name") or ""), _get(item, "input")
+                get(item, "call_id"), str(get(item, "name") or ""), get(item, "input")
             )
             out.append(Message(sc.ROLE_ASSISTANT, (call,)))
         elif kind == "reasoning":
-            summary = [_get(s, "text") for s in _get(item, "summary") or []]
+            summary = [get(s, "text") for s in get(item, "summary") or []]
             text = "\n".join(s for s in summary if isinstance(s, str) and s)
             if text:
                 out.append(Message(sc.ROLE_ASSISTANT, (ReasoningPart(text),)))
         elif kind in (None, "message"):
-            role = str(_get(item, "role") or sc.ROLE_USER)
-            out.append(Message(role, tuple(_text_of(_get(item, "content")))))
+            role = str(get(item, "role") or sc.ROLE_USER)
+            out.append(Message(role, tuple(_text_of(get(item, "content")))))
     return out
 
 
@@ -223,13 +208,13 @@ def read_responses(kwargs: dict[str, Any]) -> Request:
 def _responses_usage(usage: Any) -> build.Usage | None:
     if usage is None:
         return None
-    total = _get(usage, "total_tokens")
+    total = get(usage, "total_tokens")
     return build.Usage(
-        _int(_get(usage, "input_tokens")),
-        _int(_get(usage, "output_tokens")),
-        _int(_get(_get(usage, "input_tokens_details"), "cached_tokens")),
+        as_int(get(usage, "input_tokens")),
+        as_int(get(usage, "output_tokens")),
+        as_int(get(get(usage, "input_tokens_details"), "cached_tokens")),
         0,
-        _int(_get(_get(usage, "output_tokens_details"), "reasoning_tokens")),
+        as_int(get(get(usage, "output_tokens_details"), "reasoning_tokens")),
         total if isinstance(total, int) else None,
     )
 
@@ -238,7 +223,7 @@ def _finish(output: list[Message], status: Any, incomplete: Any) -> list[str] | 
     """As on a Codex span: the Responses API has no finish reason, how it ended says it."""
     if status == "failed":
         return [sc.FINISH_ERROR]
-    if status == "incomplete" and _get(incomplete, "reason") == "max_output_tokens":
+    if status == "incomplete" and get(incomplete, "reason") == "max_output_tokens":
         return [sc.FINISH_LENGTH]
     parts = [p for m in output for p in m.parts]
     if any(isinstance(p, ToolCallPart) for p in parts):
@@ -249,13 +234,13 @@ def _finish(output: list[Message], status: Any, incomplete: Any) -> list[str] | 
 
 
 def respond_responses(result: Any) -> Answer:
-    output = _response_items(_get(result, "output"))
+    output = _response_items(get(result, "output"))
     return Answer(
         output=output,
-        usage=_responses_usage(_get(result, "usage")),
-        response_id=_str(_get(result, "id")),
-        response_model=_str(_get(result, "model")),
-        finish_reasons=_finish(output, _get(result, "status"), _get(result, "incomplete_details")),
+        usage=_responses_usage(get(result, "usage")),
+        response_id=as_str(get(result, "id")),
+        response_model=as_str(get(result, "model")),
+        finish_reasons=_finish(output, get(result, "status"), get(result, "incomplete_details")),
     )
 
 
@@ -271,17 +256,17 @@ class ResponsesCollector(Collector):
         self.text: list[str] = []
 
     def add(self, event: Any) -> None:
-        kind = _get(event, "type")
+        kind = get(event, "type")
         if kind in ("response.completed", "response.incomplete", "response.failed"):
-            self.final = _get(event, "response")
+            self.final = get(event, "response")
         elif kind in ("response.created", "response.in_progress"):
-            response = _get(event, "response")
-            self.id = self.id or _str(_get(response, "id"))
-            self.model = self.model or _str(_get(response, "model"))
+            response = get(event, "response")
+            self.id = self.id or as_str(get(response, "id"))
+            self.model = self.model or as_str(get(response, "model"))
         elif kind == "response.output_item.done":
-            self.items.append(_get(event, "item"))
+            self.items.append(get(event, "item"))
         elif kind == "response.output_text.delta":
-            delta = _get(event, "delta")
+            delta = get(event, "delta")
             if isinstance(delta, str):
                 self.text.append(delta)
 
