@@ -289,11 +289,12 @@ class MockLLM:
                 self.send_header("cache-control", "no-cache")
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                self.close_connection = True
                 cut = step.cut_after if step.cut_after is not None else len(events)
                 for chunk in events[:cut]:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                if cut >= len(events):  # else: closed with no last chunk, a broken body
+                if cut < len(events):  # closed with no last chunk: a broken body
+                    self.close_connection = True
+                else:  # a whole body: the connection stays open for the next request
                     self.wfile.write(b"0\r\n\r\n")
                 self.wfile.flush()
 

@@ -63,6 +63,13 @@ def test_library_span_benchmark_runs():
     assert "library spans" in out and "spans/s vs raw tracer spans" in out, out
 
 
+def test_instrument_benchmark_reports_every_case():
+    out = run(str(BENCH / "bench_instrument.py"), "--calls", "3", "--blocks", "1")
+    for case in ("openai chat.completions", "anthropic messages.stream()"):
+        assert f"{case:36} instrumented" in out, out
+    assert "worst" in out
+
+
 def test_redaction_benchmark_reports_every_kind_from_the_wheel():
     out = run(str(BENCH / "bench_redact.py"), "--quick")
     for kind in ("transcripts", "tool_output", "prose", "secrets"):
