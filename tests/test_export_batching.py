@@ -66,7 +66,7 @@ def test_due_batches_share_one_request(receiver: Receiver):
 def test_a_group_stays_under_the_request_size_cap(receiver: Receiver, monkeypatch):
     spool = _spool_batches(5)
     per_batch = otlp.estimate_bytes(spool.load(next(spool.batches())).spans)
-    monkeypatch.setattr(otlp, "MAX_REQUEST_BYTES", per_batch * 2)  # two batches a request
+    monkeypatch.setattr(otlp, "MAX_GROUP_BYTES", per_batch * 2)  # two batches a request
     pipeline = _pipeline(receiver.endpoint)
     try:
         sent, _ = pipeline.send_spool()
@@ -139,3 +139,16 @@ def test_a_group_too_large_for_the_backend_is_sent_batch_by_batch():
         assert spool.usage()["batches"] == 0
     finally:
         rec.stop()
+
+
+def test_a_group_stays_under_the_span_count_cap(receiver: Receiver, monkeypatch):
+    # what bounds the worker's memory while it encodes a backlog's requests
+    monkeypatch.setattr(otlp, "MAX_REQUEST_SPANS", 2 * SPANS_PER_BATCH)
+    _spool_batches(5)
+    pipeline = _pipeline(receiver.endpoint)
+    try:
+        sent, _ = pipeline.send_spool()
+    finally:
+        pipeline.close()
+    assert sent == 5 * SPANS_PER_BATCH
+    assert [len(decode(r["body"])) for r in receiver.requests] == [8, 8, 4]

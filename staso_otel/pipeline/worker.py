@@ -303,10 +303,10 @@ class Pipeline:
     def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:
         """Send due batches; returns (spans sent, whether batches wait for a later retry).
 
-        Consecutive due batches go out together in one request, up to the request size
-        cap, as a BatchSpanProcessor sends hundreds of spans at once: one request per
-        session's batch made most of the sending time. Only the current group is in
-        memory, so a backlog of any size is sent with bounded memory.
+        Consecutive due batches go out together in one request, up to 512 spans or 512 KB
+        (otlp.MAX_REQUEST_SPANS, MAX_GROUP_BYTES), as a BatchSpanProcessor sends hundreds
+        of spans at once: one request per session's batch made most of the sending time.
+        Only the current group is in memory, so a backlog is sent with bounded memory.
         """
         if self.settings_error:
             return 0, False
@@ -316,7 +316,7 @@ class Pipeline:
         if not force:
             self.spool.unpark_due(now_ns)
         group: list[Batch] = []
-        used = 0
+        used = count = 0  # estimated bytes and spans of `group`
         for path in list(self.spool.batches()):
             if not force and now_ns < self.blocked_until_ns:
                 return self._sent(sent), True
@@ -332,10 +332,11 @@ class Pipeline:
             from staso_otel.export import otlp  # only now: an empty spool never loads it
 
             size = otlp.estimate_bytes(batch.spans)
-            if group and used + size > otlp.MAX_REQUEST_BYTES:
+            full = used + size > otlp.MAX_GROUP_BYTES
+            if group and (full or count + len(batch.spans) > otlp.MAX_REQUEST_SPANS):
                 delivered, retry = self._send_group(group, now_ns)
                 sent += delivered
-                group, used = [], 0
+                group, used, count = [], 0, 0
                 if retry:
                     waiting = True
                     if force:
@@ -343,6 +344,7 @@ class Pipeline:
                     continue  # the block set by the failure ends this pass above
             group.append(batch)
             used += size
+            count += len(batch.spans)
         if group:  # a failure in this pass leaves `group` empty: it never sends while blocked
             delivered, retry = self._send_group(group, now_ns)
             sent += delivered
