@@ -52,9 +52,6 @@ class ClaudeCode(spans.ClaudeSpans):
 
     parse = staticmethod(events.parse)
 
-    def spawns_agents(self, tool_name: str) -> bool:
-        return tool_name in tools.AGENT_TOOLS
-
     # --- sub-agents ------------------------------------------------------------------
 
     def link_subagent(self, session: Session, e: Event) -> Link:

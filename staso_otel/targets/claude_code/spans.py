@@ -45,6 +45,9 @@ class ClaudeSpans:
     tool_type = staticmethod(tools.tool_type)
     category = staticmethod(tools.category)
 
+    def spawns_agents(self, tool_name: str) -> bool:
+        return tool_name in tools.AGENT_TOOLS
+
     def verdict(self, turn: Turn, facts: dict[str, Any]) -> Verdict | None:
         """The API error the turn ended on: Claude Code's `<synthetic>` stand-in answer,
         with no real answer after it (a retry that worked is not a failure). Claude Code

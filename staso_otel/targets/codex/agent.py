@@ -37,9 +37,6 @@ class Codex(spans.CodexSpans):
 
     parse = staticmethod(events.parse)
 
-    def spawns_agents(self, tool_name: str) -> bool:
-        return tools.canonical_hook_name(tool_name) == "spawn_agent"
-
     # --- sub-agents ------------------------------------------------------------------
 
     def link_subagent(self, session: Session, e: Event) -> Link:

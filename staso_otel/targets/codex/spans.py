@@ -29,6 +29,9 @@ class CodexSpans:
     tool_type = staticmethod(tools.tool_type)
     category = staticmethod(tools.category)
 
+    def spawns_agents(self, tool_name: str) -> bool:
+        return tools.canonical_hook_name(tool_name) == "spawn_agent"
+
     def verdict(self, turn: Turn, facts: list[dict]) -> Verdict | None:
         """The rollout's task_complete / turn_aborted / failure of the turn."""
         ends = [f for f in facts if f["k"] == "end"]
