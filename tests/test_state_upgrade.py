@@ -83,3 +83,61 @@ def test_a_state_of_unknown_format_starts_over(tmp_path: Path) -> None:
     spans = get("codex").process(state, records, Context(now_ns=records[-1].received_ns))
     assert state["v"] == VERSION and state["turns"] == {}
     assert {s.span_id for s in spans} == {s.span_id for s in _run("codex", {}, [records])}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_worker_upgrades_a_v1_state_file_mid_session(
+    tmp_path: Path, name: str, isolated_homes: dict[str, Path], receiver: Any
+) -> None:
+    """The same, as the user has it: a v1 state file on disk beside its journal, the real
+    worker, a real OTLP receiver. Every span not sent before the upgrade arrives, once."""
+    from staso_otel import settings
+    from staso_otel.pipeline import worker
+    from staso_otel.record import state as state_files
+
+    target, root = CASES[name]
+    saved = json.loads((STATES / name).read_text().replace("<HOME>", str(tmp_path / "home")))
+    records = _record(target, root / saved["fixture"], tmp_path / "home")
+    cut = saved["cut"]
+    jpath = journal.journal_path(target, records[0].payload["session_id"])
+    state_files.paths.atomic_write(
+        state_files.state_path(target, jpath.name),
+        json.dumps(
+            {
+                "journal": str(jpath),
+                "offset": records[cut - 1].end,
+                "last_ns": records[cut - 1].received_ns,
+                "target": saved["state"],
+            }
+        ).encode(),
+    )
+    pipeline = worker.Pipeline(settings=settings.load(overrides={"endpoint": receiver.endpoint}))
+    try:
+        pipeline.process_journals(now_ns=records[-1].received_ns)
+        pipeline.send_spool(force=True)
+    finally:
+        pipeline.close()
+
+    got = [int(s["span_id"], 16) for s in receiver.spans]
+    before = {int(i, 16) for i in saved["spans"]}
+    whole = {s.span_id: s for s in _run(target, {}, [records[:cut], records[cut:]])}
+    assert got and len(got) == len(set(got))
+    assert not before & set(got), "a span sent before the upgrade was sent again"
+    assert before | set(got) == set(whole), "a span was lost across the upgrade"
+
+    def shape(parent: int | None, name: str, start: int, end: int, keys: Any) -> tuple:
+        return parent, name, start, end, set(keys) - {"staso.truncated"}  # the worker's cap
+
+    sent = {
+        int(s["span_id"], 16): shape(
+            int(s["parent_span_id"], 16) if s["parent_span_id"] else None,
+            s["name"], s["start_ns"], s["end_ns"], s["attributes"],
+        )
+        for s in receiver.spans
+    }  # fmt: skip
+    expected = {
+        i: shape(s.parent_span_id, s.name, s.start_ns, s.end_ns, s.attributes)
+        for i, s in whole.items()
+        if i in sent
+    }
+    assert sent == expected  # each as it would have been without the upgrade
