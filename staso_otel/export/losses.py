@@ -17,8 +17,6 @@ import json
 import time
 from pathlib import Path
 
-from filelock import FileLock
-
 from staso_otel import paths
 
 DROPPED = "dropped"
@@ -48,7 +46,7 @@ def add(kind: str, cause: str, count: int = 1, home: Path | None = None) -> None
     try:
         path = _path(home)
         paths.ensure_dir(path.parent)
-        with FileLock(str(path) + ".lock", timeout=10, mode=paths.FILE_MODE):
+        with paths.file_lock(Path(str(path) + ".lock"), 10):
             data = _read(path)
             data.setdefault("since_ns", time.time_ns())
             causes = data.setdefault("counts", {}).setdefault(kind, {})
@@ -72,7 +70,7 @@ def acknowledge(home: Path | None = None) -> None:
     """Start counting again (after `staso flush` has reported the counts)."""
     path = _path(home)
     paths.ensure_dir(path.parent)
-    with FileLock(str(path) + ".lock", timeout=10, mode=paths.FILE_MODE):
+    with paths.file_lock(Path(str(path) + ".lock"), 10):
         paths.atomic_write(path, json.dumps({"since_ns": time.time_ns(), "counts": {}}).encode())
 
 

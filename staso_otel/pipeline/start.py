@@ -2,7 +2,7 @@
 
 A hook spawns a worker whenever none holds the lock, so a start often finds that the
 worker before it, or a `staso flush`, already took the records. Importing the worker
-(targets, filelock, orjson, and later the SDK and exporter) costs several bare
+(targets, orjson, and later the SDK and exporter) costs several bare
 interpreters' CPU; this look costs about one. Work is: a journal with bytes past its
 state's offset (or no state yet), a journal idle long enough to be expired, an ended
 session past its resume grace (its journal and state go), or a spool batch waiting for

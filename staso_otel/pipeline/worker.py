@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import fcntl
 import json
 import os
 import sys
@@ -469,18 +468,8 @@ def worker_lock(home: Path | None = None, timeout_s: float = 0.0):
     path = Path(worker_lock_path(home))
     paths.ensure_dir(path.parent)
     fd = paths.open_private(path, os.O_RDWR | os.O_CREAT)
-    deadline = time.monotonic() + timeout_s
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    yield False
-                    return
-                time.sleep(0.05)
-        yield True
+        yield paths.wait_flock(fd, timeout_s)
     finally:
         os.close(fd)
 

@@ -1,4 +1,4 @@
-"""Per-session reconstruction state: a JSON dict under a filelock, written atomically, 0600.
+"""Per-session reconstruction state: a JSON dict under a file lock, written atomically, 0600.
 
 Only the worker (or `staso flush`, which runs the worker's loop in-process) touches it,
 but both may start at once, so every read-modify-write holds the session's lock.
@@ -41,11 +41,7 @@ def _load(path: Path) -> dict[str, Any]:
 @contextmanager
 def locked(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the state dict; it is saved when the block exits without an exception."""
-    from filelock import FileLock  # imported here: most of a bare worker start's CPU
-
-    paths.ensure_dir(path.parent)
-    lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, mode=paths.FILE_MODE)
-    with lock:
+    with paths.file_lock(Path(str(path) + ".lock"), LOCK_TIMEOUT_S):
         data = _load(path)
         yield data
         # Not fsynced: the spool batches made from the records are, before this rename
