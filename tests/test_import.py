@@ -257,3 +257,28 @@ def test_an_unreachable_endpoint_imports_nothing(isolated_homes):
     assert result.output.count("\n") == 1 and "cannot reach" in result.output
     assert not list(paths.staso_home().rglob("ledger"))
     assert not list(paths.staso_home().rglob("*.batch*"))
+
+
+def test_a_live_worker_holding_the_lock_gets_the_import_spooled_not_lost(
+    isolated_homes, receiver, monkeypatch
+):
+    """While a live worker holds the lock the import only spools; the batches wait in the
+    worker's own spool and go out with its next send, each span once."""
+    from staso_otel.backfill import run
+
+    monkeypatch.setattr(run, "LAST_SEND_WAIT_S", 0.2)
+    monkeypatch.setenv("STASO_ENDPOINT", receiver.endpoint)
+    record_fixture("tour_resume", isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")
+    with worker.worker_lock(timeout_s=0) as held:  # as a running worker holds it
+        assert held
+        result = CliRunner().invoke(cli, ["import", "--json"], catch_exceptions=False)
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1 and report["spans_sent"] == 0
+    assert report["spans_left"] == report["spans"] == 16 and receiver.spans == []
+    flushed = run_staso("flush", env=dict(os.environ))
+    assert flushed.returncode == 0, flushed.stderr
+    ids = [s["span_id"] for s in receiver.spans]
+    assert len(ids) == len(set(ids)) == 16
+    code, again = _import()
+    assert code == 0 and again["spans"] == 0 and len(receiver.spans) == 16

@@ -40,6 +40,7 @@ FLUSH_CHARS = 1_000_000  # ... or this much text held (memory stays bounded)
 # spans spooled between two sends: sending 2,000 at once took the peak RSS from about 60
 # to 84 MB (the request's spans, encoded), 500 keeps it near 60
 SEND_EVERY = 500
+LAST_SEND_WAIT_S = 30.0  # for a live worker's lock; past it, that worker sends the rest
 _SYNTH = {"codex": codex, "claude-code": claude}
 
 
@@ -110,7 +111,7 @@ class Sink:
         self.flush()
         if self.pipeline is None:
             return self.sent, 0
-        self.send(wait_s=30.0)
+        self.send(wait_s=LAST_SEND_WAIT_S)
         self.pipeline.close()
         return self.sent, self.pipeline.report().spans_left
 
