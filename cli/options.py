@@ -18,7 +18,7 @@ def target_option(required: bool = True) -> Callable[[Any], Any]:
         type=click.Choice(TARGETS),
         required=required,
         default=None,
-        help="The coding agent: codex or claude-code"
+        help="The coding agent: codex, claude-code or gemini"
         + ("." if required else " (default: every agent set up here)."),
     )
 
@@ -31,7 +31,8 @@ def scope_option(f: Any) -> Any:
         help="Where the hooks go. Codex: global ($CODEX_HOME/hooks.json) or project "
         "(./.codex/hooks.json, loaded only for a trusted project). Claude Code: global "
         "(~/.claude/settings.json), project (./.claude/settings.json) or local "
-        "(./.claude/settings.local.json).",
+        "(./.claude/settings.local.json). Gemini CLI: global (~/.gemini/settings.json) or "
+        "project (./.gemini/settings.json, run only in a trusted folder).",
     )(f)
 
 

@@ -80,6 +80,7 @@ TOOL_TYPE_DATASTORE: Final = "datastore"
 # gen_ai.provider.name values
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"
+PROVIDER_GEMINI: Final = "gcp.gemini"  # the Gemini API (Vertex AI would be gcp.vertex_ai)
 
 # --- OpenInference -------------------------------------------------------------------------
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
@@ -245,6 +246,11 @@ CLAUDE_CODE_BACKGROUND_STATUS: Final = "claude_code.background.status"
 CLAUDE_CODE_BACKGROUND_EXIT_CODE: Final = "claude_code.background.exit_code"
 CLAUDE_CODE_SKILL_SOURCE: Final = "claude_code.skill.source"  # PreSkillShellCommand source
 CLAUDE_CODE_SESSION_SOURCE: Final = "claude_code.session.source"  # startup | resume | ...
+
+# gemini.* (facts only Gemini CLI has)
+GEMINI_TURN_NUMBER: Final = "gemini.turn_number"
+GEMINI_SESSION_SOURCE: Final = "gemini.session.source"  # startup | resume | clear
+GEMINI_MESSAGE_ID: Final = "gemini.message_id"  # the transcript record of the response
 
 # codex.* added by the Codex target (turn reconstruction)
 CODEX_REQUEST_KIND: Final = "codex.request_kind"  # turn | compaction

@@ -7,7 +7,7 @@ import click
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
-@click.argument("target", type=click.Choice(["codex", "claude-code"]))
+@click.argument("target", type=click.Choice(["codex", "claude-code", "gemini"]))
 def command(target: str) -> None:
     """Record one agent event read on stdin, by hand.
 

@@ -42,6 +42,7 @@ LOCAL_ENDPOINT = "http://127.0.0.1:4318"
 @profile_option
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
 @click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
+@click.option("--gemini-bin", help="The gemini executable (default: gemini on PATH).")
 @click.option("--yes", "-y", is_flag=True, help="Don't ask; take flags and defaults.")
 @click.option("--json", "as_json", is_flag=True, help="What was set up, as one JSON object.")
 def command(
@@ -59,6 +60,7 @@ def command(
     profile,
     codex_bin,
     claude_bin,
+    gemini_bin,
     yes,
     as_json,
 ) -> None:
@@ -74,6 +76,7 @@ def command(
       staso setup --target codex --endpoint http://localhost:4318
       staso setup --target codex --local                      # to `staso collector`
       staso setup --target claude-code --scope project --local
+      staso setup --target gemini --endpoint http://localhost:4318
       staso setup --target codex --endpoint http://127.0.0.1:5000/v1/traces \\
         --header x-mlflow-experiment-id=1                    # to MLflow
     """
@@ -127,7 +130,7 @@ def command(
         check.require_key()
         merged = {**existing, **{k: v for k, v in values.items() if v is not None}}
         merged["endpoint"] = check.endpoint
-        binary = codex_bin if target == "codex" else claude_bin
+        binary = {"codex": codex_bin, "claude-code": claude_bin, "gemini": gemini_bin}[target]
         touched = [*install.files_touched(scope), paths.settings_file()]
         if api_key is not None:
             touched.append(paths.credentials_file())
@@ -161,7 +164,7 @@ def command(
     click.echo(f"spans go to {now.endpoint} ({where}); api key: {now.key_line()}")
     for note in now.notes:
         click.echo(f"note: {note}")
-    agent = "codex" if target == "codex" else "claude"
+    agent = {"codex": "codex", "claude-code": "claude", "gemini": "gemini"}[target]
     click.echo(f"next: run {agent} as usual, then `staso status --target {target}`")
 
 

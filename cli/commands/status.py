@@ -14,6 +14,7 @@ from staso_cli.options import profile_option, scope_option, target_option
 @profile_option
 @click.option("--codex-bin", help="The codex executable (default: codex on PATH).")
 @click.option("--claude-bin", help="The claude executable (default: claude on PATH).")
+@click.option("--gemini-bin", help="The gemini executable (default: gemini on PATH).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(
     target: str | None,
@@ -21,14 +22,16 @@ def command(
     profile: str | None,
     codex_bin: str | None,
     claude_bin: str | None,
+    gemini_bin: str | None,
     as_json: bool,
 ) -> None:
     """Check the installation end to end; exit 1 when tracing would not work.
 
     Codex skips untrusted hooks without a word, so for Codex this checks what Codex
     checks: the entries, their trust hashes, the feature flag. For Claude Code: the
-    entries in the settings file and that no settings file disables all hooks. Then
-    for both: the endpoint, the spool backlog and the last export.
+    entries in the settings file and that no settings file disables all hooks; for
+    Gemini CLI, the entries and hooksConfig. Then for each: the endpoint, the spool
+    backlog and the last export.
 
     \b
     Examples:
@@ -44,7 +47,7 @@ def command(
             scope=scope,
             profile=profile,
             target=name,
-            binary=codex_bin if name == "codex" else claude_bin,
+            binary={"codex": codex_bin, "claude-code": claude_bin, "gemini": gemini_bin}[name],
         )
         for name in names
     ]

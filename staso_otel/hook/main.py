@@ -24,7 +24,7 @@ RECEIVED_NS = time.time_ns()  # as early as possible: the event's real receipt t
 from staso_otel.hook import spawn  # noqa: E402 - after the timestamp on purpose
 from staso_otel.record import append  # noqa: E402
 
-TARGETS = ("codex", "claude-code")
+TARGETS = ("codex", "claude-code", "gemini")
 MAX_STDIN_BYTES = 256 * 1024 * 1024  # a bound, so a runaway producer cannot exhaust memory
 _BLANK = (b" ", b"\t", b"\r", b"\n")
 MAX_KEYS_BEFORE = 16  # top-level keys read before giving the event to the slow path

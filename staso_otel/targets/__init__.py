@@ -12,6 +12,7 @@ __all__ = ["REGISTRY", "Context", "Target", "get"]
 REGISTRY: dict[str, str] = {
     "codex": "staso_otel.targets.codex:TARGET",
     "claude-code": "staso_otel.targets.claude_code:TARGET",
+    "gemini": "staso_otel.targets.gemini:TARGET",
 }
 
 

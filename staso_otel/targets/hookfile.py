@@ -213,14 +213,19 @@ def add(
     command: str,
     timeout_for: Callable[[str], int],
     matcher_for: Callable[[str], str | None] = lambda _event: None,
+    name: str | None = None,
 ) -> None:
+    """One group per event holding our handler; `name` labels it where the agent shows
+    hooks by name (Gemini CLI's /hooks panel)."""
     hooks = data.setdefault("hooks", {})
     for event in events:
         group: dict[str, Any] = {}
         matcher = matcher_for(event)
         if matcher is not None:
             group["matcher"] = matcher
-        group["hooks"] = [{"type": "command", "command": command, "timeout": timeout_for(event)}]
+        handler: dict[str, Any] = {"name": name} if name else {}
+        handler |= {"type": "command", "command": command, "timeout": timeout_for(event)}
+        group["hooks"] = [handler]
         hooks.setdefault(event, []).append(group)
 
 

@@ -13,6 +13,7 @@ from types import ModuleType
 INSTALLERS: dict[str, str] = {
     "codex": "staso_otel.targets.codex.install",
     "claude-code": "staso_otel.targets.claude_code.install",
+    "gemini": "staso_otel.targets.gemini.install",
 }
 NAMES = tuple(INSTALLERS)
 
