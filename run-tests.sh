@@ -6,9 +6,11 @@ cd "$(dirname "$0")"
 
 PYTHON="${PYTHON:-python3}"
 # Each agent CLI at the version the recordings were made with and at the current latest
-# release users run (keep tests/e2e_codex.py and tests/e2e_claude.py in step).
+# release users run (keep tests/e2e_codex.py, tests/e2e_claude.py and tests/e2e_gemini.py
+# in step; Gemini CLI: the release before the latest, and the latest).
 CODEX_VERSIONS="0.169.0 0.171.0"
 CLAUDE_VERSIONS="2.1.330 2.1.332"
+GEMINI_VERSIONS="0.60.0 0.61.0"
 PHOENIX_VERSION=20.26.1
 MLFLOW_VERSION=3.17.2
 CACHE="${STASO_TEST_CACHE:-$PWD/.cache}"
@@ -35,6 +37,14 @@ for v in $CLAUDE_VERSIONS; do
     mkdir -p "$CACHE/claude-code-$v"
     npm install --prefix "$CACHE/claude-code-$v" --no-audit --no-fund --loglevel=error \
       "@anthropic-ai/claude-code@$v" >/dev/null
+  fi
+done
+# The real Gemini CLI (npm registry; a bundled Node program, run by the Node on PATH).
+for v in $GEMINI_VERSIONS; do
+  if [ ! -x "$CACHE/gemini-cli-$v/node_modules/.bin/gemini" ]; then
+    mkdir -p "$CACHE/gemini-cli-$v"
+    npm install --prefix "$CACHE/gemini-cli-$v" --no-audit --no-fund --loglevel=error \
+      "@google/gemini-cli@$v" >/dev/null
   fi
 done
 # Arize Phoenix for the interop test, in a venv of its own (its dependencies stay apart).

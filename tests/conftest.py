@@ -38,6 +38,7 @@ def isolated_homes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
         "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
         "OTEL_SERVICE_NAME",
         "OTEL_RESOURCE_ATTRIBUTES",
+        "GEMINI_CLI_HOME",  # Gemini CLI's settings then follow HOME
         *(v for v in list(os.environ) if v.startswith("OTEL_")),  # a developer's shell
     ):
         monkeypatch.delenv(var, raising=False)
