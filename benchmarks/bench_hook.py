@@ -18,7 +18,7 @@ a recorded session:
 and prints medians (wall and CPU time) and ratios to bare. It also prints what the editable
 `.venv` costs, when there is one. Target: hook <= 1.25x bare; exits 1 if missed.
 
-    .venv/bin/python benchmarks/bench_hook.py [--rounds 40] [--target codex|claude-code]
+    .venv/bin/python benchmarks/bench_hook.py [--rounds 40] [--target codex|claude-code|gemini]
 """
 
 from __future__ import annotations
@@ -68,6 +68,18 @@ TARGETS = {
             "Stop",
         ],
     ),
+    "gemini": (
+        FIXTURES / "gemini" / "work-0.61.0" / "hooks.jsonl",
+        [
+            "SessionStart",
+            "BeforeAgent",
+            "BeforeModel",
+            "BeforeTool",
+            "AfterTool",
+            "AfterAgent",
+            "SessionEnd",
+        ],
+    ),
 }
 
 
@@ -94,8 +106,10 @@ def setup_command(python: Path, target: str, endpoint: str) -> str:
         written = Path(env["CODEX_HOME"], "hooks.json")
         if target == "claude-code":
             written = Path(env["CLAUDE_CONFIG_DIR"], "settings.json")
+        elif target == "gemini":
+            written = Path(tmp, ".gemini", "settings.json")
         hooks = json.loads(written.read_text())["hooks"]
-    return hooks["Stop"][0]["hooks"][0]["command"]
+    return hooks["SessionStart"][0]["hooks"][0]["command"]
 
 
 # -- measuring -----------------------------------------------------------------------------

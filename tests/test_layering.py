@@ -8,6 +8,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from staso_otel.targets import hookfile
 
 HEAVY = ["opentelemetry", "click", "filelock", "orjson", "rich", "tomlkit", "requests"]
@@ -106,13 +108,17 @@ def test_the_turn_kernel_knows_no_agent():
     root = pathlib.Path(__file__).resolve().parent.parent / "staso_otel" / "turns"
     for path in root.glob("*.py"):
         code = [line for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
-        assert not [line for line in code if '"codex"' in line or '"claude-code"' in line], path
+        names = ("codex", "claude-code", "gemini")
+        named = [line for line in code if any(f'"{a}"' in line for a in names)]
+        assert not named, path
 
 
-def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy():
+@pytest.mark.parametrize("target", ["codex", "claude-code", "gemini"])
+def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy(target: str):
     """What the hook costs is what it imports: `json` pulls in `re` (more than the rest
-    of the hook together), `site` runs every .pth file, `-m` adds runpy."""
-    words = shlex.split(hookfile.hook_command("codex"))
+    of the hook together), `site` runs every .pth file, `-m` adds runpy. The same one
+    entry point for every agent."""
+    words = shlex.split(hookfile.hook_command(target))
     proc = subprocess.run(
         [words[0], "-X", "importtime", *words[1:]],
         input=b'{"session_id":"s1","hook_event_name":"Stop"}',
