@@ -9,6 +9,7 @@ adds one line, replace adds a second).
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -139,3 +140,40 @@ def test_every_event_subscribed_changes_nothing(fixture, tmp_path, monkeypatch):
     every = replay(fixture, _apart(monkeypatch, tmp_path / "b"), every=True).spans
     assert _shape(every).keys() == base.keys()
     assert all(sc.STASO_COMPACTIONS not in s.attributes for s in every)
+
+
+def _with_lines(fixture: Path, folder: Path, before: str, line: dict) -> Path:
+    """A copy of `fixture` whose hooks.jsonl has `line` (a payload) inserted just before
+    the first event of kind `before`, received a moment earlier."""
+    copy = folder / fixture.name
+    shutil.copytree(fixture, copy)
+    out, done = [], False
+    for raw in (fixture / "hooks.jsonl").read_text().splitlines():
+        data = json.loads(raw)
+        if not done and data["payload"]["hook_event_name"] == before:
+            base = {k: data["payload"][k] for k in ("session_id", "transcript_path", "cwd")}
+            extra = {"t": data["t"] - 0.001, "payload": {**base, **line}}
+            out.append(json.dumps(extra))
+            done = True
+        out.append(raw)
+    (copy / "hooks.jsonl").write_text("\n".join(out) + "\n")
+    return copy
+
+
+def test_a_tool_permission_notification_marks_the_call_it_precedes(fixture, tmp_path):
+    """Notification (ToolPermission) names no tool and comes before the call's BeforeTool
+    (the CLI asks, then runs the call): the next call is the one the user was asked about."""
+    note = {
+        "hook_event_name": "Notification",
+        "timestamp": "2026-12-01T00:00:00.000Z",
+        "notification_type": "ToolPermission",
+        "message": "Tool Shell requires execution",
+        "details": {"type": "exec", "title": "Shell", "command": "echo oops >&2; exit 3"},
+    }
+    asked = _with_lines(fixture, tmp_path, "BeforeTool", note)
+    spans = replay(asked, tmp_path / "home").spans
+    shells = _tools(spans, "run_shell_command")
+    first = min(shells, key=lambda s: s.start_ns)
+    assert first.attributes[sc.STASO_TOOL_PERMISSION_REQUESTED] is True
+    others = [s for s in spans if s.name.startswith("execute_tool") and s is not first]
+    assert all(sc.STASO_TOOL_PERMISSION_REQUESTED not in s.attributes for s in others)

@@ -2,18 +2,21 @@
 
 Gemini CLI 0.60/0.61 has eleven hook events (docs/gemini.md). Every payload carries
 `session_id`, `transcript_path`, `cwd`, `hook_event_name` and `timestamp` (ISO, ms) and
-nothing that names a turn, a model request or a tool call: the reducer keys a turn by its
-BeforeAgent and places every later event in the session's open turn (the CLI runs one
-turn at a time per session). Unknown events are kept with kind "other" and ignored, and
-every field is optional: a newer release may drop or retype any of them.
+nothing that names a turn, a model request or a tool call: a turn is keyed by its
+BeforeAgent and every later event placed in the session's open turn (the CLI runs one
+turn at a time per session). Unknown events are context only, and every field is
+optional: a newer release may drop or retype any of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from staso_otel.record.journal import Record
+from staso_otel.span.build import Usage
+from staso_otel.targets import payload
+from staso_otel.targets.payload import text
+from staso_otel.turns import vocabulary as v
 
 SESSION_START = "SessionStart"
 BEFORE_AGENT = "BeforeAgent"
@@ -42,80 +45,70 @@ ALL = (
     AFTER_AGENT,
     SESSION_END,
 )
-KNOWN = frozenset(ALL) | {AFTER_MODEL, PRE_COMPRESS}
 
 
-@dataclass(frozen=True)
-class Event:
-    kind: str  # one of KNOWN, or "other"
-    t: int  # receipt time, ns
-    session_id: str
-    stamp: str | None = None  # the payload's own `timestamp`: a BeforeAgent's is its turn key
-    transcript_path: str | None = None
-    cwd: str | None = None
-    source: str | None = None  # SessionStart: startup | resume | clear
-    reason: str | None = None  # SessionEnd: exit | clear | logout | prompt_input_exit | other
-    prompt: str | None = None  # BeforeAgent, AfterAgent
-    response: str | None = None  # AfterAgent prompt_response
-    stop_hook_active: bool = False
-    model: str | None = None  # BeforeModel/AfterModel llm_request.model
-    messages: tuple[dict[str, Any], ...] = ()  # BeforeModel llm_request.messages (text only)
-    usage: dict[str, Any] | None = None  # AfterModel llm_response.usageMetadata
-    finish_reason: str | None = None  # AfterModel: set on a response's last chunk
-    tool_name: str | None = None
-    tool_input: Any = None
-    tool_response: Any = None  # AfterTool: {llmContent, returnDisplay, error?}
-    notification: str | None = None  # Notification: notification_type (ToolPermission)
-    details: Any = None
-    trigger: str | None = None  # PreCompress: auto | manual
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _finish(response: dict[str, Any]) -> str | None:
-    candidates = response.get("candidates")
-    first = candidates[0] if isinstance(candidates, list) and candidates else None
-    return _str(first.get("finishReason")) if isinstance(first, dict) else None
-
-
-def parse(record: Record) -> Event | None:
-    """A journal record as an Event; None when it has no session id (never journaled)."""
-    p = record.payload
-    session_id = _str(p.get("session_id"))
-    if session_id is None:
+def _usage(meta: Any) -> Usage | None:
+    """AfterModel's usageMetadata (prompt, candidates, total: no cached, no thinking)."""
+    if not isinstance(meta, dict):
         return None
-    kind = p.get("hook_event_name")
-    request = _dict(p.get("llm_request"))
-    response = _dict(p.get("llm_response"))
-    messages = request.get("messages")
-    return Event(
-        kind=kind if kind in KNOWN else "other",
-        t=record.received_ns,
-        session_id=session_id,
-        stamp=_str(p.get("timestamp")),
-        transcript_path=_str(p.get("transcript_path")),
-        cwd=_str(p.get("cwd")),
-        source=_str(p.get("source")),
-        reason=_str(p.get("reason")),
-        prompt=p.get("prompt") if isinstance(p.get("prompt"), str) else None,
-        response=_str(p.get("prompt_response")),
-        stop_hook_active=p.get("stop_hook_active") is True,
-        model=_str(request.get("model")),
-        messages=tuple(m for m in messages if isinstance(m, dict))
-        if isinstance(messages, list)
-        else (),
-        usage=_dict(response.get("usageMetadata")) or None,
-        finish_reason=_finish(response),
-        tool_name=_str(p.get("tool_name")),
-        tool_input=p.get("tool_input"),
-        tool_response=p.get("tool_response"),
-        notification=_str(p.get("notification_type")),
-        details=p.get("details"),
-        trigger=_str(p.get("trigger")),
+
+    def n(key: str) -> int:
+        value = meta.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    total = meta.get("totalTokenCount")
+    return Usage(
+        input_tokens=n("promptTokenCount"),
+        output_tokens=n("candidatesTokenCount"),
+        total_tokens=total if isinstance(total, int) and not isinstance(total, bool) else None,
     )
+
+
+def _finish(response: Any) -> str | None:
+    candidates = response.get("candidates") if isinstance(response, dict) else None
+    first = candidates[0] if isinstance(candidates, list) and candidates else None
+    return text(first.get("finishReason")) if isinstance(first, dict) else None
+
+
+def parse(record: Record) -> list[v.Event]:
+    """A journal record as vocabulary events; none when it has no session id (never
+    journaled). Only BeforeAgent names its turn (by its own timestamp); every later event
+    belongs to the session's open turn (`CURRENT`)."""
+    p = record.payload
+    if text(p.get("session_id")) is None:
+        return []
+    kind = p.get("hook_event_name")
+    here = payload.where(record, v.CURRENT)
+    request = p.get("llm_request") if isinstance(p.get("llm_request"), dict) else {}
+    model = text(request.get("model"))
+    if kind == SESSION_START:
+        source = text(p.get("source"))
+        # a new process (startup, resume) or /clear: a turn still open never ended
+        return [v.SessionStarted(**here, source=source, fresh=source == "startup", restart=True)]
+    if kind == SESSION_END:
+        return [v.SessionEnded(**here)]
+    if kind == BEFORE_AGENT:
+        key = text(p.get("timestamp")) or f"t{record.received_ns}"
+        prompt = p.get("prompt") if isinstance(p.get("prompt"), str) else None
+        return [v.TurnStarted(**payload.where(record, key), prompt=prompt)]
+    if kind == BEFORE_MODEL:
+        return [v.ModelRequest(**here, model=model)]
+    if kind == AFTER_MODEL:  # once per streamed chunk: the last one has the finish reason
+        response = p.get("llm_response")
+        if _finish(response) is None:
+            return [v.Event(**here)]
+        usage = _usage(response.get("usageMetadata"))
+        return [v.ModelResponse(**here, model=model, status="completed", usage=usage)]
+    if kind == BEFORE_TOOL:
+        return [v.ToolStarted(**here, **payload.tool(record))]
+    if kind == AFTER_TOOL:
+        return [v.ToolFinished(**here, **payload.tool(record), response=p.get("tool_response"))]
+    if kind == NOTIFICATION and p.get("notification_type") == "ToolPermission":
+        # asked before the call's BeforeTool, naming no tool (only how it is confirmed)
+        return [v.ToolPermission(**here, name=None)]
+    if kind == AFTER_AGENT:
+        response = text(p.get("prompt_response"))
+        active = p.get("stop_hook_active") is True
+        return [v.TurnStopped(**here, response=response, stop_hook_active=active)]
+    # PreCompress fires before every model request, compressed or not: context only
+    return [v.Event(**here)]
