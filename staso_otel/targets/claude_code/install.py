@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from staso_otel.targets import binaries, hookfile, install_record
+from staso_otel.targets import binaries, hookfile, install_record, settings_hooks
 from staso_otel.targets.claude_code import events
 
 TARGET = "claude-code"
@@ -107,58 +107,23 @@ def plan(scope: str = "global", project: Path | None = None, claude_bin: str | N
 
 def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
     """Write our hook entries into the scope's settings file; idempotent."""
-    data, text = hookfile.read(p.settings_file)
-    record = load_record()
-    if record.get("settings_file") and record["settings_file"] != str(p.settings_file):
-        _remove_from(Path(record["settings_file"]), record)
-        record = {}
-    had_hooks_key = record.get("had_hooks_key", "hooks" in data)
-    created_before = record.get("events_created")
-    hookfile.strip(data, TARGET, created_before)
-    events_created = hookfile.created_events(data, p.events, created_before)
-    hookfile.add(data, p.events, hook_command(), _timeout, _matcher)
-    new_text = hookfile.dumps(data, text)
-    if new_text != text:
-        hookfile.write_user_file(p.settings_file, new_text)
+    data, record, fields = settings_hooks.install_into(
+        p.settings_file, TARGET, p.events, _timeout, _matcher
+    )
     if data.get("disableAllHooks") is True:
         p.notes.append(f"{p.settings_file} sets disableAllHooks: no hook runs until it is removed")
     if p.scope == "local":
         p.notes.append("settings.local.json is for this machine only; keep it out of git")
-    new_record = {
-        "scope": p.scope,
-        "settings_file": str(p.settings_file),
-        "created_file": record.get("created_file", text is None),
-        "had_hooks_key": had_hooks_key,
-        "events_created": events_created,
-        "events": list(p.events),
-        "claude_version": ".".join(map(str, p.version)) if p.version else None,
-    }
-    install_record.save(TARGET, new_record, record, auto_sync)
+    version = ".".join(map(str, p.version)) if p.version else None
+    install_record.save(
+        TARGET, {"scope": p.scope, **fields, "claude_version": version}, record, auto_sync
+    )
     return p
-
-
-def _remove_from(path: Path, record: dict[str, Any]) -> bool:
-    data, text = hookfile.read(path)
-    if text is None or not hookfile.strip(data, TARGET, record.get("events_created")):
-        return False
-    if data.get("hooks") == {} and not record.get("had_hooks_key", True):
-        del data["hooks"]
-    if record.get("created_file") and not data:
-        path.unlink()
-        return True
-    hookfile.write_user_file(path, hookfile.dumps(data, text))
-    return True
 
 
 def uninstall() -> list[str]:
     """Remove our entries from the recorded settings file; returns what was done."""
-    record = load_record()
-    path = Path(record.get("settings_file") or settings_file("global"))
-    done = []
-    if _remove_from(path, record):
-        done.append(f"removed staso's hook entries from {path}")
-    record_path().unlink(missing_ok=True)
-    return done
+    return settings_hooks.uninstall(TARGET, settings_file("global"))
 
 
 @dataclass
