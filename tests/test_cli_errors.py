@@ -108,7 +108,7 @@ def test_shell_completion_as_the_readme_documents_it():
     env = {**os.environ, "_STASO_COMPLETE": "bash_complete", "COMP_CWORD": "3"}
     env["COMP_WORDS"] = "staso setup --target "
     targets = subprocess.run([str(STASO)], env=env, **_captured())
-    assert targets.stdout.split() == ["plain,codex", "plain,claude-code"]
+    assert targets.stdout.split() == ["plain,codex", "plain,claude-code", "plain,gemini"]
 
 
 def _captured() -> dict:
