@@ -168,3 +168,12 @@ def test_status_reports_missing_hooks_and_hooks_switched_off(
     settings_file.write_text(json.dumps(named, indent=2))
     result = run("status", "--target", "gemini")
     assert result.exit_code == 1 and "hooksConfig.disabled" in result.output
+
+
+def test_import_says_it_cannot_read_gemini_sessions_yet(isolated_homes):
+    """`--target` offers every agent; `staso import` rebuilds only Codex and Claude Code
+    transcripts: one clear line and a usage error, nothing written."""
+    result = run("import", "--target", "gemini", "--dry-run")
+    assert result.exit_code == 2
+    assert "not gemini" in result.output
+    assert not any(isolated_homes["staso"].iterdir())

@@ -57,6 +57,10 @@ def command(
 
     if endpoint and local:
         raise click.UsageError("--endpoint and --local cannot be combined")
+    if target is not None and target not in sources.TARGETS:
+        raise click.UsageError(
+            f"staso import reads {' and '.join(sources.TARGETS)} sessions, not {target}"
+        )
     targets = [target] if target else list(sources.TARGETS)
     since_ns = int(since.timestamp() * 1e9) if since else 0
     collector = None
