@@ -36,9 +36,6 @@ class Gemini(spans.GeminiSpans):
 
     parse = staticmethod(events.parse)
 
-    def spawns_agents(self, tool_name: str) -> bool:
-        return False
-
     def link_subagent(self, session: Session, event: Event) -> Link:
         return Link()  # no sub-agent hooks: a sub-agent event never comes
 

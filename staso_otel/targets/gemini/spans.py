@@ -84,6 +84,9 @@ class GeminiSpans:
     tool_type = staticmethod(tools.tool_type)
     category = staticmethod(tools.category)
 
+    def spawns_agents(self, tool_name: str) -> bool:
+        return False  # no sub-agent hooks: no call's span is kept for one
+
     def verdict(self, turn: Turn, facts: dict[str, Any]) -> Verdict | None:
         """A turn with no AfterAgent whose transcript recorded an error after its last
         answer failed (the CLI gave up on the model request)."""
