@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from secrets_corpus import FORMATS, LOOKALIKES, needles
 from secrets_corpus import SECRETS as CORPUS
 
@@ -270,3 +272,63 @@ def test_every_rule_and_gate_compiles():
         assert rule.pattern.pattern == rule.source and rule.group in ("secret", 0)
     for _, gate, _ in secrets.WORDS:
         assert secrets._gate(gate).pattern == gate
+
+
+def test_short_text_finds_every_word_rule_secret():
+    # short text takes the one-regex path (secrets._ANY_WORD): every word-led rule still hits
+    short = {
+        f"password={SECRETS['env']}": SECRETS["env"],
+        f"Authorization: Bearer {SECRETS['bearer']}": SECRETS["bearer"],
+        f"postgres://admin:{SECRETS['url']}@db:5432/app": SECRETS["url"],
+        f"curl -u admin:{SECRETS['url']} https://x": SECRETS["url"],
+    }
+    for text, secret in short.items():
+        out, count = redact_text(text)
+        assert secret not in out and count >= 1, text
+
+
+_FRAGMENTS = [
+    *(s.line for s in CORPUS if len(s.line) < 120),
+    *LOOKALIKES,
+    "password",
+    "passw=",
+    "Bearer ",
+    "basic ",
+    "token:",
+    "secret=",
+    "api_key=",
+    "credential",
+    "sig=",
+    "curl -u ",
+    "://",
+    "-----BEGIN",
+    ":\\\\",
+    "%3D",
+    "".join(f"%{b:02X}" for b in b"password=hunter2-db-pass"),  # nothing to see until decoded
+    "sk-",
+    "ghp_",
+    "AKIA",
+    "eyJ",
+    "abcdefghij",
+    "0123456789",
+    " ",
+    "\\n",
+    '\\"',
+    "é",
+    "x",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=12))
+def test_short_text_prefilter_skips_only_text_no_rule_could_match(pieces):
+    from staso_otel.span import secrets
+
+    text = "".join(pieces)
+    fast = redact_text(text)
+    old = secrets._SUSPECT_BELOW
+    secrets._SUSPECT_BELOW = 0  # the full scan, always
+    try:
+        assert fast == redact_text(text)
+    finally:
+        secrets._SUSPECT_BELOW = old

@@ -368,6 +368,19 @@ def _gate(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)  # on first use, as the rules (see Rule.pattern)
 
 
+# Short text (most attributes: names, ids, a prompt) is first asked in one regex scan whether
+# anything a rule starts with is in it at all: a word, a `%` escape, or a run of 20 token
+# bytes (what `_token_spans` looks for). Only text with none of them skips the scan; on long
+# text the full scan's `find`s, memchr-fast, beat one regex and it runs directly.
+_SUSPECT_BELOW = 256
+
+
+@cache
+def _suspect() -> re.Pattern[bytes]:
+    words = b"|".join(re.escape(literal) for literal, _, _ in WORDS)
+    return re.compile(words + b"|%|[" + re.escape(_RUN_BYTES) + b"]{%d}" % len(_RUN_MIN))
+
+
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
 _RUN_RIGHT = re.compile(rb"(?:[A-Za-z0-9._~+\-]|%[0-9A-Fa-f]{2})*")
 _ENCODED_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._~+-")
@@ -482,6 +495,8 @@ def redact_text(text: str) -> tuple[str, int]:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: kept as they are
         data = text.encode("utf-8", "surrogatepass")
+    if len(data) < _SUSPECT_BELOW and _suspect().search(data.lower()) is None:
+        return text, 0
     data, count = _redact_bytes(data)
     if b"%" in data:
         data, found = _redact_encoded(data)
