@@ -201,3 +201,27 @@ def test_another_instrumentations_span_of_the_same_request_is_not_exported_twice
     assert {s["scope"] for s in receiver.spans if s["name"] == "chat gpt-5"} == {"staso"}
     assert turn_usage(receiver) == {"in": 135, "out": 13, "calls": 3}
     assert len(own.get_finished_spans()) == 7  # the application's own exporter sees all
+
+
+def test_spans_on_the_apps_provider_share_one_merged_resource(isolated_homes, monkeypatch):
+    # the merge validates every resource attribute again: once per resource, not per span
+    monkeypatch.setenv("STASO_WORKSPACE", "acme")
+    own = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource({"service.name": "shop-api"}))
+    provider.add_span_processor(SimpleSpanProcessor(own))
+    staso = InMemorySpanExporter()
+    try:
+        staso_otel.configure(agent="triage-bot", exporter=staso, tracer_provider=provider)
+        for n in range(2):
+            with staso_otel.turn("hi", session_id=f"s-{n}"), staso_otel.tool_call("ls"):
+                pass
+        spans = staso.get_finished_spans()
+        assert len(spans) == 4 and len({id(s.resource) for s in spans}) == 1
+        attrs = spans[0].resource.attributes
+        assert attrs["service.name"] == "triage-bot" and attrs[semconv.STASO_WORKSPACE] == "acme"
+        assert {s.resource.attributes["service.name"] for s in own.get_finished_spans()} == {
+            "shop-api"
+        }
+    finally:
+        provider.shutdown()
+        config.reset()

@@ -136,6 +136,7 @@ class TurnProcessor(SpanProcessor):
         self._resource = resource
         self._lock = threading.Lock()
         self._inside: dict[tuple[int, int], TurnLike] = {}
+        self._last_merge: tuple[Resource, Resource] | None = None
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -148,39 +149,57 @@ class TurnProcessor(SpanProcessor):
         turn = CURRENT_TURN.get()
         if turn is None:
             return
-        context = span.get_span_context()
+        span_id = span.get_span_context().span_id
         parent = span.parent.span_id if span.parent is not None else None
-        if not _is_staso(span):
+        ours = _is_staso(span)
+        if not ours:
             span.set_attribute(semconv.SESSION_ID, turn.session_id)
             if turn.user_id:
                 span.set_attribute(semconv.USER_ID, turn.user_id)
         nested = turn.nested
         with self._lock:
-            if len(self._inside) >= MAX_TRACKED:
-                self._inside.pop(next(iter(self._inside)))
-            self._inside[(context.trace_id, context.span_id)] = turn
-            nested.parents[context.span_id] = parent
+            if not ours:  # only other instrumentations' spans are counted or dropped at end
+                if len(self._inside) >= MAX_TRACKED:
+                    self._inside.pop(next(iter(self._inside)))
+                self._inside[(span.get_span_context().trace_id, span_id)] = turn
+            nested.parents[span_id] = parent
             if parent in nested.llm_spans or parent in nested.under_llm:
-                nested.under_llm.add(context.span_id)
-            if parent is not None and span.kind is SpanKind.CLIENT and _is_staso(span):
+                nested.under_llm.add(span_id)
+            if ours and parent is not None and span.kind is SpanKind.CLIENT:
                 nested.llm_parents.add(parent)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if _is_staso(span):
+            self._export(span)
+            return
         context = span.get_span_context()
         with self._lock:
             turn = self._inside.pop((context.trace_id, context.span_id), None)
-        if turn is not None and not _is_staso(span):
+        if turn is not None:
             try:
                 if self._duplicate(turn, span):
                     return  # staso's own chat span is this request: once is enough
                 self._count(turn, span)
             except Exception:
                 log.internal_error("api")
-        if self._only_turns and turn is None and not _is_staso(span):
+        elif self._only_turns:
             return  # an application span outside any turn: not staso's to export
+        self._export(span)
+
+    def _export(self, span: ReadableSpan) -> None:
         if self._resource is not None:
-            span = with_resource(span, span.resource.merge(self._resource))
+            span = with_resource(span, self._merged(span.resource))
         self._delegate.on_end(span)
+
+    def _merged(self, resource: Resource) -> Resource:
+        """The application's resource with staso's over it, merged once per resource (a
+        merge validates every attribute again; spans of a provider share one resource)."""
+        last = self._last_merge
+        if last is not None and last[0] is resource:
+            return last[1]
+        merged = resource.merge(self._resource)  # type: ignore[arg-type]
+        self._last_merge = (resource, merged)
+        return merged
 
     def _duplicate(self, turn: TurnLike, span: ReadableSpan) -> bool:
         nested = turn.nested

@@ -46,6 +46,7 @@ class _Scope:
         self._span: trace.Span | None = None
         self._tokens: list[Any] = []
         self.start_ns = 0
+        self._started_as = ""  # the span's name at start: renamed at the end only if it differs
 
     # -- subclasses -----------------------------------------------------------------------
     def _name(self) -> str:
@@ -69,8 +70,9 @@ class _Scope:
     def __enter__(self) -> Any:
         try:
             self.start_ns = time.time_ns()
+            self._started_as = self._name()
             self._span = self._tracing.tracer.start_span(
-                self._name(), kind=_KINDS[self.kind], start_time=self.start_ns
+                self._started_as, kind=_KINDS[self.kind], start_time=self.start_ns
             )
             self._tokens.append(otel_context.attach(trace.set_span_in_context(self._span)))
             self._on_enter()
@@ -114,8 +116,9 @@ class _Scope:
             capture_content=self._tracing.capture_content,
         )
         data = redact_span(data, self._tracing.max_attribute_bytes)
-        span.update_name(data.name)
-        span.set_attributes(dict(data.attributes))
+        if data.name != self._started_as:
+            span.update_name(data.name)
+        span.set_attributes(data.attributes)
         if data.status == semconv.STATUS_ERROR:
             span.set_status(Status(StatusCode.ERROR, data.status_description))
         span.end(end_time=end_ns)

@@ -135,6 +135,10 @@ def _empty(value: object) -> bool:
 
 def _put(attrs: dict[str, AttributeValue], key: str, value: object) -> None:
     """Set `key` unless the value is unset; lists become tuples, other objects JSON."""
+    if type(value) is str:  # most values: one check instead of the general ones below
+        if value:
+            attrs[key] = value
+        return
     if _empty(value):
         return
     if isinstance(value, (str, bool, int, float)):
