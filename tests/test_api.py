@@ -349,3 +349,26 @@ def test_llm_call_system_instructions_become_the_conventions_attribute(spans):
     assert chat.attributes[semconv.GEN_AI_SYSTEM_INSTRUCTIONS] == (
         '[{"type":"text","content":"be brief"}]'
     )
+
+
+def test_texts_recurring_across_turns_are_scanned_for_secrets_once(spans, monkeypatch):
+    from staso_otel.span import redact
+
+    scanned: list[str] = []
+    real = redact.redact_text
+    monkeypatch.setattr(redact, "redact_text", lambda t: scanned.append(t) or real(t))
+    key = "ghp_" + "Zx9" * 12
+    for n in range(3):
+        with staso_otel.turn(f"fix bug {n}", session_id="sess-9") as turn:
+            with staso_otel.tool_call("shell", {"command": f"git push https://{key}@x/y"}):
+                pass
+            turn.set_response("pushed, with the same long system reply every time " * 4)
+    # the session id, agent and tool names, the reply: once for all three turns
+    assert scanned.count("sess-9") == 1 and scanned.count("triage-bot") == 1
+    assert sum("same long system reply" in t for t in scanned) == 1
+    exported = spans.get_finished_spans()
+    assert len(exported) == 6
+    for span in exported:
+        assert key not in repr(dict(span.attributes)) and key not in span.name
+    tools = [s for s in exported if s.name == "execute_tool shell"]
+    assert all(s.attributes[semconv.STASO_REDACTED] == 2 for s in tools)  # arguments, input

@@ -27,8 +27,12 @@ from opentelemetry.sdk.trace.export import (
 from staso_otel import __version__, log, paths
 from staso_otel import settings as settings_mod
 from staso_otel.api.nested import STASO_SCOPE, TurnProcessor
+from staso_otel.span.redact import Memo
 
 DEFAULT_AGENT = "agent"
+# The redaction memo of a long-lived application: a quarter of the worker's, which lives
+# only as long as a backlog
+LIBRARY_MEMO_CHARS = 1_000_000
 
 
 @dataclass
@@ -42,6 +46,9 @@ class Tracing:
     max_attribute_bytes: int = 16384
     tracer_provider: trace.TracerProvider | None = None
     processors: list[SpanProcessor] = field(default_factory=list)
+    # texts redacted before: the agent, model and tool names, ids and the conventions'
+    # values recur on every span and a turn's content across its spans (span/redact.py)
+    memo: Memo = field(default_factory=lambda: Memo(budget=LIBRARY_MEMO_CHARS))
 
 
 class SpoolSpanProcessor(SpanProcessor):

@@ -115,7 +115,7 @@ class _Scope:
             error_message=str(exc) if exc is not None else None,
             capture_content=self._tracing.capture_content,
         )
-        data = redact_span(data, self._tracing.max_attribute_bytes)
+        data = redact_span(data, self._tracing.max_attribute_bytes, self._tracing.memo)
         if data.name != self._started_as:
             span.update_name(data.name)
         span.set_attributes(data.attributes)
