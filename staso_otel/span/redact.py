@@ -172,8 +172,14 @@ def clean_attributes(
     out: dict[str, Any] = {}
     secrets = 0
     cut_keys: list[str] = []
+    known = memo._done.get if memo is not None else None  # the common hit, without a call
     for key, value in attributes.items():
-        clean, count, cut = _clean_value(value, max_bytes, memo)
+        kind = type(value)
+        if kind is int or kind is float or kind is bool:  # numbers hold no secret
+            out[key] = value
+            continue
+        done = known((value, max_bytes)) if known is not None and kind is str else None
+        clean, count, cut = done or _clean_value(value, max_bytes, memo)
         out[key] = clean
         secrets += count
         if cut:
