@@ -200,27 +200,28 @@ def main(argv: list[str] | None = None) -> int:
     modes = ("memory", "receiver") if args.mode == "both" else ("memory", args.mode)
     results = {}
     missed = False
-    plan = Path(tempfile.mkdtemp(prefix="staso-bench-api-plan-")) / "plan.json"
-    for mode in dict.fromkeys(modes):  # memory first: it writes the raw side's plan
-        load = os.getloadavg()[0]
-        try:
-            r = measure(mode, args.turns, args.blocks, plan)
-        except RuntimeError as e:
-            print(f"{mode}: {e}", file=sys.stderr)
-            return 2
-        ratio = r["library_turns_per_s"] / r["raw_turns_per_s"]
-        wall_ratio = r["library_turns_per_s_wall"] / r["raw_turns_per_s_wall"]
-        r.update(ratio=ratio, wall_ratio=wall_ratio, load_1m=load)
-        results[mode] = r
-        lib = r["library_turns_per_s"] * SPANS_PER_TURN
-        raw = r["raw_turns_per_s"] * SPANS_PER_TURN
-        print(
-            f"{mode:8}  library turn + llm_call + tool_call: {lib:,.0f} spans/s vs raw tracer "
-            f"spans with the same attributes {raw:,.0f} spans/s per CPU second: {ratio:.2f}x "
-            f"(target >= {TARGET:g}x; wall clock {wall_ratio:.2f}x; load {load:.1f})"
-        )
-        if mode == "memory" and ratio < TARGET:
-            missed = True
+    with tempfile.TemporaryDirectory(prefix="staso-bench-api-plan-") as scratch:
+        plan = Path(scratch) / "plan.json"
+        for mode in dict.fromkeys(modes):  # memory first: it writes the raw side's plan
+            load = os.getloadavg()[0]
+            try:
+                r = measure(mode, args.turns, args.blocks, plan)
+            except RuntimeError as e:
+                print(f"{mode}: {e}", file=sys.stderr)
+                return 2
+            ratio = r["library_turns_per_s"] / r["raw_turns_per_s"]
+            wall_ratio = r["library_turns_per_s_wall"] / r["raw_turns_per_s_wall"]
+            r.update(ratio=ratio, wall_ratio=wall_ratio, load_1m=load)
+            results[mode] = r
+            lib = r["library_turns_per_s"] * SPANS_PER_TURN
+            raw = r["raw_turns_per_s"] * SPANS_PER_TURN
+            print(
+                f"{mode:8}  library turn + llm_call + tool_call: {lib:,.0f} spans/s vs raw tracer "
+                f"spans with the same attributes {raw:,.0f} spans/s per CPU second: {ratio:.2f}x "
+                f"(target >= {TARGET:g}x; wall clock {wall_ratio:.2f}x; load {load:.1f})"
+            )
+            if mode == "memory" and ratio < TARGET:
+                missed = True
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "api.json").write_text(json.dumps(results, indent=2))
