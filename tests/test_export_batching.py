@@ -46,17 +46,22 @@ def _pipeline(endpoint: str) -> worker.Pipeline:
     return worker.Pipeline(settings=settings.load(overrides={"endpoint": endpoint}))
 
 
+def _send_once(endpoint: str) -> tuple[int, bool]:
+    """One `send_spool` pass of a fresh worker pipeline: (spans sent, waiting)."""
+    pipeline = _pipeline(endpoint)
+    try:
+        return pipeline.send_spool()
+    finally:
+        pipeline.close()
+
+
 def _ids(rec: Receiver) -> Counter:
     return Counter((s["trace_id"], s["span_id"]) for s in rec.spans)
 
 
 def test_due_batches_share_one_request(receiver: Receiver):
     spool = _spool_batches(6)
-    pipeline = _pipeline(receiver.endpoint)
-    try:
-        sent, waiting = pipeline.send_spool()
-    finally:
-        pipeline.close()
+    sent, waiting = _send_once(receiver.endpoint)
     assert (sent, waiting) == (6 * SPANS_PER_BATCH, False)
     assert len(receiver.requests) == 1
     assert len(receiver.spans) == 6 * SPANS_PER_BATCH and max(_ids(receiver).values()) == 1
@@ -67,11 +72,7 @@ def test_a_group_stays_under_the_request_size_cap(receiver: Receiver, monkeypatc
     spool = _spool_batches(5)
     per_batch = otlp.estimate_bytes(spool.load(next(spool.batches())).spans)
     monkeypatch.setattr(otlp, "MAX_GROUP_BYTES", per_batch * 2)  # two batches a request
-    pipeline = _pipeline(receiver.endpoint)
-    try:
-        sent, _ = pipeline.send_spool()
-    finally:
-        pipeline.close()
+    sent, _ = _send_once(receiver.endpoint)
     assert sent == 5 * SPANS_PER_BATCH
     assert [len(decode(r["body"])) for r in receiver.requests] == [8, 8, 4]
     assert max(_ids(receiver).values()) == 1
@@ -81,11 +82,7 @@ def test_a_refused_group_parks_each_batch_and_loses_nothing():
     rec = Receiver(mode="401").start()
     try:
         spool = _spool_batches(3)
-        pipeline = _pipeline(rec.endpoint)
-        try:
-            sent, _ = pipeline.send_spool()
-        finally:
-            pipeline.close()
+        sent, _ = _send_once(rec.endpoint)
         assert sent == 0
         usage = spool.usage()
         assert usage["parked_batches"] == 3 and usage["parked_spans"] == 3 * SPANS_PER_BATCH
@@ -127,11 +124,7 @@ def test_a_group_too_large_for_the_backend_is_sent_batch_by_batch():
     rec = Receiver(mode="413", max_body=2000).start()
     try:
         spool = _spool_batches(3)
-        pipeline = _pipeline(rec.endpoint)
-        try:
-            sent, _ = pipeline.send_spool()
-        finally:
-            pipeline.close()
+        sent, _ = _send_once(rec.endpoint)
         assert sent == 3 * SPANS_PER_BATCH
         assert rec.requests[0]["bytes"] > 2000  # the whole group was refused first
         assert len(rec.requests) == 4
@@ -145,10 +138,6 @@ def test_a_group_stays_under_the_span_count_cap(receiver: Receiver, monkeypatch)
     # what bounds the worker's memory while it encodes a backlog's requests
     monkeypatch.setattr(otlp, "MAX_REQUEST_SPANS", 2 * SPANS_PER_BATCH)
     _spool_batches(5)
-    pipeline = _pipeline(receiver.endpoint)
-    try:
-        sent, _ = pipeline.send_spool()
-    finally:
-        pipeline.close()
+    sent, _ = _send_once(receiver.endpoint)
     assert sent == 5 * SPANS_PER_BATCH
     assert [len(decode(r["body"])) for r in receiver.requests] == [8, 8, 4]
