@@ -15,12 +15,17 @@ STASO_HOME/install/claude-code.json, so uninstall leaves the file as it found it
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from staso_otel.targets import binaries, hookfile, install_record, settings_hooks
+from staso_otel.targets import hookfile
 from staso_otel.targets.claude_code import events
+from staso_otel.targets.settings_install import (
+    InstallError,
+    Plan,
+    SettingsAgent,
+    SettingsInstaller,
+)
 
 TARGET = "claude-code"
 EVENTS = events.ALL
@@ -35,9 +40,6 @@ TOOL_EVENTS = frozenset(
         events.POST_TOOL_USE_FAILURE,
     }
 )
-
-InstallError = hookfile.HookFileError
-Version = binaries.Version
 
 
 def config_dir() -> Path:
@@ -55,15 +57,6 @@ def settings_file(scope: str, project: Path | None = None) -> Path:
     return folder / ("settings.json" if scope == "project" else "settings.local.json")
 
 
-def claude_version(binary: str | None = None) -> Version | None:
-    """`claude --version` of the Claude Code on PATH (or `binary`); None when not found."""
-    return binaries.version("claude", binary, timeout_s=30)
-
-
-def hook_command() -> str:
-    return hookfile.hook_command(TARGET)
-
-
 def _matcher(event: str) -> str | None:
     return "*" if event in TOOL_EVENTS else None
 
@@ -72,70 +65,16 @@ def _timeout(_event: str) -> int:
     return HOOK_TIMEOUT_S
 
 
-# -- the install record --------------------------------------------------------------------
-def record_path() -> Path:
-    return install_record.path(TARGET)
-
-
-def load_record() -> dict[str, Any]:
-    return install_record.load(TARGET)
-
-
-def files_touched(scope: str) -> list[Path]:
-    """Every file setup for `scope` may write, so the CLI can check them all first."""
-    touched = [settings_file(scope).absolute(), record_path()]
-    previous = load_record().get("settings_file")
-    return [*touched, Path(previous)] if previous else touched
-
-
-@dataclass
-class Plan:
-    settings_file: Path
-    scope: str
-    version: Version | None
-    events: tuple[str, ...] = EVENTS
-    notes: list[str] = field(default_factory=list)
-
-
-def plan(scope: str = "global", project: Path | None = None, claude_bin: str | None = None) -> Plan:
-    return Plan(
-        settings_file=settings_file(scope, project).absolute(),
-        scope=scope,
-        version=claude_version(claude_bin),
-    )
-
-
-def install(p: Plan, *, auto_sync: bool | None = None) -> Plan:
-    """Write our hook entries into the scope's settings file; idempotent."""
-    data, record, fields = settings_hooks.install_into(
-        p.settings_file, TARGET, p.events, _timeout, _matcher
-    )
+def _notes(data: dict[str, Any], p: Plan) -> list[str]:
+    notes = []
     if data.get("disableAllHooks") is True:
-        p.notes.append(f"{p.settings_file} sets disableAllHooks: no hook runs until it is removed")
+        notes.append(f"{p.settings_file} sets disableAllHooks: no hook runs until it is removed")
     if p.scope == "local":
-        p.notes.append("settings.local.json is for this machine only; keep it out of git")
-    version = ".".join(map(str, p.version)) if p.version else None
-    install_record.save(
-        TARGET, {"scope": p.scope, **fields, "claude_version": version}, record, auto_sync
-    )
-    return p
+        notes.append("settings.local.json is for this machine only; keep it out of git")
+    return notes
 
 
-def uninstall() -> list[str]:
-    """Remove our entries from the recorded settings file; returns what was done."""
-    return settings_hooks.uninstall(TARGET, settings_file("global"))
-
-
-@dataclass
-class Health:
-    version: Version | None
-    settings_file: Path
-    events_installed: list[str]
-    events_missing: list[str]
-    problems: list[str]
-
-
-def _hooks_disabled_in(p: Plan) -> list[Path]:
+def _hooks_disabled(p: Plan) -> list[str]:
     """Settings files that switch every hook off (any scope wins over ours)."""
     project = p.settings_file.parent.parent if p.scope != "global" else Path.cwd()
     candidates = {settings_file("global"), settings_file("project", project)}
@@ -147,95 +86,40 @@ def _hooks_disabled_in(p: Plan) -> list[Path]:
         except InstallError:
             continue
         if data.get("disableAllHooks") is True:
-            out.append(path)
+            out.append(f"{path} sets disableAllHooks: true; remove it or Claude Code runs none")
     return out
 
 
-def check(p: Plan) -> Health:
-    """Will Claude Code run our hooks? Every reason it would not, with the fix."""
-    data, _ = hookfile.read(p.settings_file)
-    installed = sorted(hookfile.events_with(data, TARGET))
-    missing = sorted(set(p.events) - set(installed))
-    problems = []
-    if p.version is None:
-        problems.append(
-            "claude not found on PATH: install it (npm install -g @anthropic-ai/claude-code)"
-        )
-    if not installed:
-        problems.append(
-            f"no staso hooks in {p.settings_file}: run `staso setup --target claude-code`"
-        )
-    elif missing:
-        problems.append("hooks missing for " + ", ".join(missing) + ": run `staso sync`")
-    for path in _hooks_disabled_in(p):
-        problems.append(f"{path} sets disableAllHooks: true; remove it or Claude Code runs none")
-    return Health(p.version, p.settings_file, installed, missing, problems)
-
-
-def sync_if_needed() -> bool:
-    """Re-install when staso or its interpreter changed since setup (auto-sync)."""
-    record = load_record()
-    if not install_record.stale(record):
-        return False
-    install(replan(record))
-    return True
-
-
-def replan(record: dict[str, Any]) -> Plan:
-    """The plan of an existing installation (for sync and status)."""
-    scope = record.get("scope", "global")
-    path = Path(record["settings_file"]) if record.get("settings_file") else None
-    project = path.parent.parent if path is not None and scope != "global" else None
-    return plan(scope, project)
-
+INSTALLER = SettingsInstaller(
+    SettingsAgent(
+        target=TARGET,
+        display="Claude Code",
+        binary="claude",
+        npm_package="@anthropic-ai/claude-code",
+        events=EVENTS,
+        scopes=SCOPES,
+        settings_file=settings_file,
+        timeout_for=_timeout,
+        matcher_for=_matcher,
+        trust=lambda _p: "not needed (Claude Code runs settings hooks as written)",
+        switched_off=_hooks_disabled,
+        install_notes=_notes,
+    )
+)
 
 # -- the surface every target's installer offers the CLI (targets/installers.py) ----------
-DISPLAY = "Claude Code"
-
-
-def setup_target(scope: str, binary: str | None = None, auto_sync: bool | None = None) -> list[str]:
-    """Install for `scope`; the lines `staso setup` prints about it."""
-    p = install(plan(scope, None, binary), auto_sync=auto_sync)
-    version = ".".join(map(str, p.version)) if p.version else "not found on PATH"
-    lines = [f"claude {version}: {len(p.events)} hook events -> {p.settings_file}"]
-    return lines + [f"note: {note}" for note in p.notes]
-
-
-def status_lines(
-    scope: str | None = None, binary: str | None = None
-) -> tuple[list[tuple[str, str]], list[str], dict[str, Any]]:
-    """(label, value) lines, problems and the same facts typed, for `staso status`."""
-    record = load_record()
-    if scope and scope != record.get("scope"):
-        p = plan(scope, None, binary)
-    else:
-        p = replan(record)
-        p.version = claude_version(binary)
-    try:
-        health = check(p)
-    except InstallError as exc:
-        return [], [str(exc)], {"hooks_file": str(p.settings_file), "error": str(exc)}
-    version = ".".join(map(str, health.version)) if health.version else None
-    lines = [
-        ("claude", version or "not found"),
-        ("hooks", f"{len(health.events_installed)} events in {p.settings_file}"),
-    ]
-    if health.events_installed:
-        lines.append(("trust", "not needed (Claude Code runs settings hooks as written)"))
-    fields = {
-        "version": version,
-        "hooks_file": str(p.settings_file),
-        "events": list(p.events),
-        "events_installed": health.events_installed,
-        "events_missing": health.events_missing,
-    }
-    return lines, health.problems, fields
-
-
-def resync(auto_sync: bool | None = None) -> str | None:
-    """Rewrite our entries where setup put them; None when not set up."""
-    record = load_record()
-    if not record:
-        return None
-    p = install(replan(record), auto_sync=auto_sync)
-    return f"synced {len(p.events)} Claude Code hook events in {p.settings_file}"
+DISPLAY = INSTALLER.agent.display
+claude_version = INSTALLER.version
+hook_command = INSTALLER.hook_command
+record_path = INSTALLER.record_path
+load_record = INSTALLER.load_record
+files_touched = INSTALLER.files_touched
+plan = INSTALLER.plan
+replan = INSTALLER.replan
+install = INSTALLER.install
+uninstall = INSTALLER.uninstall
+check = INSTALLER.check
+sync_if_needed = INSTALLER.sync_if_needed
+setup_target = INSTALLER.setup_target
+status_lines = INSTALLER.status_lines
+resync = INSTALLER.resync
