@@ -180,15 +180,19 @@ def file_lock(path: Path, timeout_s: float) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def atomic_write(path: Path, data: bytes, mode: int = FILE_MODE, *, durable: bool = True) -> None:
+def atomic_write(
+    path: Path, data: bytes, mode: int = FILE_MODE, *, durable: bool = True, make_dirs: bool = True
+) -> None:
     """Write `data` to `path` so readers see the old or the new file, never a half.
 
     The temp file lives in the same folder (rename is atomic only within one filesystem);
     fsync before rename so a crash of the machine cannot leave an empty file under the
     real name. `durable=False` skips the fsync, for files whose loss in a power cut only
     repeats work (a killed process loses nothing either way: the kernel has the data).
+    `make_dirs=False`: a missing folder raises FileNotFoundError instead of being made.
     """
-    ensure_dir(path.parent)
+    if make_dirs:
+        ensure_dir(path.parent)
     refuse_symlinks(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -94,3 +94,51 @@ def test_the_worker_start_knows_the_grace():
     from staso_otel.pipeline import start
 
     assert start.CLOSED_GRACE_NS == worker.CLOSED_GRACE_NS
+
+
+def test_a_send_in_flight_when_the_home_is_removed_brings_nothing_back(isolated_homes):
+    """`staso uninstall --purge` while the worker has a batch out: the 503 (or the park)
+    that comes back must not re-create the spool with the user's content in it, nor the
+    home around it (a worker used to, and then slept on the resurrected batch for a day)."""
+    import shutil
+
+    from staso_otel.export.spool import Spool
+    from staso_otel.span.model import SpanData
+
+    home = isolated_homes["staso"]
+    spool = Spool(home)
+    spans = [SpanData(1, 2, None, "turn", "INTERNAL", 1, 2, {"input.value": "secret plan"})]
+    deferred = spool.load(spool.write("codex.s1.0", spans))
+    parked = spool.load(spool.write("codex.s2.0", spans))
+    assert deferred is not None and parked is not None
+    shutil.rmtree(home)
+
+    spool.defer(deferred, time.time_ns() + 600 * 10**9, "HTTP 503")
+    spool.park(parked, "HTTP 301 to elsewhere", time.time_ns())
+    spool.replace_spans(deferred, spans)
+    assert not home.exists()
+
+
+def test_a_worker_stops_when_its_home_is_removed_between_passes(isolated_homes, monkeypatch):
+    """Between two passes the worker looks for its home first: it neither writes its
+    status into a re-created folder nor waits on a retry there."""
+    import shutil
+
+    monkeypatch.setenv("STASO_WORKER_IDLE_SECONDS", "0.5")  # bounds the old behaviour's wait
+    home = isolated_homes["staso"]
+    pipeline = worker.Pipeline(home)
+    try:
+        passes = 0
+
+        def process_journals(now_ns=None):
+            nonlocal passes
+            passes += 1
+            shutil.rmtree(home, ignore_errors=True)
+            return (1, 0) if passes == 1 else (0, 0)
+
+        monkeypatch.setattr(pipeline, "process_journals", process_journals)
+        worker._work_until_idle(pipeline)  # would poll for worker_idle_seconds, then linger
+        assert passes == 1
+        assert not home.exists()
+    finally:
+        pipeline.close()

@@ -82,7 +82,20 @@ class Spool:
                 self.enforce_bound(self.max_bytes)
         return path
 
-    def _save(self, batch: Batch) -> int:
+    def _rewrite(self, batch: Batch) -> bool:
+        """Save a new header or span list over a batch already on disk; False when the
+        batch is gone meanwhile (another process's bound dropped it, or `staso uninstall
+        --purge` removed the spool while a send was in flight): it is not brought back,
+        and neither are the folders above it."""
+        if not batch.path.exists():
+            return False
+        try:
+            self._save(batch, make_dirs=False)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _save(self, batch: Batch, *, make_dirs: bool = True) -> int:
         header = {
             "attempts": batch.attempts,
             "next_attempt_ns": batch.next_attempt_ns,
@@ -92,7 +105,7 @@ class Spool:
         lines = [orjson.dumps({"header": header})]
         lines.extend(line for span in batch.spans if (line := self._line(span)))
         data = b"\n".join(lines) + b"\n"
-        paths.atomic_write(batch.path, data)
+        paths.atomic_write(batch.path, data, make_dirs=make_dirs)
         return len(data)
 
     def _line(self, span: SpanData) -> bytes | None:
@@ -139,7 +152,7 @@ class Spool:
             # count each bad line once: rewrite the batch without them
             losses.add(losses.DROPPED, "corrupt spool line", corrupt, self.home)
             with contextlib.suppress(OSError):
-                self._save(batch)
+                self._rewrite(batch)
         return batch
 
     def batches(self, *, parked: bool = False) -> Iterator[Path]:
@@ -164,7 +177,7 @@ class Spool:
         """Keep only `spans` (the part of a split batch that is not yet delivered)."""
         batch.spans = spans
         if spans:
-            self._save(batch)
+            self._rewrite(batch)
         else:
             self.delete(batch)
 
@@ -172,15 +185,18 @@ class Spool:
         batch.attempts += 1
         batch.next_attempt_ns = next_attempt_ns
         batch.last_error = error[:500]
-        self._save(batch)
+        self._rewrite(batch)
 
     def park(self, batch: Batch, error: str, now_ns: int) -> None:
+        if not self.root.is_dir():
+            return  # the spool was removed while the batch was out: nothing to park
         paths.ensure_dir(self.parked_dir)
         batch.last_error = error[:500]
         batch.attempts += 1
         batch.next_attempt_ns = now_ns + PARK_RETRY_S * 10**9
         target = self.parked_dir / batch.path.name
-        self._save(batch)
+        if not self._rewrite(batch):
+            return
         os.replace(batch.path, target)
         batch.path = target
         log.warning("spool", f"parked {batch.name} ({len(batch.spans)} spans): {error}")

@@ -451,7 +451,9 @@ class Pipeline:
         data["endpoint"] = self.settings.endpoint
         with contextlib.suppress(OSError):
             # what `staso status` shows of the last export; nothing depends on it
-            paths.atomic_write(status_path(self.home), json.dumps(data).encode(), durable=False)
+            paths.atomic_write(
+                status_path(self.home), json.dumps(data).encode(), durable=False, make_dirs=False
+            )
 
     def report(self) -> DrainReport:
         usage = self.spool.usage()
@@ -554,6 +556,8 @@ def _work_until_idle(pipeline: Pipeline) -> None:
     linger_s = float(pipeline.settings.retry_linger_seconds)
     last_work = time.monotonic()
     while True:
+        if not pipeline.home.is_dir():
+            return  # STASO_HOME removed (uninstall --purge, a scratch home): nothing is ours
         records, _ = pipeline.process_journals()
         sent, _ = pipeline.send_spool()
         now = time.monotonic()
