@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from e2e_codex import cache_dir
+from e2e_sandbox import cache_dir
 
 START_TIMEOUT_S = 300.0  # a 2-core CI machine starting Phoenix or MLflow is slow
 

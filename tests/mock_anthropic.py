@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_http import MockHandler, MockServer
 
 
 def text(value: str) -> dict[str, Any]:
@@ -192,15 +192,13 @@ def _marker(messages: list[dict[str, Any]], marker: str) -> tuple[str | None, in
     return None, -1
 
 
-class MockAnthropic:
+class MockAnthropic(MockServer):
     def __init__(self, cwd: str) -> None:
+        super().__init__()
         self.cwd = cwd
         self.answers: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []  # every request body, for recordings
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
 
     def _id(self, prefix: str) -> str:
         with self._lock:
@@ -294,77 +292,39 @@ class MockAnthropic:
         events.append(("message_stop", {}))
         return answer, events
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def on_head(self, request: MockHandler) -> None:
+        request.send_body(200, "application/json", b"")
 
-    def start(self) -> MockAnthropic:
-        mock = self
+    def on_get(self, request: MockHandler) -> None:
+        request.send_json(404, {"type": "error", "error": {"type": "not_found_error"}})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _json(self, code: int, obj: dict[str, Any]) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._json(404, {"type": "error", "error": {"type": "not_found_error"}})
-
-            def do_HEAD(self) -> None:
-                self.send_response(200)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    return self._json(400, {"type": "error", "error": {"type": "bad_json"}})
-                path = self.path.split("?")[0]
-                if path.endswith("/count_tokens"):
-                    return self._json(200, {"input_tokens": 123})
-                if not path.endswith("/v1/messages"):
-                    return self._json(404, {"type": "error", "error": {"type": "not_found"}})
-                with mock._lock:
-                    mock.requests.append(body)
-                answer, events = mock.respond(body)
-                failure = next((b for b in answer["content"] if b["type"] == "api_error"), None)
-                if failure is not None:  # an API error Claude Code does not retry (4xx)
-                    error = {"type": "invalid_request_error", "message": failure["message"]}
-                    return self._json(failure["status"], {"type": "error", "error": error})
-                if not body.get("stream"):
-                    message = events[0][1]["message"] | {
-                        "content": answer["content"],
-                        "usage": answer["usage"],
-                        "stop_reason": events[-2][1]["delta"]["stop_reason"],
-                    }
-                    return self._json(200, message)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("cache-control", "no-cache")
-                self.send_header("connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                for name, data in events:
-                    payload = json.dumps({"type": name, **data})
-                    self.wfile.write(f"event: {name}\ndata: {payload}\n\n".encode())
-                self.wfile.flush()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def on_post(self, request: MockHandler) -> None:
+        try:
+            body = json.loads(request.body() or b"{}")
+        except ValueError:
+            return request.send_json(400, {"type": "error", "error": {"type": "bad_json"}})
+        path = request.route
+        if path.endswith("/count_tokens"):
+            return request.send_json(200, {"input_tokens": 123})
+        if not path.endswith("/v1/messages"):
+            return request.send_json(404, {"type": "error", "error": {"type": "not_found"}})
+        with self._lock:
+            self.requests.append(body)
+        answer, events = self.respond(body)
+        failure = next((b for b in answer["content"] if b["type"] == "api_error"), None)
+        if failure is not None:  # an API error Claude Code does not retry (4xx)
+            error = {"type": "invalid_request_error", "message": failure["message"]}
+            return request.send_json(failure["status"], {"type": "error", "error": error})
+        if not body.get("stream"):
+            message = events[0][1]["message"] | {
+                "content": answer["content"],
+                "usage": answer["usage"],
+                "stop_reason": events[-2][1]["delta"]["stop_reason"],
+            }
+            return request.send_json(200, message)
+        request.stream(
+            [
+                f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+                for name, data in events
+            ]
+        )

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_http import MockHandler, MockServer
 
 
 def text(value: str) -> dict[str, Any]:
@@ -101,15 +101,13 @@ def _example(schema: dict[str, Any]) -> Any:
     return (schema.get("enum") or ["mock"])[0]
 
 
-class MockGemini:
+class MockGemini(MockServer):
     def __init__(self, cwd: str) -> None:
+        super().__init__()
         self.cwd = cwd
         self.answers: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []  # every request: path and body
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
 
     def respond(self, model: str, body: dict[str, Any], stream: bool) -> tuple[str, list, dict]:
         """(response id, the answer's parts, its usageMetadata). Only the chat streams;
@@ -167,71 +165,29 @@ class MockGemini:
             )
         return out
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def on_get(self, request: MockHandler) -> None:
+        request.send_json(404, {"error": {"code": 404, "message": "not found"}})
 
-    def start(self) -> MockGemini:
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _json(self, code: int, obj: dict[str, Any]) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._json(404, {"error": {"code": 404, "message": "not found"}})
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except ValueError:
-                    return self._json(400, {"error": {"code": 400, "message": "bad json"}})
-                path = self.path.split("?")[0]
-                with mock._lock:
-                    mock.requests.append({"path": self.path, "body": body})
-                model, _, method = path.rpartition("/")[2].partition(":")
-                if method == "countTokens":
-                    return self._json(200, {"totalTokens": 123})
-                if method not in ("generateContent", "streamGenerateContent"):
-                    return self._json(404, {"error": {"code": 404, "message": path}})
-                response_id, parts, usage = mock.respond(
-                    model, body, method == "streamGenerateContent"
-                )
-                if method == "generateContent":
-                    candidate = {"content": {"role": "model", "parts": parts}, "index": 0}
-                    candidate["finishReason"] = "STOP"
-                    answer = {"candidates": [candidate], "usageMetadata": usage}
-                    return self._json(
-                        200, answer | {"modelVersion": model, "responseId": response_id}
-                    )
-                chunks = mock.chunks(model, response_id, parts, usage)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("cache-control", "no-cache")
-                self.send_header("connection", "close")
-                self.end_headers()
-                self.close_connection = True
-                for chunk in chunks:
-                    self.wfile.write(f"data: {json.dumps(chunk)}\r\n\r\n".encode())
-                    self.wfile.flush()
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def on_post(self, request: MockHandler) -> None:
+        try:
+            body = json.loads(request.body() or b"{}")
+        except ValueError:
+            return request.send_json(400, {"error": {"code": 400, "message": "bad json"}})
+        path = request.route
+        with self._lock:
+            self.requests.append({"path": request.path, "body": body})
+        model, _, method = path.rpartition("/")[2].partition(":")
+        if method == "countTokens":
+            return request.send_json(200, {"totalTokens": 123})
+        if method not in ("generateContent", "streamGenerateContent"):
+            return request.send_json(404, {"error": {"code": 404, "message": path}})
+        response_id, parts, usage = self.respond(model, body, method == "streamGenerateContent")
+        if method == "generateContent":
+            candidate = {"content": {"role": "model", "parts": parts}, "index": 0}
+            candidate["finishReason"] = "STOP"
+            answer = {"candidates": [candidate], "usageMetadata": usage}
+            return request.send_json(
+                200, answer | {"modelVersion": model, "responseId": response_id}
+            )
+        chunks = self.chunks(model, response_id, parts, usage)
+        request.stream([f"data: {json.dumps(chunk)}\r\n\r\n".encode() for chunk in chunks])

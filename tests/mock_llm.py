@@ -11,12 +11,10 @@ are fixed per step so tests can check the sums. Every request body is kept in `r
 from __future__ import annotations
 
 import json
-import socket
-import sys
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_http import MockHandler, MockServer
 
 
 @dataclass
@@ -40,18 +38,12 @@ def _sse(events: list[tuple[str | None, dict[str, Any]]]) -> list[bytes]:
     return out
 
 
-class MockLLM:
+class MockLLM(MockServer):
     def __init__(self) -> None:
+        super().__init__()
         self.script: list[Step] = [Step(text="Hello.")]
         self.requests: list[dict[str, Any]] = []
         self._served = 0
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def openai_url(self) -> str:
@@ -243,80 +235,38 @@ class MockLLM:
         return whole, _sse(events)
 
     # -- server ---------------------------------------------------------------------------
-    def start(self) -> MockLLM:
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # headers and body go out in separate writes: without this, Nagle's
-                # algorithm and the client's delayed ACK hold the body back ~40 ms
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _json(self, code: int, obj: dict[str, Any]) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                path = self.path.split("?")[0]
-                kinds = {
-                    "/v1/chat/completions": mock.chat,
-                    "/v1/responses": mock.responses,
-                    "/v1/messages": mock.messages,
-                }
-                if path not in kinds:
-                    return self._json(404, {"error": {"message": "not found"}})
-                step, n = mock._next(body)
-                if step.status != 200:
-                    kind = "rate_limit_error" if step.status == 429 else "api_error"
-                    error = {"type": kind, "message": f"mock: {step.status}", "code": kind}
-                    return self._json(step.status, {"type": "error", "error": error})
-                whole, events = kinds[path](body, step, n)
-                if not body.get("stream"):
-                    return self._json(200, whole)
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("cache-control", "no-cache")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
-                cut = step.cut_after if step.cut_after is not None else len(events)
-                for chunk in events[:cut]:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                if cut < len(events):  # closed with no last chunk: a broken body
-                    self.close_connection = True
-                else:  # a whole body: the connection stays open for the next request
-                    self.wfile.write(b"0\r\n\r\n")
-                self.wfile.flush()
-
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that exits with its kept-alive connection open resets it: not an error
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
+    def on_post(self, request: MockHandler) -> None:
+        body = json.loads(request.body() or b"{}")
+        kinds = {
+            "/v1/chat/completions": self.chat,
+            "/v1/responses": self.responses,
+            "/v1/messages": self.messages,
+        }
+        if request.route not in kinds:
+            return request.send_json(404, {"error": {"message": "not found"}})
+        step, n = self._next(body)
+        if step.status != 200:
+            kind = "rate_limit_error" if step.status == 429 else "api_error"
+            error = {"type": kind, "message": f"mock: {step.status}", "code": kind}
+            return request.send_json(step.status, {"type": "error", "error": error})
+        whole, events = kinds[request.route](body, step, n)
+        if not body.get("stream"):
+            return request.send_json(200, whole)
+        # chunked, not closed: the SDKs keep the connection for the next request, and a
+        # cut stream is a body that ends without its last chunk
+        request.send_response(200)
+        request.send_header("content-type", "text/event-stream")
+        request.send_header("cache-control", "no-cache")
+        request.send_header("transfer-encoding", "chunked")
+        request.end_headers()
+        cut = step.cut_after if step.cut_after is not None else len(events)
+        for chunk in events[:cut]:
+            request.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if cut < len(events):  # closed with no last chunk: a broken body
+            request.close_connection = True
+        else:  # a whole body: the connection stays open for the next request
+            request.wfile.write(b"0\r\n\r\n")
+        request.wfile.flush()
 
 
 def _halves(text: str) -> list[str]:

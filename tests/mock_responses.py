@@ -12,21 +12,21 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from mock_http import MockHandler, MockServer
 
 PATCH_ADD = "*** Begin Patch\n*** Add File: notes.txt\n+first line\n+second line\n*** End Patch"
 
 
-class MockResponses:
+class MockResponses(MockServer):
+    url_path = "/v1"
+
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
         self.scenarios: dict[str, list[Callable[[], list[dict[str, Any]]]]] = {
             "hello": [lambda: [self.message("Hello from the mock model.")]],
             "work": [
@@ -234,54 +234,23 @@ class MockResponses:
         return kind if isinstance(kind, str) else "turn"
 
     # -- server ---------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+    def on_get(self, request: MockHandler) -> None:
+        if request.route.rstrip("/").endswith("/models"):
+            request.send_json(200, {"models": [], "data": []})
+        else:
+            request.send_json(404, {})
 
-    def start(self) -> MockResponses:
-        mock = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, code: int, ctype: str, data: bytes) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                if self.path.split("?")[0].rstrip("/").endswith("/models"):
-                    self._send(200, "application/json", b'{"models": [], "data": []}')
-                else:
-                    self._send(404, "application/json", b"{}")
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    body = {}
-                kind = mock.request_kind(self.headers.get("x-codex-turn-metadata"))
-                with mock._lock:
-                    mock.requests.append(body)
-                    mock.kinds.append(kind)
-                if not self.path.split("?")[0].endswith("/responses"):
-                    self._send(404, "application/json", b"{}")
-                    return
-                self._send(200, "text/event-stream", mock.respond(body, kind))
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+    def on_post(self, request: MockHandler) -> None:
+        raw = request.body()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {}
+        kind = self.request_kind(request.headers.get("x-codex-turn-metadata"))
+        with self._lock:
+            self.requests.append(body)
+            self.kinds.append(kind)
+        if not request.route.endswith("/responses"):
+            request.send_json(404, {})
+            return
+        request.send_body(200, "text/event-stream", self.respond(body, kind))
