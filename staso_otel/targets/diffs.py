@@ -8,8 +8,47 @@ Claude Code: whole new files or `structuredPatch` hunks); spans carry one shape,
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from staso_otel import semconv as sc
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file of an edit: its path as the agent named it, add|update|delete, the
+    unified diff, and where a move sent it."""
+
+    path: str
+    kind: str
+    diff: str
+    move_path: str | None = None
+
+
+def put_changes(attrs: dict[str, Any], changes: Sequence[Change], applied: bool) -> None:
+    """The file attributes of one edit: the files and their diff, and, when the edit
+    happened, the per-file summary and line totals (a diff of an edit that failed or never
+    ran says what was attempted; the counts are for changes that happened)."""
+    attrs[sc.STASO_FILE_PATHS] = [c.path for c in changes]
+    attrs[sc.STASO_FILE_DIFF] = "".join(c.diff for c in changes)
+    if not applied:
+        return
+    summary: list[dict[str, Any]] = []
+    for change in changes:
+        added, removed = diff_counts(change.diff)
+        entry: dict[str, Any] = {
+            "path": change.path,
+            "kind": change.kind,
+            "added": added,
+            "removed": removed,
+        }
+        if change.move_path:
+            entry["move_path"] = change.move_path
+        summary.append(entry)
+    attrs[sc.STASO_FILE_CHANGES] = summary
+    attrs[sc.STASO_FILE_LINES_ADDED] = sum(e["added"] for e in summary)
+    attrs[sc.STASO_FILE_LINES_REMOVED] = sum(e["removed"] for e in summary)
 
 
 def diff_counts(diff: str) -> tuple[int, int]:

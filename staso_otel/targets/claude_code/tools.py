@@ -208,15 +208,8 @@ def _file(out: ToolFacts, name: str, a: dict, o: Outcome, cwd: str | None) -> No
     diff, kind = _diff(name, a, r, o, _relative(path, cwd))
     if diff is None:
         return
-    out.attrs[sc.STASO_FILE_DIFF] = diff
-    if not o.ran or o.failure is not None:
-        return  # the diff shows what was attempted; counts are for changes that happened
-    added, removed = diffs.diff_counts(diff)
-    out.attrs[sc.STASO_FILE_CHANGES] = [
-        {"path": path, "kind": kind, "added": added, "removed": removed}
-    ]
-    out.attrs[sc.STASO_FILE_LINES_ADDED] = added
-    out.attrs[sc.STASO_FILE_LINES_REMOVED] = removed
+    applied = o.ran and o.failure is None
+    diffs.put_changes(out.attrs, [diffs.Change(path, kind, diff)], applied)
 
 
 def _diff(name: str, a: dict, r: dict, o: Outcome, rel: str) -> tuple[str | None, str]:

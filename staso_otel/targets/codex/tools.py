@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from staso_otel import semconv as sc
-from staso_otel.targets.diffs import diff_counts
+from staso_otel.targets.diffs import Change, put_changes
 
 HOOK_ALIASES = {"Bash": "exec_command", "Edit": "apply_patch", "Write": "apply_patch"}
 NAMESPACES = ("multi_agent_v1", "multi_agent_v2", "collaboration", "functions", "clock")
@@ -322,24 +322,14 @@ def _patch(out: ToolFacts, args: Any, text: str | None, item: dict | None, cwd: 
     if out.error_type is not None:  # nothing applied: name the files, claim no diff
         out.attrs[sc.STASO_FILE_PATHS] = [p for p in changes if isinstance(p, str)]
         return
-    diffs, summary, total_add, total_del = [], [], 0, 0
+    files = []
     for path, change in changes.items():
         if not isinstance(change, dict):
             continue
         kind = str(change.get("type") or "update")
         diff = _file_diff(_relative(path, cwd), kind, change)
-        added, removed = diff_counts(diff)
-        total_add, total_del = total_add + added, total_del + removed
-        diffs.append(diff)
-        entry = {"path": path, "kind": kind, "added": added, "removed": removed}
-        if change.get("move_path"):
-            entry["move_path"] = change["move_path"]
-        summary.append(entry)
-    out.attrs[sc.STASO_FILE_PATHS] = [e["path"] for e in summary]
-    out.attrs[sc.STASO_FILE_CHANGES] = summary
-    out.attrs[sc.STASO_FILE_DIFF] = "".join(diffs)
-    out.attrs[sc.STASO_FILE_LINES_ADDED] = total_add
-    out.attrs[sc.STASO_FILE_LINES_REMOVED] = total_del
+        files.append(Change(path, kind, diff, change.get("move_path") or None))
+    put_changes(out.attrs, files, applied=True)
 
 
 def _planning(out: ToolFacts, name: str, args: Any) -> None:
