@@ -100,15 +100,11 @@ def read(kwargs: dict[str, Any]) -> Request:
 def _usage(usage: Any) -> build.Usage | None:
     if usage is None:
         return None
-    read_, write = (
+    return build.Usage.anthropic(
+        as_int(get(usage, "input_tokens")),
+        as_int(get(usage, "output_tokens")),
         as_int(get(usage, "cache_read_input_tokens")),
         as_int(get(usage, "cache_creation_input_tokens")),
-    )
-    return build.Usage(
-        as_int(get(usage, "input_tokens")) + read_ + write,
-        as_int(get(usage, "output_tokens")),
-        read_,
-        write,
         as_int(get(get(usage, "output_tokens_details"), "thinking_tokens")),
     )
 

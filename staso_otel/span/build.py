@@ -87,6 +87,16 @@ class Usage:
     reasoning_tokens: int = 0
     total_tokens: int | None = None  # None: input + output
 
+    @classmethod
+    def anthropic(
+        cls, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int, thinking: int
+    ) -> Usage:
+        """Anthropic's counts (Messages API, Claude Code transcripts): its input_tokens
+        excludes cached input, the GenAI conventions' includes it, so cache reads and
+        writes are added back."""
+        whole_input = input_tokens + cache_read + cache_write
+        return cls(whole_input, output_tokens, cache_read, cache_write, thinking)
+
     @property
     def total(self) -> int:
         if self.total_tokens is not None:

@@ -21,8 +21,7 @@ from staso_otel.turns.state import Session, ToolCall, Turn
 
 
 def usage_from(data: Any) -> Usage | None:
-    """Anthropic usage -> Usage. Anthropic's input_tokens excludes cached input; the
-    GenAI conventions' includes it, so cache reads and writes are added back."""
+    """A transcript's or hook's Anthropic usage object -> Usage."""
     if not isinstance(data, dict):
         return None
 
@@ -30,14 +29,12 @@ def usage_from(data: Any) -> Usage | None:
         return int(value) if isinstance(value, (int, float)) else 0
 
     details = data.get("output_tokens_details")
-    thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
-    read, write = n(data.get("cache_read_input_tokens")), n(data.get("cache_creation_input_tokens"))
-    return Usage(
-        input_tokens=n(data.get("input_tokens")) + read + write,
-        output_tokens=n(data.get("output_tokens")),
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-        reasoning_tokens=n(thinking),
+    return Usage.anthropic(
+        n(data.get("input_tokens")),
+        n(data.get("output_tokens")),
+        n(data.get("cache_read_input_tokens")),
+        n(data.get("cache_creation_input_tokens")),
+        n(details.get("thinking_tokens") if isinstance(details, dict) else None),
     )
 
 
