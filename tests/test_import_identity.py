@@ -10,6 +10,7 @@ agents' recorded sessions, field for field, each session's in the same order.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,36 @@ def test_import_sends_what_the_kernel_builds_record_by_record(transcripts, tmp_p
     assert report.spans == report.spans_sent == len(imported.spans) > 400
     assert sorted(_plain(imported.spans)) == sorted(_plain(reference.spans))
     assert _by_session(imported.spans) == _by_session(reference.spans)
+
+
+def test_the_import_rebuilds_on_while_a_send_waits_for_the_backend(
+    transcripts, tmp_path, monkeypatch
+):
+    """The backend holds its first answer until the import has spooled another batch:
+    an import that waited for the answer before rebuilding more would never spool one
+    (the wait gives up after 20 s, well inside the request's 60 s timeout, and the test
+    fails)."""
+    monkeypatch.setattr(run, "FLUSH_SPANS", 20)
+    monkeypatch.setattr(run, "SEND_EVERY", 20)
+    spool = tmp_path / "import-home" / "spool"
+    rebuilt_meanwhile: list[bool] = []
+
+    def answer(number: int) -> int:
+        if number == 0:
+            before = set(spool.glob("*.batch"))
+            deadline = time.monotonic() + 20
+            while not set(spool.glob("*.batch")) - before and time.monotonic() < deadline:
+                time.sleep(0.01)
+            rebuilt_meanwhile.append(bool(set(spool.glob("*.batch")) - before))
+        return 200
+
+    receiver = Receiver(mode=answer).start()
+    try:
+        st = settings.load(overrides={"endpoint": receiver.endpoint, "export_timeout": 60})
+        report = run.run(sources.find(sources.TARGETS), settings=st, home=spool.parent)
+    finally:
+        receiver.stop()
+    assert rebuilt_meanwhile == [True]
+    assert not report.errors and report.spans == report.spans_sent == len(receiver.spans) > 400
+    ids = [s["span_id"] for s in receiver.spans]
+    assert len(ids) == len(set(ids))

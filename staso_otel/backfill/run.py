@@ -18,6 +18,7 @@ reducer BATCH at a time, the reducer keeps only open turns, and spooled spans ar
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -63,7 +64,13 @@ class Report:
 class Sink:
     """Where spans go: the worker's own spooling (sampling, redaction, caps, the durable
     spool, the ledger), a spool batch per FLUSH_SPANS spans or FLUSH_CHARS of content
-    rather than per session (each batch costs an fsync), sent every SEND_EVERY spans."""
+    rather than per session (each batch costs an fsync), sent every SEND_EVERY spans.
+
+    A send runs on a thread of its own while the next sessions are rebuilt: most of a
+    send is waiting for the backend's answer, which the rebuild need not wait for. One
+    send at most is in flight (the next waits for it), so memory holds one request's
+    spans, as before; what it sends is only what was spooled, so the output is the same.
+    """
 
     def __init__(self, home: Path, settings: settings_mod.Settings, dry_run: bool) -> None:
         from staso_otel.pipeline import worker
@@ -75,12 +82,12 @@ class Sink:
         self.batches = itertools.count()
         self.unsent = 0
         self.sent = 0
+        self._sending: threading.Thread | None = None
+        self._failure: BaseException | None = None  # raised by a send behind
 
     def write(self, spans: list[SpanData]) -> None:
         self.held += spans
-        self.chars += sum(
-            len(v) for s in spans for v in s.attributes.values() if isinstance(v, str)
-        )
+        self.chars += sum(len(v) for s in spans for v in s.attributes.values() if type(v) is str)
         if len(self.held) >= FLUSH_SPANS or self.chars >= FLUSH_CHARS:
             self.flush()
 
@@ -91,14 +98,34 @@ class Sink:
         kept = self.pipeline.spool_spans(f"import.{time.time_ns()}.{next(self.batches):06d}", spans)
         self.unsent += kept
         if self.unsent >= SEND_EVERY:
+            self._send_behind()
+
+    def _send_behind(self) -> None:
+        self.wait()
+        self.unsent = 0
+        self._sending = threading.Thread(target=self._send_catching, name="staso-import-send")
+        self._sending.start()
+
+    def _send_catching(self) -> None:
+        try:
             self.send()
+        except BaseException as exc:  # handed to the import's thread by wait()
+            self._failure = exc
+
+    def wait(self) -> None:
+        """Until the send in flight is over; what it raised is raised here."""
+        if self._sending is not None:
+            self._sending.join()
+            self._sending = None
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def send(self, wait_s: float = 0.0) -> None:
         """Send what is spooled, under the worker lock. A live worker holding it sends the
         same spool itself: only the last send waits for it (up to `wait_s`)."""
         from staso_otel.pipeline import worker
 
-        self.unsent = 0
         if self.pipeline is None or self.pipeline.settings_error:
             return
         with worker.worker_lock(self.home, timeout_s=wait_s) as held:
@@ -108,7 +135,10 @@ class Sink:
 
     def close(self) -> tuple[int, int]:
         """(spans sent, spans left in the spool)."""
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self.wait()
         if self.pipeline is None:
             return self.sent, 0
         self.send(wait_s=LAST_SEND_WAIT_S)
