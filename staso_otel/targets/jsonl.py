@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -71,7 +71,10 @@ def open_regular(path: str) -> BinaryIO:
 
 
 def read_chunks(
-    path: str, offset: int, until_ns: int | None = None
+    path: str,
+    offset: int,
+    until_ns: int | None = None,
+    unused: Callable[[bytes], bool] | None = None,
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     """Complete JSON lines from `offset`, one read (MAX_READ bytes) at a time: yields each
     read's lines and the offset after them, up to the file's size when called, so memory
@@ -79,16 +82,18 @@ def read_chunks(
     newline yet) waits for the next call; a line longer than one read is read whole; a
     line that is not a JSON object is skipped, never fatal. With `until_ns`, stops before
     the first line stamped later than it: a later turn's lines, read when that one closes,
-    are not held meanwhile."""
+    are not held meanwhile. A line `unused(raw)` says the reader would ignore is passed
+    over undecoded (decoding is most of a read's cost, and most of a transcript's bytes
+    can be lines no reader uses)."""
     try:
         with open_regular(path) as fh:
-            yield from _chunks(fh, offset, until_ns)
+            yield from _chunks(fh, offset, until_ns, unused)
     except OSError:
         return  # gone or unreadable: the next call tries again from the same offset
 
 
 def _chunks(
-    fh: BinaryIO, offset: int, until_ns: int | None
+    fh: BinaryIO, offset: int, until_ns: int | None, unused: Callable[[bytes], bool] | None
 ) -> Iterator[tuple[list[dict[str, Any]], int]]:
     size = os.fstat(fh.fileno()).st_size  # bytes appended meanwhile wait for the next call
     fh.seek(offset)
@@ -106,7 +111,7 @@ def _chunks(
         data = b"".join([*parts, data])
         cut = data.rfind(b"\n") + 1
         parts, held = [data[cut:]], len(data) - cut
-        lines, used = _parse(data, cut, until_ns)
+        lines, used = _parse(data, cut, until_ns, unused)
         offset += used
         yield lines, offset
         if used < cut:
@@ -127,14 +132,20 @@ def _loads(raw: bytes) -> Any:
         return None
 
 
-def _parse(data: bytes, end: int, until_ns: int | None) -> tuple[list[dict[str, Any]], int]:
+def _parse(
+    data: bytes, end: int, until_ns: int | None, unused: Callable[[bytes], bool] | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """The JSON objects in data[:end] (whole lines) and the bytes they took, stopping
-    before a line stamped later than `until_ns`."""
+    before a line stamped later than `until_ns`; `unused` lines are passed over."""
     lines: list[dict[str, Any]] = []
     pos = 0
     while pos < end:
         nl = data.index(b"\n", pos, end)
-        line = _loads(data[pos:nl])
+        raw = data[pos:nl]
+        if unused is not None and unused(raw):
+            pos = nl + 1
+            continue
+        line = _loads(raw)
         if isinstance(line, dict):
             if until_ns is not None and (parse_ts(line.get("timestamp")) or 0) > until_ns:
                 return lines, pos

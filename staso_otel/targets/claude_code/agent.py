@@ -175,7 +175,7 @@ class ClaudeCode(spans.ClaudeSpans):
         fork = session.fork
         since = fork.t if fork is not None and fork.path == path else 0
         until = horizon + transcript.READ_AHEAD_NS
-        for lines, end in transcript.read_chunks(path, fstate["off"], until):
+        for lines, end in transcript.read_chunks(path, fstate["off"], until, transcript.unused):
             transcript.ingest(fstate, lines, session.facts, key, since)
             fstate["off"] = end
             if key is None:

@@ -38,6 +38,17 @@ READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 
 
 SYNTHETIC_MODEL = "<synthetic>"
+# The line types ingest reads, and the big ones it does not (attachments, and the
+# request shapes and blobs: 87% of the recorded transcripts' bytes), as Claude Code
+# writes them (compact JSON).
+_READ = (b'"type":"user"', b'"type":"assistant"', b'"type":"api-request"')
+_PASSED = (b'"type":"attachment"', b'"type":"api-request-shape"', b'"type":"api-request-blob"')
+
+
+def unused(raw: bytes) -> bool:
+    """A line ingest would ignore, told without decoding it, and only when sure: it
+    names a type passed over and none that ingest reads, at any depth."""
+    return any(m in raw for m in _PASSED) and not any(m in raw for m in _READ)
 
 
 def empty() -> dict[str, Any]:
