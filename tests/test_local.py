@@ -217,12 +217,20 @@ def test_traces_without_a_store_says_what_to_do(isolated_homes):
 def test_demo_in_a_fresh_home(isolated_homes):
     result = CliRunner().invoke(cli, ["demo"])
     assert result.exit_code == 0, result.output
-    sent = int(re.search(r"exported (\d+) spans over OTLP/HTTP", result.output)[1])
+    live = int(re.search(r"exported (\d+) spans over OTLP/HTTP", result.output)[1])
+    imported = re.search(
+        r"`staso import` read 3 sessions' transcripts: sent (\d+) spans .*; (\d+) turns and "
+        r"sub-agent runs traced live above were exported already and not sent again",
+        result.output,
+    )
+    assert imported, result.output
+    sent = live + int(imported[1])
+    assert int(imported[1]) > 0 and int(imported[2]) > 0  # the hookless one; the live ones
     assert Store(paths.store_file()).count() == sent
     assert "$ cat hello.txt; exit 3" in result.output  # Codex
     for claude in ("invoke_agent claude-code", "$ echo oops >&2; exit 3", "[exit 3]", "oops"):
         assert claude in result.output
-    assert "invoke_agent general-purpose" in result.output  # a background sub-agent
+    assert "invoke_agent general-purpose" in result.output  # a background sub-agent, imported
     spans = [
         s
         for t in Store(paths.store_file()).trace_ids(last=None)
@@ -230,6 +238,7 @@ def test_demo_in_a_fresh_home(isolated_homes):
     ]
     by_target = Counter(s["attributes"]["staso.target"] for s in spans)
     assert by_target["codex"] == 16 and by_target["claude-code"] == sent - 16
+    assert sum(1 for s in spans if s["attributes"].get("staso.imported")) == int(imported[1])
     assert not paths.journal_dir().exists()  # the demo used a scratch home
 
 

@@ -14,7 +14,9 @@ def command() -> None:
     collector on 127.0.0.1, stores them locally and shows them: a
     Codex session (shell commands, a failing one, patches, a plan) and two Claude Code
     sessions (Bash, Write, Edit, a failing command, a resumed session, a background
-    sub-agent). Nothing is sent to your configured endpoint.
+    sub-agent). The last one is shown as a session that ran without staso's hooks:
+    `staso import` rebuilds it from its transcripts, and sends nothing twice of the
+    sessions traced live. Nothing is sent to your configured endpoint.
 
     \b
     Example:

@@ -1,4 +1,10 @@
-"""The demo's steps: scratch homes, replay, drain over real OTLP/HTTP, show. [local]"""
+"""The demo's steps: scratch homes, replay, drain over real OTLP/HTTP, import, show. [local]
+
+Two recordings are replayed through the hooks, as live tracing sees them; the third is
+written as a session that ran without staso leaves it (its transcripts only) and
+`staso import` rebuilds it, reading the live ones' transcripts too and sending none of
+their turns twice.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,10 @@ def recordings() -> list[tuple[str, Path]]:
     ]
 
 
+# shown as a session that ran before staso was set up: imported, not replayed
+WITHOUT_HOOKS = replay.DEMO_CLAUDE_SESSIONS[-1]
+
+
 def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -> int:
     """Returns the number of spans the collector received."""
     from staso_otel.pipeline import worker
@@ -50,10 +60,19 @@ def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -
             tempfile.TemporaryDirectory(prefix="staso-demo-") as tmp,
             _scratch_home(Path(tmp) / "staso"),
         ):
+            folders = []
             for n, (target, recording) in enumerate(sessions):
                 home = Path(tmp) / f"home-{n}"
                 home.mkdir()
+                if recording == WITHOUT_HOOKS:
+                    folders.append(replay.without_hooks(recording, home, target=target))
+                    console.print(
+                        f"wrote the transcripts of a recorded {_AGENTS[target]} session "
+                        "that ran without staso's hooks"
+                    )
+                    continue
                 count = replay.replay(recording, home, target=target)
+                folders.append(home / replay.AGENT_FILES[target][1])
                 console.print(
                     f"replayed {count} hook events of a recorded {_AGENTS[target]} session "
                     f"through `staso hook {target}`"
@@ -64,8 +83,9 @@ def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -
             )
             report = worker.drain(settings=demo_settings)
             console.print(
-                f"exported {report.spans_sent} spans over OTLP/HTTP to {collector.endpoint}\n"
+                f"exported {report.spans_sent} spans over OTLP/HTTP to {collector.endpoint}"
             )
+            _import(console, folders, demo_settings)
     finally:
         collector.stop()
     order = {_session_of(recording): n for n, (_, recording) in enumerate(sessions)}
@@ -89,6 +109,22 @@ def run_demo(console: Console, sessions: list[tuple[str, Path]] | None = None) -
 
 
 _AGENTS = {"codex": "Codex", "claude-code": "Claude Code"}
+
+
+def _import(console: Console, folders: list[Path], demo_settings: settings.Settings) -> None:
+    """`staso import` over every session's transcripts, into the same home: what ran
+    without hooks is rebuilt and sent, what was traced live is not sent again."""
+    from staso_otel.backfill import run, sources
+
+    found = sources.find(sources.TARGETS, [f for f in folders if f.is_dir()])
+    report = run.run(found, settings=demo_settings, home=Path(os.environ["STASO_HOME"]))
+    if report.errors or report.spans_left:
+        raise RuntimeError(report.errors[0] if report.errors else "import: spans left unsent")
+    console.print(
+        f"`staso import` read {report.sessions} sessions' transcripts: sent {report.spans_sent} "
+        f"spans rebuilt from them alone; {report.already} turns and sub-agent runs traced "
+        "live above were exported already and not sent again\n"
+    )
 
 
 def _session_of(recording: Path) -> str:

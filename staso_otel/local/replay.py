@@ -58,20 +58,42 @@ def _copy_shifted(src: Path, dst: Path, home: Path, shift_ns: int) -> None:
         target.write_text(text, encoding="utf-8")
 
 
-def replay(recording: Path, home: Path, *, target: str = "codex", now_ns: int | None = None) -> int:
-    """Record every event of `recording` as if it just happened (or ended at `now_ns`);
-    returns the count. `home` is the scratch folder standing in for the recorded home."""
+def _events(recording: Path, home: Path) -> list[tuple[int, bytes]]:
     events = []
     for line in (recording / "hooks.jsonl").read_text().splitlines():
         if line.strip():
             item = json.loads(line)
             raw = json.dumps(item["payload"]).replace(RECORDED_HOME + "/", f"{home}/")
             events.append((int(item["t"] * 1e9), raw.encode()))
+    return events
+
+
+def _agent_files(
+    recording: Path, home: Path, target: str, events: list[tuple[int, bytes]], now_ns: int | None
+) -> int:
+    """Copy the agent's own files, shifted to end now; returns the shift (ns)."""
     # whole milliseconds, as transcripts are stamped: hook and transcript times stay exact
     shift = ((now_ns or time.time_ns()) - events[-1][0]) // 1_000_000 * 1_000_000
     folder, dest = AGENT_FILES[target]
     if (recording / folder).is_dir():
         _copy_shifted(recording / folder, home / dest, home, shift)
+    return shift
+
+
+def replay(recording: Path, home: Path, *, target: str = "codex", now_ns: int | None = None) -> int:
+    """Record every event of `recording` as if it just happened (or ended at `now_ns`);
+    returns the count. `home` is the scratch folder standing in for the recorded home."""
+    events = _events(recording, home)
+    shift = _agent_files(recording, home, target, events, now_ns)
     for received_ns, raw in events:
         hook_main.record(target, raw, received_ns + shift)
     return len(events)
+
+
+def without_hooks(
+    recording: Path, home: Path, *, target: str = "codex", now_ns: int | None = None
+) -> Path:
+    """Only the agent's own files of `recording`, as a session that ran without staso's
+    hooks leaves them (shifted as `replay` shifts them); returns the folder they are in."""
+    _agent_files(recording, home, target, _events(recording, home), now_ns)
+    return home / AGENT_FILES[target][1]
