@@ -6,7 +6,9 @@ fan with two), in turn, until the agents' folders hold `--mb` of transcripts. `s
 import --endpoint <receiver on 127.0.0.1>` runs from a wheel-installed venv
 (benchmarks/wheel_venv.py) into a fresh STASO_HOME and sends every span to a real OTLP
 receiver. Measured: its wall time and peak RSS; the same with `--dry-run` (read and
-rebuild, no redaction, spool or export); and, in the same interleaved runs, a baseline:
+rebuild, no redaction, spool or export); the CPU time of each (MB per CPU second: what
+the import costs on a loaded machine, where wall time mostly measures the others' jobs);
+and, in the same interleaved runs, a baseline:
 the same venv's Python reading the same files and decoding every line with orjson (what
 any transcript reader pays at least). Figures are medians.
 
@@ -45,14 +47,16 @@ RECORDINGS = [
     ("codex", "mcp"),
     ("claude-code", "fan"),
 ]
-# Runs a command, then prints its wall time and the peak RSS of the children (KiB).
+# Runs a command, then prints its wall time, the peak RSS of the children (KiB) and their
+# CPU time (user + system: what the import costs whatever else the cores are running).
 _MEASURE = (
     "import resource, subprocess, sys, time\n"
     "t = time.perf_counter()\n"
     "out = subprocess.run(sys.argv[1:], capture_output=True)\n"
     "wall = time.perf_counter() - t\n"
     "sys.stderr.buffer.write(out.stderr)\n"
-    "print(out.returncode, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(out.returncode, wall, use.ru_maxrss, use.ru_utime + use.ru_stime)\n"
     "print(out.stdout.decode().strip())\n"
 )
 # The baseline: every line of every file decoded.
@@ -87,7 +91,7 @@ def build(home: Path, mb: float) -> int:
 
 def run_import(
     home: Path, staso_home: Path, endpoint: str, *extra: str
-) -> tuple[float, float, dict]:
+) -> tuple[float, float, float, dict]:
     env = {
         **os.environ,
         "HOME": str(home),
@@ -100,11 +104,11 @@ def run_import(
     argv += extra
     out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=True)
     head, _, body = out.stdout.partition("\n")
-    code, wall, rss = head.split()
+    code, wall, rss, cpu = head.split()
     report = json.loads(body)
     if int(code) != 0:
         raise SystemExit(f"staso import exited {code}: {out.stderr[-2000:]} {report}")
-    return float(wall), int(rss) / 1024, report
+    return float(wall), int(rss) / 1024, float(cpu), report
 
 
 def run_baseline(home: Path) -> float:
@@ -132,22 +136,28 @@ def main(argv: list[str] | None = None) -> int:
         floors: dict[float, list[float]] = {mb: [] for mb in sizes}
         dry: dict[float, list[float]] = {mb: [] for mb in sizes}
         dry_peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
+        cpus: dict[float, list[float]] = {mb: [] for mb in sizes}
+        dry_cpus: dict[float, list[float]] = {mb: [] for mb in sizes}
         spans: dict[float, int] = {}
         lost = 0
         k = 0
         for _ in range(args.runs):  # interleaved: drift hits every size and the baseline alike
             for mb in sizes:
                 floors[mb].append(run_baseline(homes[mb]))
-                wall, rss, _ = run_import(
+                wall, rss, cpu, _ = run_import(
                     homes[mb], base / f"dry-{k}", receiver.endpoint, "--dry-run"
                 )
                 dry[mb].append(wall)
                 dry_peaks[mb].append(rss)
+                dry_cpus[mb].append(cpu)
                 before = len(receiver.spans)
-                wall, rss, report = run_import(homes[mb], base / f"staso-{k}", receiver.endpoint)
+                wall, rss, cpu, report = run_import(
+                    homes[mb], base / f"staso-{k}", receiver.endpoint
+                )
                 k += 1
                 walls[mb].append(wall)
                 peaks[mb].append(rss)
+                cpus[mb].append(cpu)
                 lost += report["spans"] - (len(receiver.spans) - before)
                 spans[mb] = report["spans"]
                 assert report["bytes_read"] >= written[mb] and not report["skipped"], report
@@ -161,8 +171,14 @@ def main(argv: list[str] | None = None) -> int:
                         written[mb] / 1e6 / statistics.median(floors[mb]), 1
                     ),
                     "time_ratio_to_read_and_decode": round(wall / statistics.median(floors[mb]), 2),
+                    "import_cpu_mb_per_s": round(
+                        written[mb] / 1e6 / statistics.median(cpus[mb]), 1
+                    ),
                     "peak_rss_mb": round(statistics.median(peaks[mb]), 1),
                     "dry_run_mb_per_s": round(written[mb] / 1e6 / statistics.median(dry[mb]), 1),
+                    "dry_run_cpu_mb_per_s": round(
+                        written[mb] / 1e6 / statistics.median(dry_cpus[mb]), 1
+                    ),
                     "dry_run_peak_rss_mb": round(statistics.median(dry_peaks[mb]), 1),
                     "spans_per_run": spans[mb],
                 }
