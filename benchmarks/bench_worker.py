@@ -12,6 +12,10 @@
 Everything runs from a wheel-installed venv (benchmarks/wheel_venv.py).
 
     .venv/bin/python benchmarks/bench_worker.py [--sessions 100] [--runs 5] [--only idle|throughput]
+    .venv/bin/python benchmarks/bench_worker.py --profile [--sessions 100]
+
+`--profile` runs one fresh worker on the same sessions under cProfile (in the wheel venv)
+and prints where its time went, by module group and by function.
 """
 
 from __future__ import annotations
@@ -193,12 +197,81 @@ def throughput(sessions: int, runs: int) -> dict[str, Any]:
     }
 
 
+# Where a worker's time goes, by the file a function lives in (first match wins).
+PROFILE_GROUPS = (
+    ("turn kernel and reducers", ("staso_otel/turns/", "staso_otel/targets/")),
+    ("span building", ("staso_otel/span/build.py", "staso_otel/span/model.py")),
+    ("redaction", ("staso_otel/span/redact.py", "staso_otel/span/secrets.py")),
+    ("spool", ("staso_otel/export/spool.py",)),
+    ("send path", ("staso_otel/export/otlp", "opentelemetry/", "google/protobuf", "requests/",
+                   "urllib3/", "http/client", "socket.py")),
+    ("state", ("staso_otel/record/state.py",)),
+    ("journal", ("staso_otel/record/journal.py",)),
+    ("worker loop", ("staso_otel/pipeline/",)),
+    ("imports", ("<frozen importlib", "importlib/")),
+)  # fmt: skip
+
+
+def profile(sessions: int, top: int = 25) -> None:
+    """One fresh worker under cProfile: self time by group, then the top functions."""
+    import pstats
+
+    py = wheel_venv.python()
+    receiver = Receiver().start()
+    with tempfile.TemporaryDirectory(prefix="staso-bench-prof-") as tmp:
+        home = Path(tmp)
+        expected = _record(home, sessions)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.2")
+        out = home / "worker.prof"
+        argv = [py, "-m", "cProfile", "-o", str(out), "-m", spawn.WORKER_MODULE]
+        subprocess.run(argv, env=env, cwd=home, check=True, timeout=300)
+        assert len(receiver.spans) == expected, f"{len(receiver.spans)} of {expected} spans"
+        stats = pstats.Stats(str(out))
+        if os.environ.get("BENCH_PROFILE_KEEP"):
+            stats.dump_stats(os.environ["BENCH_PROFILE_KEEP"])
+    receiver.stop()
+    table = stats.stats  # type: ignore[attr-defined]
+
+    def own(func: tuple) -> str | None:
+        where = f"{func[0]}:{func[2]}"
+        return next((g for g, keys in PROFILE_GROUPS if any(k in where for k in keys)), None)
+
+    def shares(func: tuple, depth: int = 0) -> dict[str, float]:
+        """A function's group; a builtin's or the stdlib's time goes to its callers'."""
+        group = own(func)
+        if group is not None or depth > 8 or "sleep" in func[2]:
+            return {group or ("idle" if "sleep" in func[2] else "other"): 1.0}
+        callers = table[func][4]
+        spent = sum(c[2] for c in callers.values()) or 1.0
+        out: dict[str, float] = {}
+        for caller, c in callers.items():
+            for g, f in shares(caller, depth + 1).items():
+                out[g] = out.get(g, 0.0) + f * c[2] / spent
+        return out or {"other": 1.0}
+
+    groups: dict[str, float] = {}
+    for func, (_, _, tt, _, _) in table.items():
+        for g, f in shares(func).items():
+            groups[g] = groups.get(g, 0.0) + tt * f
+    groups.pop("idle", 0.0)  # an idle worker's sleeps before it exits are not work
+    busy = sum(groups.values())
+    print(f"worker profile, {sessions} sessions / {expected} spans: {busy:.2f} s busy")
+    for group, tt in sorted(groups.items(), key=lambda kv: -kv[1]):
+        print(f"  {group:28s} {tt:6.3f} s  {tt / busy:5.1%}")
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", action="append", choices=["idle", "throughput"])
+    parser.add_argument("--profile", action="store_true", help="profile one worker run")
     args = parser.parse_args(argv)
+    if args.profile:
+        profile(args.sessions)
+        return 0
     wanted = args.only or ["idle", "throughput"]
     results: dict[str, Any] = {}
     failed = []
