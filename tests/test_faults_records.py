@@ -185,7 +185,9 @@ def test_json_nested_as_deep_as_the_hook_takes_costs_only_its_record(
     receiver, tmp_path, monkeypatch, target
 ):
     """The hook parses a payload at the top of its stack; the worker decodes it deeper
-    down. The deepest payload the real hook process records must cost only itself."""
+    down. The deepest payload the real hook process records must cost at most itself:
+    the worker reads journal lines with orjson, which takes 1,024 levels, so it costs
+    nothing (the standard library's decoder, deeper in the worker's stack, skipped it)."""
     monkeypatch.setenv("STASO_NO_WORKER", "1")
     recording = _recording(tmp_path, target, "tour_resume")
     clean, _ = _session(monkeypatch, tmp_path, receiver, target, recording, "clean")
@@ -214,4 +216,4 @@ def test_json_nested_as_deep_as_the_hook_takes_costs_only_its_record(
     spans = receiver.spans[start:]
     assert _ids(spans) == _ids(clean)
     assert "ERROR worker" not in _log(home)  # (the hook logs the deeper ones it refused)
-    assert losses.read(home)[losses.SKIPPED] == {"unreadable journal line": 1}
+    assert losses.SKIPPED not in losses.read(home)
