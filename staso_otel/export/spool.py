@@ -41,6 +41,23 @@ REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
 # per write (a scan and a stat of every batch) made spooling N batches cost N^2. The
 # recount catches what other processes (the library's durable mode) spooled meanwhile.
 RECOUNT_S = 1.0
+# Batches this Spool wrote are kept in memory for their first send (a worker spools a
+# session's spans, then sends them: reading them back cost a fifth of the send), up to
+# this many bytes as written; a batch changed on disk meanwhile is read from disk.
+WRITTEN_CACHE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass
+class Staged:
+    """A batch written under a temporary name (`.<name>.batch.<pid>.staged`), not yet
+    durable nor visible: `Spool.publish` fsyncs and renames it, off the caller's thread."""
+
+    tmp: Path
+    path: Path
+    size: int
+
+
+STAGED_SUFFIX = ".staged"
 
 
 @dataclass
@@ -63,24 +80,98 @@ class Spool:
         self.max_bytes = max_bytes
         self._used: int | None = None  # bytes at the last count, plus what was written since
         self._counted_at = 0.0
+        # path -> (inode, mtime, size) as written, the batch, its size (WRITTEN_CACHE_BYTES)
+        self._written: dict[Path, tuple[tuple[int, int, int], Batch, int]] = {}
+        self._written_bytes = 0
 
     @property
     def parked_dir(self) -> Path:
         return self.root / PARKED
 
     def write(self, name: str, spans: Iterable[SpanData]) -> Path | None:
+        """Write a batch durably (fsync before the rename); returns its path."""
+        staged = self._stage(name, spans)
+        if staged is None:
+            return None
+        self.publish(staged)
+        self.count_written(staged.size)
+        return staged.path
+
+    def stage(self, name: str, spans: Iterable[SpanData]) -> Staged | None:
+        """Write a batch under a temporary name, not fsynced: the worker fsyncs a session's
+        batches on another thread while it reduces the next session (`publish`), and moves
+        that session's journal offset only after. The bound counts it once published
+        (`count_written`)."""
+        return self._stage(name, spans)
+
+    def _stage(self, name: str, spans: Iterable[SpanData]) -> Staged | None:
         spans = list(spans)
         if not spans:
             return None
         paths.ensure_dir(self.root)
         path = self.root / f"{_safe(name)}{SUFFIX}"
-        size = self._save(Batch(path, spans))
+        batch = Batch(path, spans)
+        data, exact = self._encode(batch)
+        paths.refuse_symlinks(path)
+        tmp = self.root / f".{path.name}.{os.getpid()}{STAGED_SUFFIX}"
+        fd = paths.open_private(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                st = os.fstat(fh.fileno())
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        if exact:  # the rename keeps inode, mtime and size
+            self._remember(batch, len(data), (st.st_ino, st.st_mtime_ns, st.st_size))
+        return Staged(tmp, path, len(data))
+
+    def publish(self, staged: Staged) -> None:
+        """Make a staged batch durable, then visible under its name (thread-safe)."""
+        try:
+            fd = os.open(staged.tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(staged.tmp, staged.path)
+        except BaseException:
+            self.discard([staged])
+            raise
+
+    def discard(self, staged: Iterable[Staged]) -> None:
+        """Remove staged batches that will not be published (their records are read again)."""
+        for one in staged:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(one.tmp)
+
+    def remove_orphans(self) -> int:
+        """Staged files of processes no longer running (killed before publishing): their
+        sessions' offsets never moved, so their spans are spooled again; returns how many."""
+        removed = 0
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            if not entry.name.endswith(STAGED_SUFFIX):
+                continue
+            pid = entry.name.removesuffix(STAGED_SUFFIX).rpartition(".")[2]
+            if pid.isdigit() and _alive(int(pid)):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+        return removed
+
+    def count_written(self, size: int) -> None:
+        """Count bytes published against the bound; past it, drop the oldest batches."""
         if self.max_bytes:
             self._used = None if self._used is None else self._used + size
             due = time.monotonic() - self._counted_at > RECOUNT_S
             if self._used is None or self._used > self.max_bytes or due:
                 self.enforce_bound(self.max_bytes)
-        return path
 
     def _rewrite(self, batch: Batch) -> bool:
         """Save a new header or span list over a batch already on disk; False when the
@@ -96,6 +187,13 @@ class Spool:
         return True
 
     def _save(self, batch: Batch, *, make_dirs: bool = True) -> int:
+        data, _ = self._encode(batch)
+        paths.atomic_write(batch.path, data, make_dirs=make_dirs)
+        return len(data)
+
+    def _encode(self, batch: Batch) -> tuple[bytes, bool]:
+        """The batch's file, and whether every span is in it as it is (none repaired or
+        dropped: what is read back equals what is in memory)."""
         header = {
             "attempts": batch.attempts,
             "next_attempt_ns": batch.next_attempt_ns,
@@ -103,15 +201,19 @@ class Spool:
             "spans": len(batch.spans),
         }
         lines = [orjson.dumps({"header": header})]
-        lines.extend(line for span in batch.spans if (line := self._line(span)))
-        data = b"\n".join(lines) + b"\n"
-        paths.atomic_write(batch.path, data, make_dirs=make_dirs)
-        return len(data)
+        exact = True
+        for span in batch.spans:
+            line, as_is = self._line(span)
+            exact = exact and as_is
+            if line:
+                lines.append(line)
+        return b"\n".join(lines) + b"\n", exact
 
-    def _line(self, span: SpanData) -> bytes | None:
+    def _line(self, span: SpanData) -> tuple[bytes | None, bool]:
+        """The span's line, and whether it is the span as it is (not repaired, not dropped)."""
         data = span.to_dict()
         try:
-            return orjson.dumps(data)
+            return orjson.dumps(data), True
         except TypeError:  # orjson refuses lone surrogates (and absurd nesting)
             pass
         try:
@@ -119,13 +221,44 @@ class Spool:
         except (TypeError, RecursionError) as exc:
             log.warning("spool", f"dropped span {span.name!r}: cannot be written: {exc}")
             losses.add(losses.DROPPED, "span cannot be serialized", 1, self.home)
-            return None
+            return None, False
         log.warning("spool", f"span {span.name!r}: {REPAIR_CAUSE}")
         losses.add(losses.REPAIRED, REPAIR_CAUSE, 1, self.home)
-        return line
+        return line, False
+
+    def _remember(self, batch: Batch, size: int, stat: tuple[int, int, int]) -> None:
+        """Keep a batch just written for its first send (WRITTEN_CACHE_BYTES)."""
+        self._forget(batch.path)
+        if size > WRITTEN_CACHE_BYTES:
+            return
+        while self._written and self._written_bytes + size > WRITTEN_CACHE_BYTES:
+            self._forget(next(iter(self._written)))
+        self._written[batch.path] = (stat, batch, size)
+        self._written_bytes += size
+
+    def _forget(self, path: Path) -> tuple[tuple[int, int, int], Batch, int] | None:
+        kept = self._written.pop(path, None)
+        if kept is not None:
+            self._written_bytes -= kept[2]
+        return kept
+
+    def _recall(self, path: Path) -> Batch | None:
+        """The batch as this Spool wrote it, if the file is still exactly that one (once:
+        a batch sent again after a failure is read from disk)."""
+        kept = self._forget(path)
+        if kept is None:
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return kept[1] if (st.st_ino, st.st_mtime_ns, st.st_size) == kept[0] else None
 
     def load(self, path: Path) -> Batch | None:
         """Read a batch; corrupt span lines are skipped with a log line, the rest kept."""
+        kept = self._recall(path)
+        if kept is not None:
+            return kept
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
@@ -172,6 +305,7 @@ class Spool:
 
     def delete(self, batch: Batch) -> None:
         batch.path.unlink(missing_ok=True)
+        self._forget(batch.path)
 
     def replace_spans(self, batch: Batch, spans: list[SpanData]) -> None:
         """Keep only `spans` (the part of a split batch that is not yet delivered)."""
@@ -293,6 +427,16 @@ def _repaired(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_repaired(v) for v in value]
     return value
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _safe(name: str) -> str:

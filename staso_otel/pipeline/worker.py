@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING
 from staso_otel import log, paths, targets
 from staso_otel import settings as settings_mod
 from staso_otel.export import ledger, losses, policy, retention
-from staso_otel.export.spool import Batch, Spool
+from staso_otel.export.spool import Batch, Spool, Staged
 from staso_otel.hook.spawn import worker_lock_path
+from staso_otel.pipeline.commit import Commits
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import Memo, redact_spans
@@ -100,6 +101,9 @@ class Pipeline:
         for note in (*settings.notes, *self.policy.notes):  # said, not silently dropped
             log.warning("worker", note)
         self.spool = Spool(self.home, settings.spool_max_bytes)
+        self.commits = Commits(self.spool)
+        with contextlib.suppress(OSError):
+            self.spool.remove_orphans()  # staged by a worker killed before publishing
         self._exporter = exporter
         self._sender: otlp.Sender | None = None
         with contextlib.suppress(OSError):
@@ -121,6 +125,7 @@ class Pipeline:
         return self._sender
 
     def close(self) -> None:
+        self.commits.close()
         if self._sender is not None:
             self._sender.shutdown()
 
@@ -144,26 +149,34 @@ class Pipeline:
             capture_content=bool(self.settings.capture_content),
             agent_id=self.settings.agent_id,
         )
-        records = spans = 0
-        for target_name, path in list(journal.journals(self.home)):
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                continue
-            unchanged = self.known.get(path) == size and path not in self.polling
-            if unchanged and not self._maybe_expired(path, now_ns):
-                continue
-            try:
-                r, s = self._process_one(target_name, path, ctx)
-            except Exception:
-                log.internal_error("worker")
-                # Not again until the journal grows: a fault that repeats must not keep the
-                # worker spinning (and alive) on it; the next append retries it.
-                self.known[path] = size
-                continue
-            records += r
-            spans += s
-        return records, spans
+        done: dict[Path, tuple[int, int]] = {}
+        try:
+            for target_name, path in list(journal.journals(self.home)):
+                done[path] = self._process_journal(target_name, path, ctx)
+        finally:
+            # A commit that failed (logged) left its session's offset where it was, and
+            # counts nothing: like a fault in the target, it is tried again when the
+            # journal grows, not at once, so a full disk cannot keep the worker spinning.
+            for path in self.commits.wait():
+                done.pop(path, None)
+        return sum(r for r, _ in done.values()), sum(s for _, s in done.values())
+
+    def _process_journal(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return 0, 0
+        unchanged = self.known.get(path) == size and path not in self.polling
+        if unchanged and not self._maybe_expired(path, ctx.now_ns):
+            return 0, 0
+        try:
+            return self._process_one(target_name, path, ctx)
+        except Exception:
+            log.internal_error("worker")
+            # Not again until the journal grows: a fault that repeats must not keep the
+            # worker spinning (and alive) on it; the next append retries it.
+            self.known[path] = size
+            return 0, 0
 
     def _closed_due(self, path: Path, now_ns: int) -> bool:
         ended = self.ended.get(path)
@@ -178,74 +191,95 @@ class Pipeline:
     def _process_one(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
         target = targets.get(target_name)
         spath = state.state_path(target_name, path.name, self.home)
+        held = state.acquire(spath)
+        staged: list[Staged] = []
+        try:
+            records_done, spans_done, offset, expired = self._consume(
+                target, target_name, path, ctx, held.data, staged
+            )
+        except BaseException:
+            self.spool.discard(staged)
+            state.release(held)
+            raise
+        # The batches are made durable, the state saved and the lock released on the
+        # commit thread, while the next session is reduced (pipeline/commit.py).
+        self.commits.submit(path, staged, held)
+        if expired:
+            if path in self.commits.wait():
+                return 0, 0
+            # Only if no hook appended meanwhile; otherwise the next pass picks it up.
+            if path.stat().st_size == offset:
+                path.unlink(missing_ok=True)
+                state.delete(spath)
+                self.known.pop(path, None)
+                self.ended.pop(path, None)
+        return records_done, spans_done
+
+    def _consume(
+        self, target, target_name: str, path: Path, ctx: Context, st: dict, staged: list[Staged]
+    ) -> tuple[int, int, int, bool]:
+        """Fold the journal's new records into `st` and stage their spans; returns
+        (records, spans, offset consumed, whether the session expired)."""
         records_done = spans_done = 0
         expired = False
-        with state.locked(spath) as st:
-            offset = int(st.get("offset", 0))
-            size = path.stat().st_size
-            if size < offset:
-                log.warning("worker", f"journal {path.name} shrank; starting it over")
-                offset, st["target"] = 0, {}
-            while True:
-                unreadable = journal.stats["skipped"]
-                records, end = journal.read_batch(path, offset, READ_LIMIT_BYTES)
-                unreadable = journal.stats["skipped"] - unreadable
-                losses.add(losses.SKIPPED, "unreadable journal line", unreadable, self.home)
-                if end == offset:
-                    break
-                tstate = st.setdefault("target", {})
-                produced = self._run_target(target, tstate, records, ctx, st)
-                self.spool_spans(f"{target_name}.{path.stem}.{offset:014d}", produced)
-                spans_done += len(produced)
-                records_done += len(records)
-                offset = end
-                st["offset"] = offset
-                if records:
-                    st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
-                    last = records[-1]
-                    ended = last.payload.get("hook_event_name") == SESSION_END_EVENT
-                    st["ended_ns"] = last.received_ns if ended else 0
-            skipped = journal.torn_tail(path, offset, ctx.now_ns)
-            if skipped:
-                offset += skipped
-                st["offset"] = offset
+        offset = int(st.get("offset", 0))
+        size = path.stat().st_size
+        if size < offset:
+            log.warning("worker", f"journal {path.name} shrank; starting it over")
+            offset, st["target"] = 0, {}
+        while True:
+            unreadable = journal.stats["skipped"]
+            records, end = journal.read_batch(path, offset, READ_LIMIT_BYTES)
+            unreadable = journal.stats["skipped"] - unreadable
+            losses.add(losses.SKIPPED, "unreadable journal line", unreadable, self.home)
+            if end == offset:
+                break
             tstate = st.setdefault("target", {})
-            if tstate.get("poll") and not records_done:
-                # the target waits on something outside the journal (Codex: whether the
-                # rollout ended a turn at its Stop or a Stop hook continued it): ask again
-                produced = self._run_poll(target, tstate, ctx)
-                self.spool_spans(
-                    f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}", produced
-                )
-                spans_done += len(produced)
-            if tstate.get("poll"):
-                self.polling.add(path)
-            else:
-                self.polling.discard(path)
-            last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
-            ended_ns = int(st.get("ended_ns", 0) or 0)
-            if ended_ns:
-                self.ended[path] = ended_ns
-            else:
-                self.ended.pop(path, None)
-            # Done with: idle for a day, or ended (and not resumed) for CLOSED_GRACE_NS. Its
-            # journal and state hold every prompt and output: they go, once spooled.
-            done = ctx.now_ns - last_ns > IDLE_EXPIRY_NS or (
-                ended_ns and ctx.now_ns - ended_ns > CLOSED_GRACE_NS
-            )
-            if offset == path.stat().st_size and done:
-                produced = target.expire(st.setdefault("target", {}), ctx)
-                self.spool_spans(f"{target_name}.{path.stem}.expired", produced)
-                spans_done += len(produced)
-                expired = True
-            self.known[path] = offset
-        # Only if no hook appended meanwhile; otherwise the next pass picks it up.
-        if expired and path.stat().st_size == offset:
-            path.unlink(missing_ok=True)
-            state.delete(spath)
-            self.known.pop(path, None)
+            produced = self._run_target(target, tstate, records, ctx, st)
+            self.spool_spans(f"{target_name}.{path.stem}.{offset:014d}", produced, staged)
+            spans_done += len(produced)
+            records_done += len(records)
+            offset = end
+            st["offset"] = offset
+            if records:
+                st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
+                last = records[-1]
+                ended = last.payload.get("hook_event_name") == SESSION_END_EVENT
+                st["ended_ns"] = last.received_ns if ended else 0
+        skipped = journal.torn_tail(path, offset, ctx.now_ns)
+        if skipped:
+            offset += skipped
+            st["offset"] = offset
+        tstate = st.setdefault("target", {})
+        if tstate.get("poll") and not records_done:
+            # the target waits on something outside the journal (Codex: whether the
+            # rollout ended a turn at its Stop or a Stop hook continued it): ask again
+            produced = self._run_poll(target, tstate, ctx)
+            name = f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}"
+            self.spool_spans(name, produced, staged)
+            spans_done += len(produced)
+        if tstate.get("poll"):
+            self.polling.add(path)
+        else:
+            self.polling.discard(path)
+        last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
+        ended_ns = int(st.get("ended_ns", 0) or 0)
+        if ended_ns:
+            self.ended[path] = ended_ns
+        else:
             self.ended.pop(path, None)
-        return records_done, spans_done
+        # Done with: idle for a day, or ended (and not resumed) for CLOSED_GRACE_NS. Its
+        # journal and state hold every prompt and output: they go, once spooled.
+        done = ctx.now_ns - last_ns > IDLE_EXPIRY_NS or (
+            ended_ns and ctx.now_ns - ended_ns > CLOSED_GRACE_NS
+        )
+        if offset == path.stat().st_size and done:
+            produced = target.expire(st.setdefault("target", {}), ctx)
+            self.spool_spans(f"{target_name}.{path.stem}.expired", produced, staged)
+            spans_done += len(produced)
+            expired = True
+        self.known[path] = offset
+        return records_done, spans_done, offset, expired
 
     def _run_poll(self, target, tstate: dict, ctx: Context) -> list[SpanData]:
         backup = copy.deepcopy(tstate)
@@ -286,14 +320,23 @@ class Pipeline:
                 tstate.update(before)
         return produced
 
-    def spool_spans(self, name: str, spans: list[SpanData]) -> int:
+    def spool_spans(
+        self, name: str, spans: list[SpanData], staged: list[Staged] | None = None
+    ) -> int:
         """Sample, redact and spool finished spans (the worker's, and `staso import`'s);
-        returns how many were kept."""
+        returns how many were kept. With `staged`, the batch is only staged and added to
+        it, for the caller to publish (commit.py); else it is durable on return."""
         spans = self.policy.keep(spans)  # OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...
         if not spans:
             return 0
         cap = int(self.settings.max_attribute_bytes)
-        self.spool.write(name, redact_spans(spans, cap, self.redacted))
+        clean = redact_spans(spans, cap, self.redacted)
+        if staged is None:
+            self.spool.write(name, clean)
+        else:
+            one = self.spool.stage(name, clean)
+            if one is not None:
+                staged.append(one)
         with contextlib.suppress(OSError):  # what `staso import` must not send again
             ledger.note(spans, self.home)
         return len(spans)

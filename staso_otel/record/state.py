@@ -9,10 +9,14 @@ time>, "target": <the target's session, the turn kernel's versioned JSON (turns/
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from staso_otel import log, paths
 
@@ -23,34 +27,79 @@ def state_path(target: str, journal_name: str, home: Path | None = None) -> Path
     return paths.state_dir(home) / target / (journal_name.removesuffix(".jsonl") + ".json")
 
 
+def _decode(raw: bytes) -> Any:
+    """orjson (the state is read and written once per session a worker drains), else the
+    standard library for what orjson refuses and an earlier release's json wrote (a lone
+    surrogate escape, NaN, an integer past 64 bits)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
+def _encode(data: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # what orjson refuses (see _decode): json writes it as before
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_bytes())
+        data = _decode(path.read_bytes())
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return data
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         # A corrupt state must not block the session forever: start over from the
         # journal's beginning (ids are deterministic, so re-sent spans de-duplicate).
         log.warning("state", f"corrupt state {path.name} reset: {exc}")
         return {}
 
 
+@dataclass
+class Held:
+    """A session's state with its lock held (`acquire`), until `release`."""
+
+    path: Path
+    data: dict[str, Any]
+    fd: int
+
+
+def acquire(path: Path) -> Held:
+    """Take the session's lock and load its state (TimeoutError past LOCK_TIMEOUT_S)."""
+    fd = paths.lock_fd(Path(str(path) + ".lock"), LOCK_TIMEOUT_S)
+    try:
+        return Held(path, _load(path), fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def save(held: Held) -> None:
+    # Not fsynced: the spool batches made from the records are, before this rename
+    # (a span is durable before its journal offset advances). A power cut that loses
+    # this write only re-reads those records, which rewrites the same batches (their
+    # names are the journal offsets); one that empties it restarts the session, whose
+    # spans have the same ids. One fsync per session fewer, as a worker drains many.
+    paths.atomic_write(held.path, _encode(held.data), durable=False)
+
+
+def release(held: Held) -> None:
+    os.close(held.fd)  # releases the lock
+
+
 @contextmanager
 def locked(path: Path) -> Iterator[dict[str, Any]]:
     """Yield the state dict; it is saved when the block exits without an exception."""
-    with paths.file_lock(Path(str(path) + ".lock"), LOCK_TIMEOUT_S):
-        data = _load(path)
-        yield data
-        # Not fsynced: the spool batches made from the records are, before this rename
-        # (a span is durable before its journal offset advances). A power cut that loses
-        # this write only re-reads those records, which rewrites the same batches (their
-        # names are the journal offsets); one that empties it restarts the session, whose
-        # spans have the same ids. One fsync per session fewer, as a worker drains many.
-        data_bytes = json.dumps(data, separators=(",", ":")).encode()
-        paths.atomic_write(path, data_bytes, durable=False)
+    held = acquire(path)
+    try:
+        yield held.data
+        save(held)
+    finally:
+        release(held)
 
 
 def delete(path: Path) -> None:
