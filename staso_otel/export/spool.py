@@ -228,15 +228,16 @@ class Spool:
 
     def _remember(self, batch: Batch, size: int, stat: tuple[int, int, int]) -> None:
         """Keep a batch just written for its first send (WRITTEN_CACHE_BYTES)."""
-        self._forget(batch.path)
+        self.forget(batch.path)
         if size > WRITTEN_CACHE_BYTES:
             return
         while self._written and self._written_bytes + size > WRITTEN_CACHE_BYTES:
-            self._forget(next(iter(self._written)))
+            self.forget(next(iter(self._written)))
         self._written[batch.path] = (stat, batch, size)
         self._written_bytes += size
 
-    def _forget(self, path: Path) -> tuple[tuple[int, int, int], Batch, int] | None:
+    def forget(self, path: Path) -> tuple[tuple[int, int, int], Batch, int] | None:
+        """Drop what is kept in memory of a batch (it was sent, or is being deleted)."""
         kept = self._written.pop(path, None)
         if kept is not None:
             self._written_bytes -= kept[2]
@@ -245,7 +246,7 @@ class Spool:
     def _recall(self, path: Path) -> Batch | None:
         """The batch as this Spool wrote it, if the file is still exactly that one (once:
         a batch sent again after a failure is read from disk)."""
-        kept = self._forget(path)
+        kept = self.forget(path)
         if kept is None:
             return None
         try:
@@ -305,7 +306,7 @@ class Spool:
 
     def delete(self, batch: Batch) -> None:
         batch.path.unlink(missing_ok=True)
-        self._forget(batch.path)
+        self.forget(batch.path)
 
     def replace_spans(self, batch: Batch, spans: list[SpanData]) -> None:
         """Keep only `spans` (the part of a split batch that is not yet delivered)."""

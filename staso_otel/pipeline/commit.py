@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from staso_otel import log
-from staso_otel.export.spool import Spool, Staged
+from staso_otel.export.spool import Batch, Spool, Staged
 from staso_otel.record import state
 
 if TYPE_CHECKING:  # imported at the first commit: an idle worker start never pays for it
@@ -28,16 +28,25 @@ class Commits:
     def __init__(self, spool: Spool) -> None:
         self.spool = spool
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: list[tuple[Path, Future[None]]] = []
+        self._pending: list[tuple[Path | None, Future[None]]] = []
         self._published = 0  # bytes published since the last wait (written by the thread)
 
     def submit(self, journal: Path, staged: list[Staged], held: state.Held) -> None:
         """Publish `staged`, then save and release `held`, on the commit thread."""
+        self._pending.append((journal, self._thread().submit(self._commit, staged, held)))
+
+    def delete(self, batch: Batch) -> None:
+        """Delete a delivered batch on the commit thread: on a busy disk an unlink waits
+        for the filesystem's journal, milliseconds the next request need not wait."""
+        self.spool.forget(batch.path)
+        self._pending.append((None, self._thread().submit(batch.path.unlink, missing_ok=True)))
+
+    def _thread(self) -> ThreadPoolExecutor:
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="staso-commit")
-        self._pending.append((journal, self._pool.submit(self._commit, staged, held)))
+        return self._pool
 
     def _commit(self, staged: list[Staged], held: state.Held) -> None:
         try:
@@ -52,8 +61,8 @@ class Commits:
             state.release(held)
 
     def wait(self) -> set[Path]:
-        """Wait for every commit submitted; returns the journals whose commit failed
-        (logged: their offsets did not move, so their records are read again)."""
+        """Wait for every commit and delete submitted; returns the journals whose commit
+        failed (logged: their offsets did not move, so their records are read again)."""
         failed: set[Path] = set()
         pending, self._pending = self._pending, []
         for journal, future in pending:
@@ -61,7 +70,8 @@ class Commits:
                 future.result()
             except Exception:
                 log.internal_error("worker")
-                failed.add(journal)
+                if journal is not None:
+                    failed.add(journal)
         published, self._published = self._published, 0
         if published:
             self.spool.count_written(published)  # the spool's bound, on this thread

@@ -352,7 +352,12 @@ class Pipeline:
         """
         if self.settings_error:
             return 0, False
-        now_ns = now_ns or time.time_ns()
+        try:
+            return self._send_due(now_ns or time.time_ns(), force)
+        finally:
+            self.commits.wait()  # the delivered batches' deletes (commit.py)
+
+    def _send_due(self, now_ns: int, force: bool) -> tuple[int, bool]:
         sent = 0
         waiting = False
         if not force:
@@ -406,7 +411,7 @@ class Pipeline:
         outcome = self.sender.send(spans)
         if outcome.kind == "ok":
             for batch in group:
-                self.spool.delete(batch)
+                self.commits.delete(batch)
             self.sent_total += len(spans)
             return len(spans), False
         if outcome.kind == "retry":
@@ -437,7 +442,7 @@ class Pipeline:
                 worst = outcome
         self.sent_total += delivered
         if not left:
-            self.spool.delete(batch)
+            self.commits.delete(batch)
             return delivered, False
         self.spool.replace_spans(batch, left)
         assert worst is not None
