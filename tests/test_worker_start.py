@@ -105,4 +105,32 @@ def test_what_counts_as_work(isolated_homes) -> None:
 def test_the_look_uses_the_workers_own_constants() -> None:
     assert start.IDLE_EXPIRY_NS == base.IDLE_EXPIRY_NS
     assert start.BATCH_SUFFIX == spool.SUFFIX
+    assert start.PARKED == spool.PARKED
     assert Path(spawn.worker_lock_path()).parent.name == "run"
+
+
+def test_a_start_retries_a_parked_batch_once_its_hour_is_due(receiver, isolated_homes) -> None:
+    """A rejected batch is parked with a retry an hour later, which a worker that stays
+    keeps. One that left (past retry_linger_seconds) hands it to the next start: that
+    start must see the parked batch as work once it is due, not only new records."""
+    home = os.environ["STASO_HOME"]
+    record_fixture("hello", isolated_homes["codex"])
+    worker.drain(send=False, exporter=InMemorySpanExporter())
+    sp = spool.Spool()
+    (path,) = sp.batches()
+    batch = sp.load(path)
+    assert batch is not None and batch.spans
+    sp.park(batch, "HTTP 400: refused", time.time_ns())  # retry due in an hour
+    assert start.has_work(home) is False  # not due yet: a start need not load the worker
+    hour_ago = time.time_ns() - (spool.PARK_RETRY_S + 60) * 10**9
+    sp.park(sp.load(batch.path), "HTTP 400: refused", hour_ago)  # parked an hour ago
+    assert start.has_work(home) is True
+    proc = subprocess.run(
+        [sys.executable, "-m", spawn.WORKER_MODULE],
+        env=_env(STASO_ENDPOINT=receiver.endpoint),
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    assert len(receiver.spans) == len(batch.spans)
+    assert sp.usage()["parked_spans"] == 0

@@ -5,9 +5,11 @@ worker before it, or a `staso flush`, already took the records. Importing the wo
 (targets, orjson, and later the SDK and exporter) costs several bare
 interpreters' CPU; this look costs about one. Work is: a journal with bytes past its
 state's offset (or no state yet), a journal idle long enough to be expired, an ended
-session past its resume grace (its journal and state go), or a spool batch waiting for
-export. The look takes no lock: a hook appending meanwhile finds the
-worker lock free and spawns another worker, so nothing is stranded.
+session past its resume grace (its journal and state go), a spool batch waiting for
+export, or a parked (rejected) batch whose hourly retry is due: a worker that left
+before that hour hands the retry to the next start. The look takes no lock: a hook
+appending meanwhile finds the worker lock free and spawns another worker, so nothing is
+stranded.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from staso_otel.record import append
 # dataclasses and the journal reader, the cost this module avoids)
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
+PARKED = "parked"  # = export.spool.PARKED
 CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = pipeline.worker.CLOSED_GRACE_NS
 
 
@@ -62,7 +65,21 @@ def has_work(home: str) -> bool:
             if ended and now - ended > CLOSED_GRACE_NS:
                 return True  # an ended session's journal and state are due to go
     spool = os.path.join(home, "spool")
-    return any(e.name.endswith(BATCH_SUFFIX) for e in _entries(spool))
+    if any(e.name.endswith(BATCH_SUFFIX) for e in _entries(spool)):
+        return True
+    parked = _entries(os.path.join(spool, PARKED))
+    return any(e.name.endswith(BATCH_SUFFIX) and _due(e.path, now) for e in parked)
+
+
+def _due(batch: str, now_ns: int) -> bool:
+    """Whether a parked batch's next attempt (its header line) is due."""
+    try:
+        with open(batch, "rb") as fh:
+            header = json.loads(fh.readline())["header"]
+        due = header.get("next_attempt_ns") or 0
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return True  # unreadable: the worker's own load decides what it is
+    return not isinstance(due, int) or due <= now_ns
 
 
 def main() -> None:
