@@ -41,9 +41,10 @@ REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
 # per write (a scan and a stat of every batch) made spooling N batches cost N^2. The
 # recount catches what other processes (the library's durable mode) spooled meanwhile.
 RECOUNT_S = 1.0
-# Batches this Spool wrote are kept in memory for their first send (a worker spools a
+# Batches the worker staged are kept in memory for their first send (it spools a
 # session's spans, then sends them: reading them back cost a fifth of the send), up to
-# this many bytes as written; a batch changed on disk meanwhile is read from disk.
+# this many bytes as written; a batch changed on disk meanwhile is read from disk. Not
+# for `write` (`staso import`, the library): they do not send what they write next.
 WRITTEN_CACHE_BYTES = 4 * 1024 * 1024
 
 
@@ -101,10 +102,12 @@ class Spool:
         """Write a batch under a temporary name, not fsynced: the worker fsyncs a session's
         batches on another thread while it reduces the next session (`publish`), and moves
         that session's journal offset only after. The bound counts it once published
-        (`count_written`)."""
-        return self._stage(name, spans)
+        (`count_written`). It is kept in memory for its first send (WRITTEN_CACHE_BYTES)."""
+        return self._stage(name, spans, remember=True)
 
-    def _stage(self, name: str, spans: Iterable[SpanData]) -> Staged | None:
+    def _stage(
+        self, name: str, spans: Iterable[SpanData], *, remember: bool = False
+    ) -> Staged | None:
         spans = list(spans)
         if not spans:
             return None
@@ -123,7 +126,7 @@ class Spool:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        if exact:  # the rename keeps inode, mtime and size
+        if exact and remember:  # the rename keeps inode, mtime and size
             self._remember(batch, len(data), (st.st_ino, st.st_mtime_ns, st.st_size))
         return Staged(tmp, path, len(data))
 
@@ -227,12 +230,11 @@ class Spool:
         return line, False
 
     def _remember(self, batch: Batch, size: int, stat: tuple[int, int, int]) -> None:
-        """Keep a batch just written for its first send (WRITTEN_CACHE_BYTES)."""
+        """Keep a batch just staged for its first send, while the batches kept fit in
+        WRITTEN_CACHE_BYTES: the oldest are kept, as they are sent first."""
         self.forget(batch.path)
-        if size > WRITTEN_CACHE_BYTES:
+        if self._written_bytes + size > WRITTEN_CACHE_BYTES:
             return
-        while self._written and self._written_bytes + size > WRITTEN_CACHE_BYTES:
-            self.forget(next(iter(self._written)))
         self._written[batch.path] = (stat, batch, size)
         self._written_bytes += size
 
