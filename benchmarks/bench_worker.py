@@ -37,7 +37,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import wheel_venv  # noqa: E402
-from clone_sessions import clone  # noqa: E402
+from clone_sessions import journal_tours  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
 
 from staso_otel.hook import spawn  # noqa: E402
@@ -92,19 +92,7 @@ def _env(home: Path, endpoint: str, **extra: str) -> dict[str, str]:
 
 def _record(home: Path, sessions: int, first: int = 0) -> int:
     """Journal `sessions` Codex sessions with the real hook's record(); returns spans due."""
-    from staso_otel.hook import main as hook_main
-
-    old = dict(os.environ)
-    os.environ.update(STASO_HOME=str(home / "staso"), STASO_NO_WORKER="1")
-    try:
-        for n in range(first, first + sessions):
-            s = clone("codex", "tour_resume", home / f"h{n}", n)
-            for _, raw in s.events:
-                hook_main.record("codex", raw, time.time_ns())
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return 16 * sessions
+    return journal_tours(home / "staso", home, sessions, first)
 
 
 def idle(runs: int) -> dict[str, Any]:

@@ -52,3 +52,23 @@ def clone(target: str, run: str, home: Path, n: int) -> Session:
         payload = json.loads(rewrite(line))["payload"]
         events.append((payload["hook_event_name"], json.dumps(payload).encode()))
     return Session(target, new, events)
+
+
+def journal_tours(staso_home: Path, agents_home: Path, count: int, first: int = 0) -> int:
+    """Journal `count` copies of Codex `tour_resume` (16 spans each) into `staso_home` with
+    the real hook's record(), no worker spawned; returns the spans they make."""
+    import os
+    import time
+
+    from staso_otel.hook import main as hook_main
+
+    old = dict(os.environ)
+    os.environ.update(STASO_HOME=str(staso_home), STASO_NO_WORKER="1")
+    try:
+        for n in range(first, first + count):
+            for _, raw in clone("codex", "tour_resume", agents_home / f"h{n}", n).events:
+                hook_main.record("codex", raw, time.time_ns())
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+    return 16 * count

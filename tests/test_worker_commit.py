@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from clone_sessions import clone
+from clone_sessions import journal_tours
 from otlp_receiver import Receiver
 from pipeline_helpers import record_fixture
 
 from staso_otel import paths, settings
 from staso_otel.export import spool as spool_mod
-from staso_otel.hook import main as hook_main
 from staso_otel.pipeline import worker
 from staso_otel.record import state
 
@@ -76,26 +75,12 @@ def test_a_batch_that_cannot_be_made_durable_leaves_its_offset_unmoved(isolated_
         rec.stop()
 
 
-def _journal_sessions(home: Path, count: int) -> int:
-    old = dict(os.environ)
-    os.environ["STASO_NO_WORKER"] = "1"
-    try:
-        for n in range(count):
-            s = clone("codex", "tour_resume", home / f"h{n}", n)
-            for _, raw in s.events:
-                hook_main.record("codex", raw, time.time_ns())
-    finally:
-        os.environ.clear()
-        os.environ.update(old)
-    return TOUR_SPANS * count
-
-
 @pytest.mark.parametrize("after_batches", [1, 12])
 def test_a_worker_killed_mid_pass_loses_nothing_and_leaves_no_staged_files(
     isolated_homes, tmp_path, after_batches
 ):
     home = isolated_homes["staso"]
-    expected = _journal_sessions(tmp_path / "agents", 40)
+    expected = journal_tours(home, tmp_path / "agents", 40)
     refusing = Receiver(mode="503").start()  # nothing is delivered before the kill
     env = {**os.environ, "STASO_ENDPOINT": refusing.endpoint, "STASO_WORKER_IDLE_SECONDS": "30"}
     env.pop("STASO_RAISE_INTERNAL", None)
