@@ -134,3 +134,62 @@ def test_the_hook_as_setup_writes_it_loads_no_parser_no_site_no_runpy(target: st
     }
     assert "staso_otel.record.append" in loaded
     assert not loaded & {"json", "re", "site", "runpy", *HEAVY}
+
+
+SENDER_FREE_OF = ("requests", "urllib3", "opentelemetry.sdk", "opentelemetry.exporter")
+SENDER_FREE_OF += ("google.protobuf",)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "compression"), [("http/protobuf", "gzip"), ("http/json", "none")]
+)
+def test_a_worker_sending_spans_loads_no_sdk_no_protobuf_no_requests(
+    isolated_homes, protocol: str, compression: str
+):
+    """The worker encodes OTLP itself and posts it with http.client: a cold worker with
+    spans to send pays for neither the SDK, its exporter, protobuf nor requests. Run as
+    the hook spawns it, against the real receiver, which must get every span."""
+    from otlp_receiver import Receiver
+    from pipeline_helpers import record_fixture
+
+    from staso_otel.hook import spawn
+
+    rec = Receiver().start()
+    try:
+        record_fixture("tour_resume", isolated_homes["codex"])
+        env = {
+            **os.environ,
+            "STASO_ENDPOINT": rec.endpoint,
+            "STASO_WORKER_IDLE_SECONDS": "0.1",
+            "STASO_PROTOCOL": protocol,
+            "STASO_COMPRESSION": compression,
+        }
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", spawn.WORKER_MODULE],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert len(rec.spans) == 16 and {s["scope"] for s in rec.spans} == {"staso"}
+        sent = {
+            (r["headers"]["Content-Type"], r["headers"].get("Content-Encoding"))
+            for r in rec.requests
+        }
+        is_json = protocol == "http/json"
+        assert sent == {
+            (
+                "application/json" if is_json else "application/x-protobuf",
+                "gzip" if compression == "gzip" else None,
+            )
+        }
+    finally:
+        rec.stop()
+    loaded = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    heavy = sorted(m for m in loaded if m.startswith(SENDER_FREE_OF))
+    assert not heavy, heavy

@@ -1,60 +1,58 @@
-"""SpanData -> OpenTelemetry ReadableSpan, and a sender that says why an export failed.
+"""The worker's sender: SpanData -> OTLP/HTTP, and why an export failed. [export]
 
-The SDK's `SpanExporter.export()` only answers SUCCESS or FAILURE, counts any status below
-400 as SUCCESS (a redirect delivered nothing), and retries 429/502/503/504 and connection
-errors inside one call. To tell "split the batch" (413) from "try later" (429, 5xx,
-connection errors) from "rejected" (other 4xx, 3xx), and to keep ONE retry policy (the
-spool's, which honours Retry-After and survives the worker exiting), we pass the OTLP
-exporter our own `requests.Session` (a public argument). It records each answer and turns
-every answer but a 2xx, and every transport error, into an exception of its own type, so
-the exporter gives up after one request instead of retrying. Nothing here prints: the
-SDK's loggers are quieted.
+`Sender` encodes spans itself (export/encode.py: protobuf or OTLP/JSON straight from
+SpanData) and POSTs them over the standard library (export/transport.py): a worker with
+spans to send imports neither the SDK, nor protobuf, nor requests (tests/test_layering.py).
+It makes one request per call and classifies the answer: "split the batch" (413), "try
+later" (408, 429, 5xx, no answer), "rejected" (other 4xx, and 3xx: a redirect delivered
+nothing and is never followed), so ONE retry policy (the spool's, which honours
+Retry-After and survives the worker exiting) decides what happens next.
+
+The SDK is still here for what is SDK by nature, imported where it is used: the library's
+live exporter (`build_exporter`), `to_readable` / `from_readable` for the library and the
+console exporter, and any SpanExporter a test or the demo passes in.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import logging
 import os
 import random
-import ssl
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
-
-import requests
-from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.sdk.util import BoundedList
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from typing import TYPE_CHECKING, Any
 
 from staso_otel import __version__, log, paths, semconv
+from staso_otel.export import encode
 from staso_otel.export.policy import Policy, span_limits
 from staso_otel.export.policy import policy as make_policy
+from staso_otel.export.transport import Tls, Transport, TransportError
+from staso_otel.export.transport import describe_error as describe_error
 from staso_otel.settings import Settings
 from staso_otel.span.model import SpanData, SpanEvent
 
-SCOPE = InstrumentationScope("staso", __version__)
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+if TYPE_CHECKING:
+    import requests
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from staso_otel.export.encode import Limits
+
+SCOPE_NAME, SCOPE_VERSION = "staso", __version__
 MAX_BACKOFF_S = 128.0
 RETRY_AFTER_MAX_S = 3600.0  # a server's Retry-After is honoured up to an hour
 # Keep each request far below the SDK's 64 MiB drop limit and typical proxy limits.
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 # A request made of several spool batches stops at whichever comes first: 512 spans (the
 # SDK BatchSpanProcessor's max_export_batch_size) or 512 KB of estimated content.
-# Encoding builds every span's message at once, at about ten times the content's size,
-# so these bound the worker's memory while it sends a backlog: draining 200 sessions
-# peaked at 90 MB with 4 MB groups, 59 MB at 512 spans, 45 MB at both caps (38 MB when
-# each batch was its own request), and requests stay a few per hundred sessions.
+# These bound the worker's memory while it sends a backlog (measured with the SDK's
+# encoder, which built every span's message at about ten times the content's size:
+# draining 200 sessions peaked at 90 MB with 4 MB groups, 45 MB at both caps), and
+# requests stay a few per hundred sessions.
 MAX_REQUEST_SPANS = 512
 MAX_GROUP_BYTES = 512 * 1024
 
@@ -75,6 +73,13 @@ _SETTING_ATTRS = (
 
 
 def resource_for(settings: Settings, target: str) -> Resource:
+    """resource_attributes as the SDK's Resource (the library's TracerProvider)."""
+    from opentelemetry.sdk.resources import Resource
+
+    return Resource(resource_attributes(settings, target))
+
+
+def resource_attributes(settings: Settings, target: str) -> dict[str, Any]:
     """The resource of SPEC.md. What the user gave wins: settings they set, then their
     resource attributes (OTEL_RESOURCE_ATTRIBUTES, ...); staso adds only what is missing."""
     workspace = settings.workspace
@@ -93,7 +98,7 @@ def resource_for(settings: Settings, target: str) -> Resource:
         layer = _layer(settings.source.get(name, "default"))
         if layer < 4 and layer <= given and settings.values.get(name):
             attrs[key] = settings.values[name]
-    return Resource(attrs)
+    return attrs
 
 
 def _layer(source: str) -> int:
@@ -103,12 +108,15 @@ def _layer(source: str) -> int:
     return 2 if source.startswith("OTEL_") else 1
 
 
-def to_readable(
-    span: SpanData, resource: Resource, limits: SpanLimits | None = None
-) -> ReadableSpan:
+def to_readable(span: SpanData, resource: Resource, limits: Limits | None = None) -> ReadableSpan:
     """The one place a ReadableSpan is built (its docstring says users should not; the
     SDK has no other door for spans finished elsewhere, so it happens here only).
-    `limits`: the SDK's span limits (OTEL_*_LIMIT), applied as a TracerProvider would."""
+    `limits`: the span limits (OTEL_*_LIMIT), applied as a TracerProvider would."""
+    from opentelemetry.sdk.trace import ReadableSpan
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+    _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
     context = SpanContext(span.trace_id, span.span_id, is_remote=False, trace_flags=_SAMPLED)
     parent = None
     if span.parent_span_id is not None:
@@ -128,12 +136,14 @@ def to_readable(
         status=status,
         start_time=span.start_ns,
         end_time=max(span.end_ns, span.start_ns),
-        instrumentation_scope=SCOPE,
+        instrumentation_scope=InstrumentationScope(SCOPE_NAME, SCOPE_VERSION),
     )
 
 
-def _limited(attrs: dict[str, Any], limits: SpanLimits | None, of: str) -> Any:
+def _limited(attrs: dict[str, Any], limits: Limits | None, of: str) -> Any:
     """The SDK's BoundedAttributes, only when a limit bites (it costs a lock per key)."""
+    from opentelemetry.attributes import BoundedAttributes
+
     if limits is None:
         return attrs
     count = limits.max_span_attributes if of == "span" else limits.max_event_attributes
@@ -143,7 +153,10 @@ def _limited(attrs: dict[str, Any], limits: SpanLimits | None, of: str) -> Any:
     return BoundedAttributes(count, attrs, immutable=True, max_value_len=length)
 
 
-def _events(span: SpanData, limits: SpanLimits | None) -> Any:
+def _events(span: SpanData, limits: Limits | None) -> Any:
+    from opentelemetry.sdk.trace import Event
+    from opentelemetry.sdk.util import BoundedList
+
     events = [
         Event(e.name, _limited(dict(e.attributes), limits, "event"), e.time_ns) for e in span.events
     ]
@@ -183,119 +196,12 @@ class Outcome:
     detail: str = ""
 
 
-class _Answered(Exception):
-    """Ends the exporter's call after one request. Deliberately not a requests exception:
-    the SDK retries only the connection errors it knows, so it stops here."""
-
-
-class _StatusSession(requests.Session):
-    """A requests.Session that remembers the last answer (status, Retry-After, Location)
-    or why there was none, and makes every request the exporter's last."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_status: int | None = None
-        self.last_retry_after: float | None = None
-        self.last_location: str | None = None
-        self.last_error: str | None = None
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        kwargs["allow_redirects"] = False  # a redirect is reported, never followed
-        try:
-            response = super().send(request, **kwargs)
-        except (requests.RequestException, OSError) as exc:
-            self.last_error = describe_error(exc, request.url or "")
-            raise _Answered(self.last_error) from exc
-        self.last_status = response.status_code
-        self.last_retry_after = _parse_retry_after(response.headers.get("Retry-After"))
-        self.last_location = response.headers.get("Location")
-        if not 200 <= response.status_code < 300:
-            raise _Answered(f"HTTP {response.status_code}")
-        return response
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        # requests lets REQUESTS_CA_BUNDLE (often set for other tools) override the
-        # session's own CA bundle; the one configured for the collector must win.
-        if isinstance(self.verify, str):
-            merged["verify"] = self.verify
-        return merged
-
-    def reset(self) -> None:
-        self.last_status = None
-        self.last_retry_after = None
-        self.last_location = None
-        self.last_error = None
-
-
-def _find(
-    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
-) -> BaseException | None:
-    """The first exception of `kind` in exc's chain (requests wraps urllib3 wraps ssl)."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, kind):
-            return current
-        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        todo.extend(a for a in current.args if isinstance(a, BaseException))
-    return None
-
-
-def describe_error(exc: BaseException, url: str) -> str:
-    """One line a user can act on, naming the host: why a request got no answer."""
-    host = urlsplit(url).hostname or url
-    verify = _find(exc, ssl.SSLCertVerificationError)
-    if verify is not None:
-        why = getattr(verify, "verify_message", "") or ""
-        return (
-            f"certificate verify failed for {host}" + (f" ({why})" if why else "") + "; "
-            "set OTEL_EXPORTER_OTLP_CERTIFICATE (or STASO_CERTIFICATE) to its CA bundle"
-        )
-    tls = _find(exc, ssl.SSLError)
-    if tls is not None:
-        return f"TLS handshake with {host} failed: {tls}"
-    if isinstance(exc, requests.Timeout):
-        return f"no answer from {host} within the export timeout"
-    if _find(exc, ConnectionRefusedError) is not None:
-        return f"connection refused by {host}"
-    if _find(exc, (http.client.RemoteDisconnected, ConnectionResetError)) is not None:
-        return f"{host} closed the connection without an answer"
-    if isinstance(exc, requests.ConnectionError):
-        return f"connection to {host} failed: {type(_root(exc)).__name__}: {_root(exc)}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _root(exc: BaseException) -> BaseException:
-    while exc.__context__ is not None or getattr(exc, "reason", None) is not None:
-        nxt = getattr(exc, "reason", None) or exc.__context__
-        if not isinstance(nxt, BaseException):
-            break
-        exc = nxt
-    return exc
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
-
-
-def classify(status: int | None, result: SpanExportResult) -> str:
+def classify(status: int | None, delivered: bool) -> str:
+    """ok / retry / too_large / rejected, from the HTTP status (None: no answer) and
+    whether the exporter counted it delivered."""
     if status is not None and 300 <= status < 400:
         return "rejected"  # the SDK calls a redirect SUCCESS; nothing was delivered
-    if result is SpanExportResult.SUCCESS:
+    if delivered:
         return "ok"
     if status == 413:
         return "too_large"
@@ -374,12 +280,19 @@ def console_exporter(path: Path) -> SpanExporter:
     return ConsoleSpanExporter(out=out, formatter=lambda span: span.to_json(indent=None) + "\n")
 
 
-class Sender:
-    """Exports SpanData through an SDK SpanExporter and classifies the outcome.
+def transport_for(settings: Settings, timeout_s: float | None = None) -> Transport:
+    """The worker's HTTP transport to the configured endpoint, TLS from settings."""
+    tls = Tls(settings.certificate, settings.client_certificate, settings.client_key)
+    timeout = settings.export_timeout if timeout_s is None else timeout_s
+    return Transport(settings.endpoint, settings.export_headers(), timeout, tls)
 
-    With no `exporter`, builds OTLPSpanExporter (protobuf over HTTP) from settings; tests
-    and the demo may pass any SpanExporter (then status codes are unknown: FAILURE is
-    treated as retryable).
+
+class Sender:
+    """Exports SpanData and classifies the outcome.
+
+    With no `exporter`, encodes OTLP itself and POSTs it (protobuf or JSON, as the
+    protocol setting says). Tests and the demo may pass any SDK SpanExporter (then status
+    codes are unknown: FAILURE is treated as retryable).
     """
 
     def __init__(
@@ -389,7 +302,6 @@ class Sender:
         policy: Policy | None = None,
     ) -> None:
         self.settings = settings
-        self._session: _StatusSession | None = None
         self.policy = policy or make_policy(settings)
         self.limits, note = span_limits()
         if note:
@@ -397,54 +309,99 @@ class Sender:
         self.console: SpanExporter | None = None
         if "console" in self.policy.exporters:
             self.console = console_exporter(paths.console_spans_file())
-        if exporter is None and "otlp" in self.policy.exporters:
-            self._session = _StatusSession()
-            exporter = build_exporter(settings, self._session)
         self.exporter = exporter
-        self._resources: dict[str, Resource] = {}
+        self.transport: Transport | None = None
+        if exporter is None and "otlp" in self.policy.exporters:
+            self.transport = transport_for(settings)
+        self.json = settings.protocol == "http/json"
+        self._headers = {"Content-Type": "application/json" if self.json else _PROTOBUF}
+        if settings.compression != "none":
+            self._headers["Content-Encoding"] = settings.compression
+        self._resources: dict[str, encode.Resource] = {}
+        self._sdk_resources: dict[str, Resource] = {}
 
-    def _resource(self, target: str) -> Resource:
+    def _resource(self, target: str) -> encode.Resource:
         if target not in self._resources:
-            self._resources[target] = resource_for(self.settings, target)
+            self._resources[target] = encode.Resource(resource_attributes(self.settings, target))
         return self._resources[target]
 
+    def _readable(self, spans: Sequence[SpanData]) -> list[ReadableSpan]:
+        for s in spans:
+            if s.target not in self._sdk_resources:
+                self._sdk_resources[s.target] = resource_for(self.settings, s.target)
+        return [to_readable(s, self._sdk_resources[s.target], self.limits) for s in spans]
+
     def send(self, spans: Sequence[SpanData]) -> Outcome:
-        readable = [to_readable(s, self._resource(s.target), self.limits) for s in spans]
-        outcome = self._export(readable) if self.exporter is not None else Outcome("ok")
+        readable = None
+        if self.transport is not None:
+            outcome = self._post(spans)
+        elif self.exporter is not None:
+            readable = self._readable(spans)
+            outcome = self._export(readable)
+        else:
+            outcome = Outcome("ok")
         if self.console is not None and outcome.kind == "ok":
             # after the OTLP export, not before: a batch retried is written once
-            self.console.export(readable)
+            self.console.export(readable if readable is not None else self._readable(spans))
         return outcome
+
+    def encode(self, spans: Sequence[SpanData]) -> bytes:
+        """The request body, uncompressed."""
+        how = encode.encode_json if self.json else encode.encode_protobuf
+        return how(spans, self._resource, (SCOPE_NAME, SCOPE_VERSION), self.limits)
+
+    def _post(self, spans: Sequence[SpanData]) -> Outcome:
+        assert self.transport is not None
+        try:
+            body = _compress(self.encode(spans), self.settings.compression)
+            answer = self.transport.post(body, self._headers)
+        except TransportError as exc:
+            return Outcome("retry", detail=str(exc))
+        except Exception as exc:  # a span it cannot encode must not take the worker down
+            return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")
+        status = answer.status
+        kind = classify(status, 200 <= status < 300)
+        detail = "" if kind == "ok" else _detail(status, answer.location)
+        return Outcome(kind, status, answer.retry_after_s, detail)
 
     def _export(self, readable: list[ReadableSpan]) -> Outcome:
         assert self.exporter is not None
-        if self._session is not None:
-            self._session.reset()
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
         try:
             result = self.exporter.export(readable)
         except Exception as exc:  # an exporter must not take the worker down
             return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")
-        session = self._session
-        status = session.last_status if session else None
-        kind = classify(status, result)
-        retry_after = session.last_retry_after if session else None
-        return Outcome(kind, status, retry_after, "" if kind == "ok" else _detail(session))
+        kind = classify(None, result is SpanExportResult.SUCCESS)
+        return Outcome(kind, None, None, "" if kind == "ok" else "no response")
 
     def shutdown(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
         for exporter in (self.exporter, self.console):
             if exporter is not None:
                 with contextlib.suppress(Exception):
                     exporter.shutdown()
 
 
-def _detail(session: _StatusSession | None) -> str:
-    if session is None or (session.last_status is None and not session.last_error):
-        return "no response"
-    if session.last_status is None:
-        return session.last_error or "no response"
-    status = session.last_status
+_PROTOBUF = "application/x-protobuf"
+
+
+def _compress(body: bytes, compression: str) -> bytes:
+    if compression == "gzip":
+        import gzip
+
+        return gzip.compress(body)
+    if compression == "deflate":
+        import zlib
+
+        return zlib.compress(body)
+    return body
+
+
+def _detail(status: int, location: str | None) -> str:
     if 300 <= status < 400:
-        where = f" to {session.last_location}" if session.last_location else ""
+        where = f" to {location}" if location else ""
         return (
             f"HTTP {status} redirect{where} (staso does not follow redirects: "
             "set the endpoint to the URL that accepts the spans)"
@@ -454,24 +411,27 @@ def _detail(session: _StatusSession | None) -> str:
 
 def probe(settings: Settings, timeout_s: float = 3.0) -> str | None:
     """For `staso status` over https: None unless the TLS handshake fails, verified with
-    the same CA bundle as the exports (a TCP connection alone says nothing about TLS).
-    Any HTTP answer will do; no span is sent."""
+    the same CA bundle (and proxy) as the exports (a TCP connection alone says nothing
+    about TLS). Any HTTP answer will do; no span is sent."""
+    from urllib.parse import urlsplit
+
+    from staso_otel.export.transport import is_tls_failure
+
     if urlsplit(settings.endpoint).scheme != "https":
         return None
-    session = _StatusSession()
-    session.verify = _verify(settings)
+    transport = transport_for(settings, timeout_s)
     try:
-        session.get(settings.endpoint, timeout=timeout_s)
-    except _Answered as exc:
-        if _find(exc, ssl.SSLError) is not None:
-            return session.last_error
+        transport.get()
+    except TransportError as exc:
+        if is_tls_failure(exc.cause):
+            return str(exc)
     finally:
-        session.close()
+        transport.close()
     return None
 
 
 def _verify(settings: Settings) -> str | bool:
-    """The CA bundle the exporter verifies with, else the system's (requests' default)."""
+    """The CA bundle the library's exporter verifies with, else requests' default."""
     return settings.certificate or True
 
 

@@ -6,20 +6,21 @@ variables for them. This applies them with the SDK's own classes: its samplers d
 the trace id alone (every span of a trace is a root-less decision on the same id, so a
 trace is kept or dropped whole, in every batch and every worker), and `SpanLimits()`
 reads the limit variables exactly as a TracerProvider would. The SDK is imported only
-when a sampler is set or limits are asked for: a worker start stays cheap.
+when a sampler is set: a worker start stays cheap. The span limits are read here with
+SpanLimits' own rules (tests/test_encode.py compares the two for random variables), so
+that a worker sending spans never loads the SDK.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from staso_otel.export.encode import Limits
 from staso_otel.settings import Settings
 from staso_otel.span.model import SpanData
-
-if TYPE_CHECKING:
-    from opentelemetry.sdk.trace import SpanLimits
 
 DEFAULT_SAMPLER = "parentbased_always_on"
 _KEEP_ALL = ("always_on", "parentbased_always_on")  # no spans dropped: nothing to import
@@ -29,15 +30,6 @@ _FIXED = {  # name -> attribute of opentelemetry.sdk.trace.sampling
     "parentbased_always_on": "DEFAULT_ON",
     "parentbased_always_off": "DEFAULT_OFF",
 }
-_COUNTS = (
-    "max_attributes",
-    "max_events",
-    "max_links",
-    "max_span_attributes",
-    "max_event_attributes",
-    "max_link_attributes",
-)
-_LENGTHS = ("max_attribute_length", "max_span_attribute_length")
 _RATIO = {
     "traceidratio": "TraceIdRatioBased",
     "parentbased_traceidratio": "ParentBasedTraceIdRatio",
@@ -89,17 +81,41 @@ def policy(settings: Settings) -> Policy:
     return Policy(exporters, sampler, tuple(lines), tuple(notes))
 
 
-def span_limits() -> tuple[SpanLimits, str | None]:
-    """The SDK's span limits from OTEL_*_LIMIT (its own reading and precedence), and a
-    note when a value is bad: the SDK would refuse to start, the hooks must not stop."""
-    from opentelemetry.sdk.trace import SpanLimits
-
-    try:
-        return SpanLimits(), None
+def span_limits() -> tuple[Limits, str | None]:
+    """The span limits from OTEL_*_LIMIT, read as the SDK's SpanLimits() reads them (its
+    precedence, defaults and "unset"), and a note when a value is bad: the SDK would
+    refuse to start, the hooks must not stop."""
+    try:  # in SpanLimits' order, so a bad value is named as it names it
+        events = _limit("OTEL_SPAN_EVENT_COUNT_LIMIT", 128)
+        _limit("OTEL_SPAN_LINK_COUNT_LIMIT", 128)
+        every = _limit("OTEL_ATTRIBUTE_COUNT_LIMIT", None)
+        count = 128 if every is None else every
+        span_attrs = _limit("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", count)
+        event_attrs = _limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", count)
+        _limit("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", count)
+        length = _limit("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", None)
+        span_length = _limit("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", length)
+        limits = Limits(span_attrs, events, event_attrs, length, span_length)
+        return limits, None
     except ValueError as exc:
-        unset = SpanLimits.UNSET
-        limits = SpanLimits(**dict.fromkeys(_COUNTS, 128), **dict.fromkeys(_LENGTHS, unset))
-        return limits, f"span limits ignored, SDK defaults used: {exc}"
+        return Limits(), f"span limits ignored, SDK defaults used: {exc}"
+
+
+def _limit(name: str, default: int | None) -> int | None:
+    """SpanLimits._from_env_if_absent: unset -> default, "" -> no limit, else an int >= 0.
+    The link limits are read only to fail as SpanLimits fails (staso makes no links)."""
+    if name not in os.environ:
+        return default
+    text = os.environ[name].strip().lower()
+    if text == "":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a non-negative integer but got {text}") from None
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer but got {value}")
+    return value
 
 
 def _sampler(settings: Settings, lines: list[tuple[str, str]], notes: list[str]) -> Any:
