@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,27 @@ def receiver():
 def fast_export(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short exporter timeout so failure paths (the SDK retries inside it) stay quick."""
     monkeypatch.setenv("STASO_EXPORT_TIMEOUT", "1.5")
+
+
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory) -> dict[str, Path]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl CLI is needed for the TLS tests (apt-get install openssl)")
+    folder = tmp_path_factory.mktemp("tls")
+    for name in ("server", "other"):
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                "-keyout", str(folder / f"{name}.key"), "-out", str(folder / f"{name}.pem"),
+                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+    return {
+        "cert": folder / "server.pem",
+        "key": folder / "server.key",
+        "other": folder / "other.pem",
+    }

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from otlp_receiver import Receiver
@@ -108,30 +105,6 @@ def test_a_dropped_connection_is_one_attempt_too(isolated_homes, monkeypatch):
         assert any("127.0.0.1 closed the connection" in e for e in report.errors), report.errors
     finally:
         listener.close()
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory) -> dict[str, Path]:
-    """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
-    if shutil.which("openssl") is None:
-        pytest.fail("the openssl CLI is needed for the TLS tests (apt-get install openssl)")
-    folder = tmp_path_factory.mktemp("tls")
-    for name in ("server", "other"):
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                "-keyout", str(folder / f"{name}.key"), "-out", str(folder / f"{name}.pem"),
-                "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )  # fmt: skip
-    return {
-        "cert": folder / "server.pem",
-        "key": folder / "server.key",
-        "other": folder / "other.pem",
-    }
 
 
 def test_tls_failure_is_named_and_status_does_not_claim_reachable(isolated_homes, certs):

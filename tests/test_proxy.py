@@ -1,0 +1,90 @@
+"""HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY are honoured by the worker's sender, as
+they were when it sent through requests: a CONNECT tunnel for https, an absolute-form
+request for http, credentials in the proxy URL as Proxy-Authorization, NO_PROXY wins.
+Real sessions through the record path, a real receiver and a real proxy on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from http_proxy import Proxy
+from otlp_receiver import Receiver
+from pipeline_helpers import record_fixture
+
+from staso_otel import settings
+from staso_otel.pipeline import worker
+
+TOUR_SPANS = 16
+PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"]
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    running = Proxy().start()
+    yield running
+    running.stop()
+
+
+def _send(isolated_homes, endpoint: str) -> worker.DrainReport:
+    record_fixture("tour_resume", isolated_homes["codex"])
+    return worker.drain(settings=settings.load(overrides={"endpoint": endpoint}))
+
+
+def test_http_goes_through_http_proxy_in_absolute_form(isolated_homes, proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
+    rec = Receiver().start()
+    try:
+        report = _send(isolated_homes, rec.endpoint)
+        assert report.spans_left == 0, report.errors
+        assert len(rec.spans) == TOUR_SPANS
+    finally:
+        rec.stop()
+    assert proxy.seen, "nothing went through the proxy"
+    credentials = "Basic " + base64.b64encode(b"user:p@ss").decode()
+    assert {line for line, _ in proxy.seen} == {f"POST {rec.endpoint} HTTP/1.1"}
+    assert {auth for _, auth in proxy.seen} == {credentials}
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "ALL_PROXY"])
+def test_https_goes_through_a_connect_tunnel(isolated_homes, proxy, monkeypatch, certs, variable):
+    monkeypatch.setenv(variable, proxy.url.replace("http://", "http://user:pw@"))
+    monkeypatch.setenv("STASO_CERTIFICATE", str(certs["cert"]))
+    rec = Receiver(tls=(str(certs["cert"]), str(certs["key"]))).start()
+    try:
+        report = _send(isolated_homes, rec.endpoint)
+        assert report.spans_left == 0, report.errors
+        assert len(rec.spans) == TOUR_SPANS
+    finally:
+        rec.stop()
+    port = rec.endpoint.split(":")[2].split("/")[0]
+    assert [line.split()[:2] for line, _ in proxy.seen] == [["CONNECT", f"127.0.0.1:{port}"]]
+    assert {auth for _, auth in proxy.seen} == {"Basic " + base64.b64encode(b"user:pw").decode()}
+
+
+def test_no_proxy_wins(isolated_homes, proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    rec = Receiver().start()
+    try:
+        report = _send(isolated_homes, rec.endpoint)
+        assert report.spans_left == 0, report.errors
+        assert len(rec.spans) == TOUR_SPANS
+    finally:
+        rec.stop()
+    assert proxy.seen == []
+
+
+def test_a_proxy_that_is_down_keeps_the_spans_and_says_so(isolated_homes, proxy, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    proxy.stop()
+    rec = Receiver().start()
+    try:
+        report = _send(isolated_homes, rec.endpoint)
+    finally:
+        rec.stop()
+    assert report.spans_left == TOUR_SPANS and not rec.spans
+    assert any("connection refused by 127.0.0.1" in e for e in report.errors), report.errors
