@@ -11,6 +11,11 @@
   event over) to that turn's root span at the receiver, p50 and p95, for Codex and Claude
   Code. Target: p50 <= 0.15 s with the worker running, p95 <= 0.5 s when the Stop hook
   has to start it.
+- coldcpu: one finished Codex session journaled, then a cold worker (as the Stop hook
+  spawns it) started to send it: its CPU time (user + sys) and the wall time from its
+  start to the root span at the receiver, medians. With `--against PYTHON` (another
+  checkout's wheel venv, e.g. main's) the same runs alternate with that interpreter and
+  the ratios are printed: before/after on one machine under one load.
 - memory: peak RSS of one hook process vs `python -c pass`, and of the worker draining
   200 sessions vs a Python that imports the same OpenTelemetry SDK and exporter.
 - concurrency: 8 sessions at once, their tool hooks fired in parallel; the hook's median
@@ -220,6 +225,53 @@ def latency(target: str, run: str, turns: int, cold: bool = False) -> dict[str, 
     }
 
 
+# -- coldcpu -------------------------------------------------------------------------------
+def _cold_worker(python: str, receiver: Receiver, n: int) -> tuple[float, float]:
+    """(CPU s, start -> root span s) of one cold worker sending one recorded session."""
+    import resource
+
+    with _scratch("staso-bench-cold-") as home:
+        s = clone("codex", "hello", home / "h", n)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.05")
+        record_env = {**env, "STASO_NO_WORKER": "1"}
+        for _, raw in s.events:
+            _hook("codex", raw, record_env)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [python, "-m", "staso_otel.pipeline.start"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        arrived = _root_arrival(receiver, s.session_id, start + 30)
+        proc.wait(timeout=60)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return cpu, (arrived - start) if arrived is not None else float("nan")
+
+
+def coldcpu(rounds: int, against: str | None) -> dict[str, Any]:
+    receiver = Receiver().start()
+    runs: dict[str, list[tuple[float, float]]] = {"this": [], "against": []}
+    try:
+        for n in range(rounds):  # interleaved: both see the same load
+            runs["this"].append(_cold_worker(PY, receiver, 2 * n))
+            if against:
+                runs["against"].append(_cold_worker(against, receiver, 2 * n + 1))
+    finally:
+        receiver.stop()
+    out: dict[str, Any] = {"rounds": rounds}
+    for name, got in runs.items():
+        if got:
+            out[f"{name}_cpu_s"] = round(statistics.median(c for c, _ in got), 3)
+            out[f"{name}_first_span_s"] = round(statistics.median(w for _, w in got), 3)
+    if against:
+        out["cpu_ratio"] = round(out["this_cpu_s"] / out["against_cpu_s"], 2)
+        out["first_span_ratio"] = round(out["this_first_span_s"] / out["against_first_span_s"], 2)
+    return out
+
+
 # -- memory --------------------------------------------------------------------------------
 _MAXRSS = (
     "import resource, subprocess, sys\n"
@@ -352,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (CI smoke run)")
     parser.add_argument(
-        "--only", action="append", choices=["throughput", "latency", "memory", "concurrency"]
+        "--only",
+        action="append",
+        choices=["throughput", "latency", "coldcpu", "memory", "concurrency"],
+    )
+    parser.add_argument(
+        "--against", help="coldcpu: another wheel venv's python to alternate with (before/after)"
     )
     args = parser.parse_args(argv)
     os.chdir(tempfile.gettempdir())  # `python -m` puts the current folder first on sys.path
@@ -390,6 +447,18 @@ def main(argv: list[str] | None = None) -> int:
                 failed.append(f"latency {target} ({r['worker']} worker): turns missing")
             elif r["p95_s"] > COLD_P95_S if cold else r["p50_s"] > WARM_P50_S:
                 failed.append(f"latency {target} ({r['worker']} worker)")
+    if "coldcpu" in wanted:
+        r = results["coldcpu"] = coldcpu(3 if quick else 15, args.against)
+        line = (
+            f"coldcpu     cold worker sending one session: CPU {r['this_cpu_s']} s, start -> "
+            f"root span {r['this_first_span_s']} s (medians of {r['rounds']})"
+        )
+        if args.against:
+            line += (
+                f"; --against: CPU {r['against_cpu_s']} s, {r['against_first_span_s']} s "
+                f"(ratios {r['cpu_ratio']}x, {r['first_span_ratio']}x)"
+            )
+        print(line)
     if "memory" in wanted:
         r = results["memory"] = memory(5 if quick else 200, 3 if quick else 15)
         print(

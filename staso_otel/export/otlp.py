@@ -16,7 +16,6 @@ console exporter, and any SpanExporter a test or the demo passes in.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import random
 import threading
@@ -35,7 +34,6 @@ from staso_otel.settings import Settings
 from staso_otel.span.model import SpanData, SpanEvent
 
 if TYPE_CHECKING:
-    import requests
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import ReadableSpan
     from opentelemetry.sdk.trace.export import SpanExporter
@@ -55,10 +53,6 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 # requests stay a few per hundred sessions.
 MAX_REQUEST_SPANS = 512
 MAX_GROUP_BYTES = 512 * 1024
-
-for _name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
-
 
 # resource attributes a staso setting gives; a setting the user set from as high a layer
 # as the attribute list outranks it (as OTEL_SERVICE_NAME outranks a service.name in
@@ -232,8 +226,8 @@ def _sdk_env_hidden() -> Iterator[None]:
             os.environ.update(saved)
 
 
-def build_exporter(settings: Settings, session: requests.Session | None = None) -> SpanExporter:
-    """The one place an OTLP exporter is made from settings (worker and library alike):
+def build_exporter(settings: Settings) -> SpanExporter:
+    """The library's live exporter, made from settings (the worker has `Sender`):
     protobuf through the SDK's exporter, JSON through ours; TLS and compression alike."""
     if settings.protocol == "http/json":
         from staso_otel.export.otlp_json import OTLPJsonSpanExporter
@@ -245,10 +239,14 @@ def build_exporter(settings: Settings, session: requests.Session | None = None) 
             compression=settings.compression,
             verify=_verify(settings),
             cert=_client_cert(settings),
-            session=session,
         )
+    import logging
+
     from opentelemetry.exporter.otlp.proto.http import Compression
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    for name in ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)  # nothing here prints
 
     with _sdk_env_hidden():
         return OTLPSpanExporter(
@@ -259,7 +257,6 @@ def build_exporter(settings: Settings, session: requests.Session | None = None) 
             headers=settings.export_headers(),
             timeout=settings.export_timeout,
             compression=Compression(settings.compression),
-            session=session,
         )
 
 
