@@ -6,7 +6,7 @@ protobuf runtime) and two copies of every span before a byte was written. The me
 is small and fixed, so it is written here directly from SpanData, field by field in
 wire format (field numbers from opentelemetry-proto's trace.proto, common.proto and
 resource.proto). What it writes is what the SDK path wrote (tests/test_encode.py
-decodes both with opentelemetry-proto and compares, for random spans): the same
+decodes both with opentelemetry-proto and compares, byte for byte, for random spans): the same
 grouping by resource, the scope, the span limits as a TracerProvider applies them
 (the SDK's BoundedAttributes / BoundedList rules, dropped_*_count included), the
 status, the flags, and the SDK's choice to leave out an attribute it cannot encode
@@ -136,9 +136,14 @@ def _status(span: SpanData) -> tuple[int, str | None]:
 # -- protobuf wire format ---------------------------------------------------------------------
 
 
+_ONE_BYTE = [bytes((i,)) for i in range(0x80)]
+
+
 def _varint(n: int) -> bytes:
     if n < 0x80:
-        return bytes((n,))
+        return _ONE_BYTE[n]
+    if n < 0x4000:
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
@@ -176,8 +181,17 @@ def _pb_any(value: Any) -> bytes:
     raise _Unencodable(f"Invalid type {type(value)} of value {value}")
 
 
+_KEYS: dict[str, bytes] = {}  # a KeyValue's key field: the same few dozen names, every span
+
+
 def _pb_kv(key: str, value: Any) -> bytes:
-    return (_field(b"\x0a", key.encode()) if key else b"") + _field(b"\x12", _pb_any(value))
+    head = _KEYS.get(key)
+    if head is None:
+        if len(_KEYS) > 4096:
+            _KEYS.clear()
+        head = _KEYS[key] = _field(b"\x0a", key.encode()) if key else b""
+    body = _pb_any(value)
+    return head + b"\x12" + _varint(len(body)) + body
 
 
 def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
