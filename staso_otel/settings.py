@@ -943,6 +943,16 @@ def markdown_table() -> str:
         " timeout and the like apply only when spans go to that origin; otherwise they are"
         " ignored and `staso status` says so. So another application's bearer token never"
         " reaches Staso, and Staso's key never reaches another application's collector.",
+        "- **The worker sends with the standard library** (`export/transport.py` over"
+        " `http.client`; it needs neither `requests` nor the SDK's exporter), keeping what"
+        " requests did: `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` (either case)"
+        " are honoured, https through a CONNECT tunnel and http as an absolute-form request,"
+        " `user:password@` in the proxy URL sent as `Proxy-Authorization`, `NO_PROXY` host"
+        " names and addresses bypassing it (not CIDR ranges; the proxy is spoken to over"
+        " `http://`). With no `certificate` set, https is verified against `REQUESTS_CA_BUNDLE`"
+        " or `CURL_CA_BUNDLE` if set, else certifi's bundle (as requests did), else the"
+        " system's. Redirects are never followed. The library's `configure()` still exports"
+        " through the SDK's exporter (`tests/test_proxy.py`).",
         "",
         "| setting | STASO env | OTEL env | in profile | default | what it does |",
         "| --- | --- | --- | --- | --- | --- |",

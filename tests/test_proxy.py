@@ -29,20 +29,25 @@ def proxy(monkeypatch):
     running.stop()
 
 
-def _send(isolated_homes, endpoint: str) -> worker.DrainReport:
-    record_fixture("tour_resume", isolated_homes["codex"])
-    return worker.drain(settings=settings.load(overrides={"endpoint": endpoint}))
+def _send(isolated_homes, rec: Receiver) -> worker.DrainReport:
+    """A session recorded and drained to `rec` (stopped after)."""
+    try:
+        record_fixture("tour_resume", isolated_homes["codex"])
+        return worker.drain(settings=settings.load(overrides={"endpoint": rec.endpoint}))
+    finally:
+        rec.stop()
+
+
+def _delivered(isolated_homes, rec: Receiver) -> None:
+    report = _send(isolated_homes, rec)
+    assert report.spans_left == 0, report.errors
+    assert len(rec.spans) == TOUR_SPANS
 
 
 def test_http_goes_through_http_proxy_in_absolute_form(isolated_homes, proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", proxy.url.replace("http://", "http://user:p%40ss@"))
     rec = Receiver().start()
-    try:
-        report = _send(isolated_homes, rec.endpoint)
-        assert report.spans_left == 0, report.errors
-        assert len(rec.spans) == TOUR_SPANS
-    finally:
-        rec.stop()
+    _delivered(isolated_homes, rec)
     assert proxy.seen, "nothing went through the proxy"
     credentials = "Basic " + base64.b64encode(b"user:p@ss").decode()
     assert {line for line, _ in proxy.seen} == {f"POST {rec.endpoint} HTTP/1.1"}
@@ -54,12 +59,7 @@ def test_https_goes_through_a_connect_tunnel(isolated_homes, proxy, monkeypatch,
     monkeypatch.setenv(variable, proxy.url.replace("http://", "http://user:pw@"))
     monkeypatch.setenv("STASO_CERTIFICATE", str(certs["cert"]))
     rec = Receiver(tls=(str(certs["cert"]), str(certs["key"]))).start()
-    try:
-        report = _send(isolated_homes, rec.endpoint)
-        assert report.spans_left == 0, report.errors
-        assert len(rec.spans) == TOUR_SPANS
-    finally:
-        rec.stop()
+    _delivered(isolated_homes, rec)
     port = rec.endpoint.split(":")[2].split("/")[0]
     assert [line.split()[:2] for line, _ in proxy.seen] == [["CONNECT", f"127.0.0.1:{port}"]]
     assert {auth for _, auth in proxy.seen} == {"Basic " + base64.b64encode(b"user:pw").decode()}
@@ -69,12 +69,7 @@ def test_no_proxy_wins(isolated_homes, proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
     rec = Receiver().start()
-    try:
-        report = _send(isolated_homes, rec.endpoint)
-        assert report.spans_left == 0, report.errors
-        assert len(rec.spans) == TOUR_SPANS
-    finally:
-        rec.stop()
+    _delivered(isolated_homes, rec)
     assert proxy.seen == []
 
 
@@ -82,9 +77,6 @@ def test_a_proxy_that_is_down_keeps_the_spans_and_says_so(isolated_homes, proxy,
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     proxy.stop()
     rec = Receiver().start()
-    try:
-        report = _send(isolated_homes, rec.endpoint)
-    finally:
-        rec.stop()
+    report = _send(isolated_homes, rec)
     assert report.spans_left == TOUR_SPANS and not rec.spans
     assert any("connection refused by 127.0.0.1" in e for e in report.errors), report.errors

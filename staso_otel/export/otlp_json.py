@@ -1,4 +1,6 @@
-"""OTLP/JSON over HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`). [export]
+"""OTLP/JSON over HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`) for the library's live SDK
+path, whose spans are already ReadableSpans. [export] (The worker writes its OTLP/JSON
+from SpanData itself: export/encode.py, held equal to this one by tests/test_encode.py.)
 
 The SDK ships only the protobuf encoding for HTTP. The JSON one is the same message in
 protobuf's canonical JSON mapping with the OTLP exceptions: trace and span ids are hex,

@@ -33,8 +33,8 @@ from staso_otel.span.model import SpanData
 from staso_otel.span.redact import Memo, redact_spans
 from staso_otel.targets.base import IDLE_EXPIRY_NS, SESSION_END_EVENT, Context
 
-# `otlp` loads the SDK and the exporter (most of a worker's start-up CPU): it is imported
-# where spans are sent, so a worker that finds nothing to do never loads it.
+# `otlp` loads the encoder and http.client/ssl (no SDK, no protobuf, no requests): it is
+# imported where spans are sent, so a worker that finds nothing to do never loads it.
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
