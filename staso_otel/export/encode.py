@@ -196,11 +196,23 @@ def _pb_kv(key: str, value: Any) -> bytes:
 
 def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
     parts = []
+    keys = _KEYS
     for key, value in attrs.items():
         try:
-            parts.append(_field(tag, _pb_kv(key, value)))
+            head = keys.get(key)
+            if head is None:
+                if len(keys) > 4096:
+                    keys.clear()
+                head = keys[key] = _field(b"\x0a", key.encode()) if key else b""
+            if type(value) is str:  # most values: inlined, it is the encoder's hot loop
+                text = value.encode()
+                body = b"\x0a" + _varint(len(text)) + text
+            else:
+                body = _pb_any(value)
+            kv = head + b"\x12" + _varint(len(body)) + body
         except (_Unencodable, UnicodeEncodeError):
             continue  # the SDK logs and leaves out an attribute it cannot encode
+        parts.append(tag + _varint(len(kv)) + kv)
     return b"".join(parts)
 
 
