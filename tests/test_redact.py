@@ -332,3 +332,28 @@ def test_short_text_prefilter_skips_only_text_no_rule_could_match(pieces):
         assert fast == redact_text(text)
     finally:
         secrets._SUSPECT_BELOW = old
+
+
+def test_redact_span_carries_over_every_field_it_does_not_clean():
+    import dataclasses
+
+    span = SpanData(
+        trace_id=7,
+        span_id=8,
+        parent_span_id=9,
+        name="execute_tool shell",
+        kind=semconv.KIND_CLIENT,
+        start_ns=10,
+        end_ns=20,
+        attributes={"k": "v"},
+        status=semconv.STATUS_ERROR,
+        status_description="boom",
+        events=(SpanEvent("e", 15, {"a": "b"}),),
+        target="codex",
+    )
+    out = redact_span(span, 16384)
+    names = [f.name for f in dataclasses.fields(SpanData)]
+    # redact_span names every field (no dataclasses.replace): a new one must be added there
+    assert len(names) == 12, names
+    for name in names:
+        assert getattr(out, name) == getattr(span, name), name

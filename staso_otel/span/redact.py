@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from staso_otel import semconv
@@ -111,6 +110,14 @@ def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
 
 
 def _clean_text(value: str, max_bytes: int) -> tuple[str, int, bool]:
+    if max_bytes <= 0 or len(value) <= max_bytes // 4:
+        # Surely under the cap (cap_text's own fast path, taken here to skip both calls):
+        # only a replacement marker longer than its secret can push it over.
+        text, count = redact_text(value)
+        if count and max_bytes > 0:
+            text, cut = cap_text(text, max_bytes)
+            return text, count, cut
+        return text, count, False
     # Cap before scanning (bounded work on a 50 MB output), then cap again because a
     # replacement marker can be longer than the secret it replaced.
     capped, cut = cap_text(value, max_bytes * 2 if max_bytes else 0)
@@ -175,13 +182,20 @@ def clean_attributes(
     known = memo._done.get if memo is not None else None  # the common hit, without a call
     for key, value in attributes.items():
         kind = type(value)
-        if kind is int or kind is float or kind is bool:  # numbers hold no secret
+        if kind is str:
+            if known is not None:
+                done = known((value, max_bytes)) or memo.clean(value, max_bytes)  # type: ignore[union-attr]
+            else:
+                done = _clean_text(value, max_bytes)
+        elif kind is int or kind is float or kind is bool:  # numbers hold no secret
             out[key] = value
             continue
-        done = known((value, max_bytes)) if known is not None and kind is str else None
-        clean, count, cut = done or _clean_value(value, max_bytes, memo)
+        else:
+            done = _clean_value(value, max_bytes, memo)
+        clean, count, cut = done
         out[key] = clean
-        secrets += count
+        if count:
+            secrets += count
         if cut:
             cut_keys.append(key)
     return out, secrets, cut_keys
@@ -209,12 +223,21 @@ def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> Spa
         )
     if cut_keys:
         attributes[semconv.STASO_TRUNCATED] = tuple(sorted(cut_keys))
-    return replace(
-        span,
+    # built directly: dataclasses.replace walks the fields on every call (a test checks
+    # that every field is carried over)
+    return SpanData(
+        trace_id=span.trace_id,
+        span_id=span.span_id,
+        parent_span_id=span.parent_span_id,
         name=name,
+        kind=span.kind,
+        start_ns=span.start_ns,
+        end_ns=span.end_ns,
         attributes=attributes,
-        events=tuple(events),
+        status=span.status,
         status_description=description,
+        events=tuple(events),
+        target=span.target,
     )
 
 
