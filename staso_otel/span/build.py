@@ -16,7 +16,6 @@ Rules shared by all builders:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -145,7 +144,9 @@ def _empty(value: object) -> bool:
 
 def _put(attrs: dict[str, AttributeValue], key: str, value: object) -> None:
     """Set `key` unless the value is unset; lists become tuples, other objects JSON."""
-    if type(value) is str:  # most values: one check instead of the general ones below
+    if value is None:  # the most common values: one check instead of the general ones below
+        return
+    if type(value) is str:
         if value:
             attrs[key] = value
         return
@@ -166,8 +167,7 @@ def _homogeneous(values: list[Any] | tuple[Any, ...]) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) for v in values)
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+_json = msgs.dumps
 
 
 def _as_text(value: object) -> tuple[str | None, str]:

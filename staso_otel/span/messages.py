@@ -25,6 +25,7 @@ __all__ = [
     "ToolCallResponsePart",
     "arguments_value",
     "coerce",
+    "dumps",
     "openinference_attributes",
     "parts_json",
     "to_json",
@@ -92,7 +93,10 @@ class Message:
 
     @property
     def text(self) -> str:
-        return "\n".join(p.content for p in self.parts if isinstance(p, TextPart))
+        parts = self.parts
+        if len(parts) == 1 and type(parts[0]) is TextPart:  # most messages: one text
+            return parts[0].content
+        return "\n".join(p.content for p in parts if isinstance(p, TextPart))
 
 
 def arguments_value(raw: object) -> object:
@@ -121,7 +125,7 @@ def _parts_of(content: object) -> list[Part]:
             elif isinstance(block, dict) and isinstance(block.get("text"), str):
                 parts.append(TextPart(block["text"]))
         return parts
-    return [TextPart(_dumps(content))]
+    return [TextPart(dumps(content))]
 
 
 def _from_dict(item: dict) -> Message:
@@ -145,6 +149,8 @@ def _from_dict(item: dict) -> Message:
 def coerce(value: object, role: str) -> list[Message] | None:
     """Messages from what a library caller passes: Messages as they are, a string as one
     message of `role`, chat-API dicts (`{role, content, tool_calls}`) converted."""
+    if type(value) is str:  # the common case first
+        return [Message(role, (TextPart(value),))] if value else None
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, Message):
@@ -152,8 +158,6 @@ def coerce(value: object, role: str) -> list[Message] | None:
     if isinstance(value, str):
         return [Message(role, (TextPart(value),))]
     if isinstance(value, (list, tuple)):
-        if all(isinstance(v, Message) for v in value):
-            return list(value)
         out: list[Message] = []
         for v in value:
             if isinstance(v, Message):
@@ -165,21 +169,27 @@ def coerce(value: object, role: str) -> list[Message] | None:
         return out
     if isinstance(value, dict) and ("role" in value or "content" in value):
         return [_from_dict(value)]
-    return [Message(role, (TextPart(_dumps(value)),))]
+    return [Message(role, (TextPart(dumps(value)),))]
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+# One encoder for every call: json.dumps with these options builds a JSONEncoder each
+# time, which on a library span cost more than the encoding (same output either way).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def dumps(value: object) -> str:
+    """Compact JSON as attributes carry it: UTF-8 text kept, anything else via str()."""
+    return _ENCODER.encode(value)
 
 
 def to_json(messages: Sequence[Message]) -> str:
     """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array."""
-    return _dumps([m.to_dict() for m in messages])
+    return dumps([m.to_dict() for m in messages])
 
 
 def parts_json(parts: Sequence[Part]) -> str:
     """`gen_ai.system_instructions`: a JSON array of parts (no role)."""
-    return _dumps([p.to_dict() for p in parts])
+    return dumps([p.to_dict() for p in parts])
 
 
 def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str | None]]:
@@ -191,7 +201,7 @@ def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str 
             flat.append((m.role, m, None))
             continue
         for r in responses:
-            text = r.response if isinstance(r.response, str) else _dumps(r.response)
+            text = r.response if isinstance(r.response, str) else dumps(r.response)
             flat.append((sc.ROLE_TOOL, Message(sc.ROLE_TOOL, (TextPart(text),)), r.id))
     return flat
 
@@ -217,6 +227,6 @@ def openinference_attributes(prefix: str, messages: Sequence[Message]) -> dict[s
             if call.arguments is not None:
                 args = call.arguments
                 attrs[cbase + sc.OI_TOOL_CALL_FUNCTION_ARGUMENTS] = (
-                    args if isinstance(args, str) else _dumps(args)
+                    args if isinstance(args, str) else dumps(args)
                 )
     return attrs
