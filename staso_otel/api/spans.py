@@ -33,18 +33,19 @@ from staso_otel.span.redact import redact_span
 
 F = TypeVar("F", bound=Callable[..., Any])
 _TURN: contextvars.ContextVar[Any] = CURRENT_TURN  # the turn a span starts in, if any
-_KINDS = {semconv.KIND_CLIENT: SpanKind.CLIENT, semconv.KIND_INTERNAL: SpanKind.INTERNAL}
+_attach, _detach, _in_context = otel_context.attach, otel_context.detach, trace.set_span_in_context
 
 
 class _Scope:
     """Start a span on enter; on exit build its attributes, redact, set status, end it."""
 
     kind = semconv.KIND_INTERNAL
+    _sdk_kind = SpanKind.INTERNAL
 
     def __init__(self, tracing: Tracing | None) -> None:
         self._tracing = tracing or current()
         self._span: trace.Span | None = None
-        self._tokens: list[Any] = []
+        self._token: object = None  # the context this scope attached, detached at exit
         self.start_ns = 0
         self._started_as = ""  # the span's name at start: renamed at the end only if it differs
 
@@ -52,7 +53,8 @@ class _Scope:
     def _name(self) -> str:
         raise NotImplementedError
 
-    def _build(self, **ids: Any) -> SpanData:
+    def _build(self, ids: dict[str, Any]) -> SpanData:
+        """The span for these ids, times, error and content setting (`_finish` fills them)."""
         raise NotImplementedError
 
     def _on_enter(self) -> None:
@@ -69,12 +71,12 @@ class _Scope:
 
     def __enter__(self) -> Any:
         try:
-            self.start_ns = time.time_ns()
-            self._started_as = self._name()
-            self._span = self._tracing.tracer.start_span(
-                self._started_as, kind=_KINDS[self.kind], start_time=self.start_ns
+            self.start_ns = start = time.time_ns()
+            self._started_as = name = self._name()
+            self._span = span = self._tracing.tracer.start_span(
+                name, kind=self._sdk_kind, start_time=start
             )
-            self._tokens.append(otel_context.attach(trace.set_span_in_context(self._span)))
+            self._token = _attach(_in_context(span))
             self._on_enter()
         except Exception:
             log.internal_error("api")
@@ -87,9 +89,9 @@ class _Scope:
             log.internal_error("api")
         finally:
             self._on_exit()
-            for token in reversed(self._tokens):
-                otel_context.detach(token)
-            self._tokens.clear()
+            if self._token is not None:
+                _detach(self._token)  # type: ignore[arg-type]
+                self._token = None
         return False  # the user's exception propagates
 
     async def __aenter__(self) -> Any:
@@ -105,17 +107,20 @@ class _Scope:
         end_ns = time.time_ns()
         context = span.get_span_context()
         parent = getattr(span, "parent", None)
+        tracing = self._tracing
         data = self._build(
-            trace_id=context.trace_id or 1,
-            span_id=context.span_id or 1,
-            parent_span_id=parent.span_id if parent is not None else None,
-            start_ns=self.start_ns,
-            end_ns=end_ns,
-            error_type=type(exc).__name__ if exc is not None else None,
-            error_message=str(exc) if exc is not None else None,
-            capture_content=self._tracing.capture_content,
+            {
+                "trace_id": context.trace_id or 1,
+                "span_id": context.span_id or 1,
+                "parent_span_id": parent.span_id if parent is not None else None,
+                "start_ns": self.start_ns,
+                "end_ns": end_ns,
+                "error_type": type(exc).__name__ if exc is not None else None,
+                "error_message": str(exc) if exc is not None else None,
+                "capture_content": tracing.capture_content,
+            }
         )
-        data = redact_span(data, self._tracing.max_attribute_bytes, self._tracing.memo)
+        data = redact_span(data, tracing.max_attribute_bytes, tracing.memo)
         if data.name != self._started_as:
             span.update_name(data.name)
         span.set_attributes(data.attributes)
@@ -184,7 +189,7 @@ class Turn(_Scope):
             _TURN.reset(self._turn_token)
             self._turn_token = None
 
-    def _build(self, **ids: Any) -> SpanData:
+    def _build(self, ids: dict[str, Any]) -> SpanData:
         return build.turn_span(
             **ids,
             agent_name=self.agent,
@@ -197,7 +202,7 @@ class Turn(_Scope):
             response=self.response,
             usage=self.usage if self.model_calls else None,
             model_calls=self.model_calls,
-            outcome=semconv.TURN_FAILED if ids.get("error_type") else semconv.TURN_COMPLETED,
+            outcome=semconv.TURN_FAILED if ids["error_type"] else semconv.TURN_COMPLETED,
             extra={semconv.USER_ID: self.user_id} if self.user_id else None,
         )
 
@@ -206,6 +211,7 @@ class LLMCall(_Scope):
     """One model request: `chat {model}`, kind CLIENT; tokens live here."""
 
     kind = semconv.KIND_CLIENT
+    _sdk_kind = SpanKind.CLIENT
 
     def __init__(
         self,
@@ -283,13 +289,13 @@ class LLMCall(_Scope):
                 # the tools this call asked for: the tool spans that run them take their ids
                 turn.tool_calls.offer(msgs.coerce(self.output, semconv.ROLE_ASSISTANT) or ())
 
-    def _build(self, **ids: Any) -> SpanData:
+    def _build(self, ids: dict[str, Any]) -> SpanData:
         turn = _TURN.get()
         return build.chat_span(
             **ids,
             request_model=self.model,
             target=turn.agent if turn else self._tracing.agent,
-            session_id=self.session_id,
+            session_id=turn.session_id if turn else None,
             provider=self.provider,
             response_model=self.response_model,
             response_id=self.response_id,
@@ -343,13 +349,13 @@ class ToolCall(_Scope):
         else:
             turn.tool_calls.take(self.call_id)
 
-    def _build(self, **ids: Any) -> SpanData:
+    def _build(self, ids: dict[str, Any]) -> SpanData:
         turn = _TURN.get()
         return build.tool_span(
             **ids,
             tool_name=self.name,
             target=turn.agent if turn else self._tracing.agent,
-            session_id=self.session_id,
+            session_id=turn.session_id if turn else None,
             call_id=self.call_id,
             category=self.category,
             arguments=self.arguments,
