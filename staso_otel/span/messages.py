@@ -182,9 +182,34 @@ def dumps(value: object) -> str:
     return _ENCODER.encode(value)
 
 
+# the string encoder JSONEncoder itself uses with ensure_ascii=False (C, when built)
+_quote = json.encoder.encode_basestring
+
+
+def _text_message_json(m: Message) -> str | None:
+    """A message of text parts only (most of them) as `dumps(m.to_dict())` writes it,
+    without the dicts; None for anything else."""
+    role, finish = m.role, m.finish_reason
+    if type(role) is not str or (finish is not None and type(finish) is not str):
+        return None
+    texts = []
+    for p in m.parts:
+        if type(p) is not TextPart or type(p.content) is not str:
+            return None
+        texts.append('{"type":"text","content":' + _quote(p.content) + "}")
+    tail = "" if finish is None else ',"finish_reason":' + _quote(finish)
+    return '{"role":' + _quote(role) + ',"parts":[' + ",".join(texts) + "]" + tail + "}"
+
+
 def to_json(messages: Sequence[Message]) -> str:
     """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array."""
-    return dumps([m.to_dict() for m in messages])
+    pieces = []
+    for m in messages:
+        piece = _text_message_json(m)
+        if piece is None:
+            return dumps([m.to_dict() for m in messages])
+        pieces.append(piece)
+    return "[" + ",".join(pieces) + "]"
 
 
 def parts_json(parts: Sequence[Part]) -> str:

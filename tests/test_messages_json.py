@@ -1,0 +1,30 @@
+"""gen_ai.input/output.messages JSON: the text-only fast path writes what the dicts would."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from staso_otel.span import messages as msgs
+
+_ODD = ["\ud800", "\udfff", "\x00", "\x1f", "\x7f", "\u2028", '"', "\\", "é", "a", "\n", "\t"]
+_TEXTS = st.one_of(st.text(max_size=30), st.lists(st.sampled_from(_ODD), max_size=8).map("".join))
+_PART = st.one_of(
+    st.builds(msgs.TextPart, _TEXTS),
+    st.builds(msgs.ReasoningPart, _TEXTS),
+    st.builds(msgs.ToolCallPart, st.one_of(st.none(), _TEXTS), _TEXTS, st.just({"q": 1})),
+)
+_MESSAGE = st.builds(
+    msgs.Message,
+    st.one_of(_TEXTS, st.sampled_from(["user", "assistant"])),
+    st.lists(st.one_of(st.builds(msgs.TextPart, _TEXTS), _PART), max_size=3).map(tuple),
+    st.one_of(st.none(), _TEXTS, st.just(3)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MESSAGE, max_size=4))
+def test_messages_json_is_the_dicts_json_whatever_the_text(messages):
+    # to_json writes text-only messages without building their dicts: the very same JSON
+    # (escapes, lone surrogates, a non-string finish reason falling back to the dicts)
+    assert msgs.to_json(messages) == msgs.dumps([m.to_dict() for m in messages])
