@@ -29,9 +29,10 @@ from staso_otel.api.toolcalls import PendingToolCalls
 from staso_otel.span import build
 from staso_otel.span import messages as msgs
 from staso_otel.span.model import SpanData
-from staso_otel.span.redact import redact_span
+from staso_otel.span.redact import clean_span
 
 F = TypeVar("F", bound=Callable[..., Any])
+_NO_USAGE = build.Usage()  # a turn's total before its first call (immutable: one for all)
 _TURN: contextvars.ContextVar[Any] = CURRENT_TURN  # the turn a span starts in, if any
 _attach, _detach, _in_context = otel_context.attach, otel_context.detach, trace.set_span_in_context
 
@@ -120,12 +121,14 @@ class _Scope:
                 "capture_content": tracing.capture_content,
             }
         )
-        data = redact_span(data, tracing.max_attribute_bytes, tracing.memo)
-        if data.name != self._started_as:
-            span.update_name(data.name)
-        span.set_attributes(data.attributes)
+        name, attributes, _, description = clean_span(
+            data, tracing.max_attribute_bytes, tracing.memo
+        )  # a scope's span has no events
+        if name != self._started_as:
+            span.update_name(name)
+        span.set_attributes(attributes)
         if data.status == semconv.STATUS_ERROR:
-            span.set_status(Status(StatusCode.ERROR, data.status_description))
+            span.set_status(Status(StatusCode.ERROR, description))
         span.end(end_time=end_ns)
 
 
@@ -154,7 +157,7 @@ class Turn(_Scope):
         self.model = model
         self.provider = provider or self._tracing.provider_name
         self.response: object = None
-        self.usage = build.Usage()
+        self.usage = _NO_USAGE
         self.model_calls = 0
         self._turn_token: contextvars.Token | None = None
         self._tool_calls: PendingToolCalls | None = None  # made when a model asks for tools

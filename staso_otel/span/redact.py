@@ -20,6 +20,7 @@ __all__ = [
     "TRUNCATION_MARK",
     "cap_text",
     "clean_attributes",
+    "clean_span",
     "redact_span",
     "redact_spans",
     "redact_text",
@@ -201,10 +202,11 @@ def clean_attributes(
     return out, secrets, cut_keys
 
 
-def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> SpanData:
-    """The transform applied to every span before it is spooled: attributes, event
-    attributes, the status description and the name (a tool or model name is content
-    the agent chose) are all redacted; `staso.redacted` counts every secret replaced."""
+def clean_span(
+    span: SpanData, max_bytes: int, memo: Memo | None = None
+) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
+    """What `redact_span` makes of a span, as (name, attributes, events, status
+    description): for a caller that sets them on a live span and needs no SpanData."""
     attributes, secrets, cut_keys = clean_attributes(span.attributes, max_bytes, memo)
     events = []
     for event in span.events:
@@ -223,6 +225,14 @@ def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> Spa
         )
     if cut_keys:
         attributes[semconv.STASO_TRUNCATED] = tuple(sorted(cut_keys))
+    return name, attributes, tuple(events), description
+
+
+def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> SpanData:
+    """The transform applied to every span before it is spooled: attributes, event
+    attributes, the status description and the name (a tool or model name is content
+    the agent chose) are all redacted; `staso.redacted` counts every secret replaced."""
+    name, attributes, events, description = clean_span(span, max_bytes, memo)
     # built directly: dataclasses.replace walks the fields on every call (a test checks
     # that every field is carried over)
     return SpanData(
@@ -236,7 +246,7 @@ def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> Spa
         attributes=attributes,
         status=span.status,
         status_description=description,
-        events=tuple(events),
+        events=events,
         target=span.target,
     )
 
