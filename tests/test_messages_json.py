@@ -28,3 +28,23 @@ def test_messages_json_is_the_dicts_json_whatever_the_text(messages):
     # to_json writes text-only messages without building their dicts: the very same JSON
     # (escapes, lone surrogates, a non-string finish reason falling back to the dicts)
     assert msgs.to_json(messages) == msgs.dumps([m.to_dict() for m in messages])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MESSAGE, max_size=4), st.sampled_from(["llm.input_messages", "x"]))
+def test_openinference_flattening_holds_each_messages_role_text_and_calls(messages, prefix):
+    # the one-text-part shortcut and the general walk give the same attributes
+    attrs = msgs.openinference_attributes(prefix, messages)
+    want: dict[str, str] = {}
+    for i, m in enumerate(messages):  # no tool responses here: one flat message each
+        want[f"{prefix}.{i}.message.role"] = m.role
+        if m.text:
+            want[f"{prefix}.{i}.message.content"] = m.text
+        calls = [p for p in m.parts if isinstance(p, msgs.ToolCallPart)]
+        for j, call in enumerate(calls):
+            base = f"{prefix}.{i}.message.tool_calls.{j}.tool_call."
+            if call.id:
+                want[base + "id"] = call.id
+            want[base + "function.name"] = call.name
+            want[base + "function.arguments"] = msgs.dumps(call.arguments)
+    assert attrs == want

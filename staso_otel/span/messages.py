@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from staso_otel import semconv as sc
 
@@ -231,19 +232,31 @@ def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str 
     return flat
 
 
+@cache
+def _message_keys(prefix: str, i: int) -> tuple[str, str]:
+    """`{prefix}.{i}.message.role` and `.message.content`, made once (few prefixes, i < 16)."""
+    return f"{prefix}.{i}.{sc.OI_MESSAGE_ROLE}", f"{prefix}.{i}.{sc.OI_MESSAGE_CONTENT}"
+
+
 def openinference_attributes(prefix: str, messages: Sequence[Message]) -> dict[str, str]:
     """`{prefix}.{i}.message.role`, `.message.content`, `.message.tool_call_id`,
     `.message.tool_calls.{j}.tool_call.id|function.name|function.arguments`."""
     attrs: dict[str, str] = {}
     for i, (role, message, call_id) in enumerate(_flat_messages(messages)[:MAX_FLAT_MESSAGES]):
+        role_key, content_key = _message_keys(prefix, i)
+        attrs[role_key] = role
+        parts = message.parts
+        if len(parts) == 1 and type(parts[0]) is TextPart and not call_id:  # most messages
+            if parts[0].content:
+                attrs[content_key] = parts[0].content
+            continue
         base = f"{prefix}.{i}."
-        attrs[base + sc.OI_MESSAGE_ROLE] = role
         text = message.text
         if text:
-            attrs[base + sc.OI_MESSAGE_CONTENT] = text
+            attrs[content_key] = text
         if call_id:
             attrs[base + sc.OI_MESSAGE_TOOL_CALL_ID] = call_id
-        calls = [p for p in message.parts if isinstance(p, ToolCallPart)]
+        calls = [p for p in parts if isinstance(p, ToolCallPart)]
         for j, call in enumerate(calls):
             cbase = f"{base}{sc.OI_MESSAGE_TOOL_CALLS}.{j}."
             if call.id:
