@@ -149,8 +149,10 @@ class TurnProcessor(SpanProcessor):
         turn = CURRENT_TURN.get()
         if turn is None:
             return
-        span_id = span.get_span_context().span_id
-        parent = span.parent.span_id if span.parent is not None else None
+        context = span.get_span_context()
+        span_id = context.span_id
+        parent_context = span.parent
+        parent = parent_context.span_id if parent_context is not None else None
         ours = _is_staso(span)
         if not ours:
             span.set_attribute(semconv.SESSION_ID, turn.session_id)
@@ -161,7 +163,7 @@ class TurnProcessor(SpanProcessor):
             if not ours:  # only other instrumentations' spans are counted or dropped at end
                 if len(self._inside) >= MAX_TRACKED:
                     self._inside.pop(next(iter(self._inside)))
-                self._inside[(span.get_span_context().trace_id, span_id)] = turn
+                self._inside[(context.trace_id, span_id)] = turn
             nested.parents[span_id] = parent
             if parent in nested.llm_spans or parent in nested.under_llm:
                 nested.under_llm.add(span_id)
