@@ -26,7 +26,10 @@ from staso_otel.span import build
 from staso_otel.span import messages as msgs
 from staso_otel.span.redact import redact_span
 
-_PLACED = [(s, name, place(s.line)) for s in SECRETS for name, place in FORMATS]
+# each secret as it is printed (short: most take the short-text paths) and as payloads carry it
+_PLACED = [(s, "as_printed", s.line) for s in SECRETS] + [
+    (s, name, place(s.line)) for s in SECRETS for name, place in FORMATS
+]
 _SECRET_TEXT = st.sampled_from(_PLACED).map(lambda p: p[2])
 _TEXT = st.one_of(
     _SECRET_TEXT,
