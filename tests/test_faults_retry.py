@@ -111,8 +111,19 @@ def test_a_waiting_worker_exits_once_its_home_is_removed(isolated_homes, monkeyp
             while not rec.requests and time.monotonic() < deadline:
                 time.sleep(0.1)
             assert rec.requests, "the worker never tried to send"
+            # the answer is handled (retry scheduled, status written) before the home goes:
+            # removing it while those writes are in flight races the test's own rmtree
+            status = isolated_homes["staso"] / "run" / "status.json"
+            while "last_error" not in _read(status) and time.monotonic() < deadline:
+                time.sleep(0.1)
             assert proc.poll() is None  # asleep towards the Retry-After
-            shutil.rmtree(isolated_homes["staso"])
+            for _ in range(20):  # a log line written at the very moment: remove it too
+                try:
+                    shutil.rmtree(isolated_homes["staso"])
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            assert not isolated_homes["staso"].exists()
             assert proc.wait(timeout=30) == 0
         finally:
             if proc.poll() is None:
@@ -120,3 +131,10 @@ def test_a_waiting_worker_exits_once_its_home_is_removed(isolated_homes, monkeyp
                 proc.wait(timeout=10)
     finally:
         rec.stop()
+
+
+def _read(path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
