@@ -36,12 +36,11 @@ class SpanIds:
             self.trace = int(turn.trace, 16)
         else:
             self.trace = trace_for(agent.name, session.session_id, turn.key, turn.seg)
-
-    @property
-    def root(self) -> int:
-        if self.turn.agent:
-            return self.agent.subagent_ids(self.trace, self.turn, None)
-        return ids.span_id(self.trace, "turn")
+        # once per unit: every chat span (and the Codex tool rows) parent on it
+        if turn.agent:
+            self.root = agent.subagent_ids(self.trace, turn, None)
+        else:
+            self.root = ids.span_id(self.trace, "turn")
 
     def tool(self, call_id: str) -> int:
         if self.turn.agent:  # a sub-agent shares its parent's trace: its own keys
