@@ -83,13 +83,8 @@ def parse(record: Record) -> list[v.Event]:
         return []
     kind = p.get("hook_event_name")
     where = payload.where(record, text(p.get("turn_id")), model=text(p.get("model")))
-    tool = payload.tool(record)
-    request = {
-        "kind": text(p.get("kind")),
-        "request_id": text(p.get("request_id")),
-        "attempt": integer(p.get("attempt_number")),
-    }
-    last_message = text(p.get("last_assistant_message"))
+    # the fields only some events carry are read in those events' branches: most records
+    # are model requests and tool calls, and the parse runs once per record
     if kind == SESSION_START:
         source = text(p.get("source"))
         # a new rollout is read from byte 0; a start closes nothing: with async hooks it may
@@ -101,17 +96,17 @@ def parse(record: Record) -> list[v.Event]:
     if kind == SUBAGENT_START:
         return [v.SubagentStarted(**where)]
     if kind == SUBAGENT_STOP:
-        return [v.SubagentStopped(**where, response=last_message)]
+        return [v.SubagentStopped(**where, response=text(p.get("last_assistant_message")))]
     if kind == USER_PROMPT_SUBMIT:
         prompt = p.get("prompt")
         return [v.TurnStarted(**where, prompt=prompt if isinstance(prompt, str) else None)]
     if kind == PRE_MODEL_REQUEST:
-        return [v.ModelRequest(**where, **request)]
+        return [v.ModelRequest(**where, **_request(p))]
     if kind == POST_MODEL_REQUEST:
         return [
             v.ModelResponse(
                 **where,
-                **request,
+                **_request(p),
                 status=text(p.get("status")),
                 error=text(p.get("error")),
                 usage=usage_from(p.get("token_usage")),
@@ -119,10 +114,11 @@ def parse(record: Record) -> list[v.Event]:
             )
         ]
     if kind == PRE_TOOL_USE:
-        return [v.ToolStarted(**where, **tool)]
+        return [v.ToolStarted(**where, **payload.tool(record))]
     if kind == PERMISSION_REQUEST:  # it names no call: it is the open call of that tool
-        return [v.ToolPermission(**where, **{**tool, "call_id": None})]
+        return [v.ToolPermission(**where, **{**payload.tool(record), "call_id": None})]
     if kind == POST_TOOL_USE:
+        tool = payload.tool(record)
         response = p.get("tool_response")
         return [
             v.ToolFinished(
@@ -136,6 +132,15 @@ def parse(record: Record) -> list[v.Event]:
     if kind == INTERRUPT:
         return [v.TurnInterrupted(**where)]
     return [v.Event(**where)]
+
+
+def _request(p: dict[str, Any]) -> dict[str, Any]:
+    """A model request's own fields (Pre/PostModelRequest)."""
+    return {
+        "kind": text(p.get("kind")),
+        "request_id": text(p.get("request_id")),
+        "attempt": integer(p.get("attempt_number")),
+    }
 
 
 def _spawned(tool: dict[str, Any], response: Any) -> str | None:
