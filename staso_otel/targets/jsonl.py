@@ -13,6 +13,7 @@ worker lock, forever), MAX_READ bytes per read.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -39,6 +40,14 @@ def parse_ts(value: Any) -> int | None:
     """ISO 8601 `2026-11-23T22:00:21.023Z` -> ns since the epoch."""
     if not isinstance(value, str):
         return None
+    return _parse_iso(value)
+
+
+# A line's stamp is read twice, by `_parse` (the `until_ns` stop) and by the reader that
+# turns lines into facts: the second read is a lookup. Bounded, so an import of a long
+# transcript holds no more than this many stamps.
+@functools.lru_cache(maxsize=4096)
+def _parse_iso(value: str) -> int | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
