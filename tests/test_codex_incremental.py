@@ -234,23 +234,54 @@ def test_late_turn_reads_only_new_bytes(tmp_path: Path) -> None:
     assert ls.attributes[sc.STASO_SHELL_STDOUT] == "hello.txt\nimg.png\n"
 
 
-def test_resume_with_no_state_skips_the_old_transcript(tmp_path: Path) -> None:
-    path, _head, tail = long_session(tmp_path / "codex", FILLER)
+FIRST_READ = 64 * 1024  # a first read: of the header line, and back from the end beyond the turn
+
+
+@pytest.mark.parametrize("filler", [FILLER, 20 * 1024 * 1024])
+def test_resume_with_no_state_reads_about_the_turn_only(tmp_path: Path, filler: int) -> None:
+    """Issue 15: the first turn of `codex exec resume` (no state) finds where the turn
+    starts by reading back from the end and stops at its opening line: what it reads is
+    the turn's own bytes and one small chunk, the same at 5 MB and 20 MB of session."""
+    path, _head, tail = long_session(tmp_path / "codex", filler)
     with open(path, "ab") as fh:
         fh.write(tail)
     _turn1, turn2 = _events(tmp_path / "codex")
     records = _record(turn2)
     before = transcript.stats["bytes_read"]
     spans, _state = process([records])
-    read = transcript.stats["bytes_read"] - before
-    assert read < 2 * transcript.BACKSCAN_CHUNK + len(tail)
-    assert read < path.stat().st_size / 2
+    assert transcript.stats["bytes_read"] - before <= 2 * FIRST_READ + len(tail)
     (root,) = [s for s in spans if s.parent_span_id is None]
     assert root.attributes[sc.OUTPUT_VALUE] == "Second turn finished."
     ls = next(s for s in spans if s.name == "execute_tool exec_command")
     assert ls.attributes[sc.STASO_SHELL_EXIT_CODE] == 0
     chats = [s for s in spans if s.name.startswith("chat ")]
     assert [c.attributes[sc.GEN_AI_RESPONSE_ID] for c in chats] == ["resp_0021", "resp_0023"]
+
+
+def test_resume_finds_the_start_of_a_turn_longer_than_the_first_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn with a line far longer than the first chunk and no turn id on it (a large
+    tool output) is still read from its opening line, and the rollout's first line (the
+    CLI version) is read too: the spans are those of the same session read from the start."""
+    big = {"type": "function_call_output", "call_id": "c-big", "output": "y" * 300_000}
+    line = {"timestamp": "2026-11-23T22:00:24.300Z", "type": "response_item", "payload": big}
+
+    def spans_with(filler: int) -> dict[int, dict]:
+        monkeypatch.setenv("STASO_HOME", str(tmp_path / f"staso-{filler}"))
+        home = tmp_path / "codex"
+        path, _head, tail = long_session(home, filler)
+        opening = tail.index(b"\n", tail.index(b'"task_started"')) + 1
+        tail = tail[:opening] + json.dumps(line).encode() + b"\n" + tail[opening:]
+        with open(path, "ab") as fh:
+            fh.write(tail)
+        _turn1, turn2 = _events(home)
+        return as_dicts(process([_record(turn2)])[0])
+
+    expected = spans_with(0)
+    got = spans_with(FILLER)
+    assert "execute_tool exec_command" in {s["name"] for s in got.values()}
+    assert got == expected
 
 
 def test_rollout_timestamps_parse_to_ns() -> None:

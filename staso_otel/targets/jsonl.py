@@ -29,6 +29,7 @@ MAX_READ = 1024 * 1024  # per read(): a backlog of any size is read in pieces th
 # A turn's reader stops this long after the event that closed it: its own lines are
 # written before then; later turns' lines wait for their own close.
 READ_AHEAD_NS = 5 * 1_000_000_000
+BACKSCAN_FIRST = 64 * 1024  # a turn at a file's end is usually smaller than this
 BACKSCAN_CHUNK = 1024 * 1024
 BACKSCAN_MAX = 16 * 1024 * 1024
 
@@ -127,6 +128,25 @@ def _chunks(
             return  # reached a line past `until_ns`
 
 
+def first_line(path: str) -> dict[str, Any] | None:
+    """The file's first line if it is a JSON object of at most MAX_READ bytes (a session's
+    header, for a file entered near its end), read in BACKSCAN_FIRST pieces; else None."""
+    data = b""
+    try:
+        with open_regular(path) as fh:
+            while b"\n" not in data and len(data) < MAX_READ:
+                piece = fh.read(BACKSCAN_FIRST)
+                if not piece:
+                    break
+                stats["bytes_read"] += len(piece)
+                data += piece
+    except OSError:
+        return None
+    end = data.find(b"\n")
+    line = _loads(data[:end]) if end >= 0 else None
+    return line if isinstance(line, dict) else None
+
+
 def _loads(raw: bytes) -> Any:
     """orjson (several times faster on the long lines transcripts have), else the standard
     library for what orjson refuses and json reads (a lone surrogate escape, a huge int,
@@ -163,27 +183,47 @@ def _parse(
     return lines, pos
 
 
-def backscan(path: str, needle: bytes, size: int) -> int | None:
-    """The start of the first line of the last run of lines containing `needle`, found by
-    reading back from the end in chunks (at most BACKSCAN_MAX bytes); None if not found."""
+def backscan(path: str, needle: bytes, size: int, opener: bytes | None = None) -> int | None:
+    """Where the last run of lines containing `needle` starts, read back from the end: the
+    line holding `opener` too when there is one (a turn's opening line: the scan stops
+    there, so a turn at the end of a long file costs about its own bytes), else the run's
+    first line, the run ending where BACKSCAN_CHUNK bytes before it hold no `needle`.
+    Chunks start at BACKSCAN_FIRST bytes and double up to BACKSCAN_CHUNK, and each ends
+    on a line boundary, so no line is split between two; at most BACKSCAN_MAX bytes.
+    None if not found."""
     found: int | None = None
     with open_regular(path) as fh:
-        pos = size
-        while pos > 0 and size - pos < BACKSCAN_MAX:
-            start = max(0, pos - BACKSCAN_CHUNK)
+        pos, step = size, BACKSCAN_FIRST
+        while pos > 0 and size - pos < BACKSCAN_MAX and step <= BACKSCAN_MAX:
+            start = max(0, pos - step)
             fh.seek(start)
-            chunk = fh.read(pos - start + len(needle))
+            chunk = fh.read(pos - start)
             stats["bytes_read"] += len(chunk)
-            hit = chunk.find(needle)
-            if hit < 0 and found is not None:
-                break  # the run's first line is in the chunk after this one
-            if hit >= 0:
-                found = start + hit
-            pos = start
-        if found is None:
-            return None
-        head_start = max(0, found - BACKSCAN_CHUNK)
-        fh.seek(head_start)
-        head = fh.read(found - head_start)
-        newline = head.rfind(b"\n")
-        return head_start + newline + 1 if newline >= 0 else 0
+            cut = chunk.find(b"\n") + 1 if start else 0  # a line cut at the start: next chunk
+            if start and not cut:
+                step *= 2  # no line starts in it: a line longer than the chunk
+                continue
+            if opener is not None:
+                hit = _line_with(chunk, cut, opener, needle)
+                if hit is not None:
+                    return start + hit
+            first = chunk.find(needle, cut)
+            if first >= 0:
+                found = start + chunk.rfind(b"\n", 0, first) + 1
+            pos = start + cut
+            if found is not None and found - pos >= BACKSCAN_CHUNK:
+                break  # the run began after a stretch with no `needle`
+            step = min(2 * step, BACKSCAN_CHUNK)
+    return found
+
+
+def _line_with(chunk: bytes, lo: int, opener: bytes, needle: bytes) -> int | None:
+    """The start of the last whole line in chunk[lo:] holding both `opener` and `needle`."""
+    at = chunk.rfind(opener, lo)
+    while at >= 0:
+        start = chunk.rfind(b"\n", 0, at) + 1
+        end = chunk.find(b"\n", at)
+        if chunk.find(needle, start, len(chunk) if end < 0 else end) >= 0:
+            return start
+        at = chunk.rfind(opener, lo, start)
+    return None

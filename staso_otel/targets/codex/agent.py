@@ -161,6 +161,9 @@ class Codex(spans.CodexSpans):
             fresh = session.fresh == path
             offset = 0 if fresh else transcript.start_offset(path, turn.key)
             fstate = session.files[path] = {"off": offset}
+            head = transcript.first_line(path) if offset else None
+            if head is not None and head.get("type") == "session_meta":
+                transcript.ingest(fstate, [head], session.facts)  # CLI version, agent path
         until = cutoff + transcript.READ_AHEAD_NS
         for lines, end in transcript.read_chunks(path, fstate["off"], until):
             transcript.ingest(fstate, lines, session.facts)

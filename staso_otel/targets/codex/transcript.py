@@ -29,21 +29,22 @@ READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 stats = jsonl.stats  # the same dict: tests read bytes read per target through either
 parse_ts = jsonl.parse_ts
 read_chunks = jsonl.read_chunks
+first_line = jsonl.first_line
 _cap = jsonl.cap
 
 
 def start_offset(path: str, turn_id: str | None) -> int:
     """Where to start reading a rollout first seen mid-session (`codex exec resume`, or
     state lost): the line opening `turn_id` (task_started carries it), found by scanning
-    back from the end, so the session's earlier bytes are never read. 0 for a small file
-    or an unknown turn."""
+    back from the end and stopping there, so only about the turn's own bytes are read,
+    however long the session before it. 0 for a small file or an unknown turn."""
     try:
         size = os.path.getsize(path)
     except OSError:
         return 0
     if turn_id is None or size <= BACKSCAN_CHUNK:
         return 0
-    found = jsonl.backscan(path, turn_id.encode(), size)
+    found = jsonl.backscan(path, turn_id.encode(), size, b'"task_started"')
     return 0 if found is None else found
 
 
