@@ -309,6 +309,28 @@ def _corpus() -> list[Secret]:
         v,
     )
 
+    # Unquoted lower-case values, as people write them in YAML, INI, .env, prose and
+    # commands (a snake_case word is a variable in code but the value in a config file).
+    def word() -> str:
+        return _r(5, string.ascii_lowercase) + "_" + _r(7, string.ascii_lowercase)
+
+    add("yaml_password_word", "password: " + (v := word()), v)
+    add("ini_password_word", "password=" + (v := word()), v)
+    add("ini_spaced_password", "password = " + (v := word() + "_" + _r(3, string.digits)), v)
+    add("yaml_passwd_word", "  passwd: " + (v := word()), v)
+    add("yaml_secret_word", "secret: " + (v := word()), v)
+    add("ini_api_key_word", "api_key = " + (v := word()), v)
+    add("yaml_token_word", "token: " + (v := word()), v)
+    add("yaml_nested_password", "database:\n  user: app\n  password: " + (v := word()), v)
+    add("env_pgpassword", "PGPASSWORD=" + (v := word()) + " psql -h db.internal -U app", v)
+    add("cli_password_flag", "psql --username app --password " + (v := word()) + " -d shop", v)
+    add("cli_password_flag_eq", "mc alias set s3 --password=" + (v := word()), v)
+    add("cli_token_flag", "gh-deploy --token " + (v := _r(24)) + " --env prod", v)
+    add("cli_api_key_flag", "llm --api-key '" + (v := word()) + "' 'hello'", v)
+    add("cli_client_secret_flag", "az login --client-secret " + (v := _r(32, ALNUM + "~.")), v)
+    add("cli_mysql_p", "mysql -u root -p" + (v := word()) + " shop < dump.sql", v)
+    add("prose_password", "The staging password: " + (v := word()) + " (rotate it monthly)", v)
+
     # Private keys.
     for label in (
         "RSA PRIVATE KEY",
@@ -420,4 +442,13 @@ LOOKALIKES: tuple[str, ...] = (
     "FAILED tests/test_secrets_e2e.py::test_token_refresh - AssertionError",
     "set `token = self._token` and `api_key=` in the config",
     "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    # references and masks stand where a secret would: the shape of a config survives
+    "password: ${DB_PASSWORD}\npassword=$PGPASSWORD\ntoken: $(cat /run/secrets/token)",
+    "api_key: <your-api-key>\nsecret: {{ .Values.secret }}\npassword: '********'",
+    "connect(host, user=user_name, password=password_input)\nf(api_key=api_key)",
+    'creds = {"password": password_value, "token": auth_token}',
+    "use the --password flag, or --token instead; psql --password prompts for it",
+    "docker login --password-stdin < pw.txt\nmysql -u root -p shop\nmkdir -p build_dir",
+    "ssh -p 2222 deploy@host && pg_dump --no-password shop_db",
+    "usage: staso setup --endpoint URL --api-key KEY (or `--api-key K`, to use a key there)",
 )

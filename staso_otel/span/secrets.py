@@ -84,15 +84,51 @@ _CODE = re.compile(rb"[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)*(?:
 _TYPE_NAMES = frozenset(
     b"string str bytes int float number bool boolean none null undefined any object".split()
 )
+_NAME = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 def _is_code(data: bytes, start: int, end: int) -> bool:
     if start and data[start - 1] in b"\"'":
         return False  # a quoted literal is a value, whatever it looks like
     value = data[start:end]
-    if not _CODE.fullmatch(value) or any(c in b"0123456789" for c in value):
+    closed = value.rstrip(b")]}")  # `f(api_key=api_key)`: the call's brackets
+    if not _CODE.fullmatch(closed) or any(c in b"0123456789" for c in closed):
         return False
-    return any(c in b"._([" for c in value) or value.lower() in _TYPE_NAMES
+    if any(c in b".([" for c in closed) or closed.lower() in _TYPE_NAMES:
+        return True  # `self._token`, `getpass.getpass()`, `str`
+    if b"_" not in closed:
+        return False
+    # A snake_case name is a variable in code and a word in a config file or a command
+    # (`password: my_secret_word`): code when it is an argument (`api_key=api_key,`,
+    # `f(token=auth_token)`), names what the key names (`self.api_key = api_key`), or
+    # follows a quoted key as no JSON or YAML value would (`{"password": pw_input}`).
+    if len(closed) < len(value) or data[end : end + 1] == b",":
+        return True
+    sep = start
+    while sep > 0 and data[sep - 1] in b" \t":
+        sep -= 1
+    sep -= 1  # the `:` or `=`
+    key_end = sep
+    while key_end > 0 and data[key_end - 1] in b" \t":
+        key_end -= 1
+    if key_end > 0 and data[key_end - 1] in b"\"'" and data[sep : sep + 1] == b":":
+        return True
+    key_start = key_end
+    while key_start > 0 and data[key_start - 1] in _NAME:
+        key_start -= 1
+    key = data[key_start:key_end].lower()
+    return key == closed.lower() or key.endswith(b"." + closed.lower())
+
+
+# A reference or a mask stands where the secret would: `$PASSWORD`, `${DB_PASS}`,
+# `$(cat pw.txt)`, `${{ secrets.X }}`, `<your-token>`, `{password}`, `{{ .Values.pw }}`,
+# `%(password)s`, `********`, `xxxxxxxx`. Kept, so a config's shape survives.
+_PLACEHOLDER = re.compile(rb"\$[{(A-Za-z_].*|<.*>|\{.*|%\(.*|(.)\1*", re.S)
+
+
+def _is_value(value: bytes) -> bool:
+    """Not a placeholder (above): what a secret-named key holds is the secret."""
+    return _PLACEHOLDER.fullmatch(value.replace(b"\\", b"")) is None
 
 
 @dataclass(frozen=True)
@@ -204,6 +240,35 @@ _GENERIC_VALUE = (
     # not `::test_x` (a pytest node id) nor markdown's `code`: neither starts a secret
     + rb"""(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,})"""
 )
+
+_PROSE_WORD = re.compile(rb"[a-z]{1,9}|[A-Z_]+|.{0,2}", re.S)
+
+
+def _is_flag_value(value: bytes) -> bool:
+    """After a flag's name, prose and help texts put a short word or a metavariable (`the
+    --token option`, `--password prompts for it`, `--api-key KEY`): up to nine lower-case
+    letters, capitals only, or under three characters (trailing punctuation aside) are kept;
+    anything with a digit, mixed case, a symbol, or longer counts."""
+    word = value.rstrip(b"`,;.:)")
+    return _is_value(word) and _PROSE_WORD.fullmatch(word) is None
+
+
+_FLAG_NAMES = rb"(?:passw(?:or)?d|secret(?:-?key)?|token|api-?key|access-key)"
+
+
+def _flag() -> Rule:
+    """`-password` (the end of `--password`, `--db-password`) and the value after it."""
+    pattern = rb"(?<!no)-" + _FLAG_NAMES + rb"(?:\s+|=)" + _QUOTE
+    pattern += rb"(?P<secret>(?!-)" + _VALUE + rb"{3,})"
+    return _rule("cli_secret", pattern, on_lower=True, check=_is_flag_value)
+
+
+def _assignment(word: bytes) -> Rule:
+    """`<word...>: value`, `<word...>=value`, `"<word...>": "value"`, any case."""
+    pattern = word + _GENERIC_VALUE
+    return _rule("secret_assignment", pattern, on_lower=True, literal_only=True, check=_is_value)
+
+
 _KEY_WORDS = rb"(?:(?<=api)|(?<=api_)|(?<=api-)|(?<=private)|(?<=private_)|(?<=private-)"
 _KEY_WORDS += rb"|(?<=access)|(?<=access_)|(?<=access-)|(?<=auth)|(?<=auth_)|(?<=auth-))"
 _URL_RULES = (
@@ -273,30 +338,21 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
             ),
             # .env / shell lines whose upper-case name says what they are: any value
             _rule("env_secret", rb"TOKEN=" + _ENV_VALUE),
-            _rule(
-                "secret_assignment", rb"token" + _GENERIC_VALUE, on_lower=True, literal_only=True
-            ),
+            _assignment(rb"token"),
         ),
     ),
     (
         rb"passw" + _ASSIGN,
         (
             _rule("env_secret", rb"PASSW(?:OR)?D=" + _ENV_VALUE),
-            _rule(
-                "secret_assignment",
-                rb"passw(?:or)?d" + _GENERIC_VALUE,
-                on_lower=True,
-                literal_only=True,
-            ),
+            _assignment(rb"passw(?:or)?d"),
         ),
     ),
     (
         rb"secret" + _ASSIGN,
         (
             _rule("env_secret", rb"SECRET(?:_KEY)?=" + _ENV_VALUE),
-            _rule(
-                "secret_assignment", rb"secret" + _GENERIC_VALUE, on_lower=True, literal_only=True
-            ),
+            _assignment(rb"secret"),
         ),
     ),
     (
@@ -311,22 +367,25 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
                 rb"(?:(?<=account)|(?<=sharedaccess))key=(?P<secret>(?:[a-z0-9+%]|\\*/){20,}={0,2})",
                 on_lower=True,
             ),
-            _rule(
-                "secret_assignment",
-                _KEY_WORDS + rb"key" + _GENERIC_VALUE,
-                on_lower=True,
-                literal_only=True,
-            ),
+            _assignment(_KEY_WORDS + rb"key"),
         ),
     ),
     (
         rb"credential" + _ASSIGN,
+        (_assignment(rb"credential"),),
+    ),
+    # a command's flag and its value (`--password S3cret`, `--db-password=...`, `--client-secret
+    # '...'`, `--api-key ...`, not `--no-password`): each its own literal, so only text with
+    # such a flag pays for the rule
+    (b"-" + _FLAG_NAMES + rb"(?:\s|=)", (_flag(),)),
+    (  # MySQL's password glued to its flag: `mysql -u root -pS3cret db`
+        rb"mysql",
         (
             _rule(
-                "secret_assignment",
-                rb"credential" + _GENERIC_VALUE,
-                on_lower=True,
-                literal_only=True,
+                "cli_secret",
+                rb"mysql(?:dump|admin)?\b[^|;&\n]{0,200}?\s-p(?P<secret>" + _VALUE + rb"+)",
+                word_start=True,
+                check=_is_value,
             ),
         ),
     ),
