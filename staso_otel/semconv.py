@@ -202,6 +202,9 @@ STASO_AGENT_TIMED_OUT: Final = "staso.agent.timed_out"
 STASO_AGENT_TYPE: Final = "staso.agent.type"
 STASO_AGENT_DEPTH: Final = "staso.agent.depth"
 STASO_AGENT_ASYNC: Final = "staso.agent.async"  # launched in the background
+# The call that spawned a sub-agent was never seen (hooks installed mid-session, a lost
+# PreToolUse): where it was hung instead, "turn" / "agent" (that unit's root) or "none".
+STASO_AGENT_PARENT_INFERRED: Final = "staso.agent.parent_inferred"
 STASO_BATCH_CSV_PATH: Final = "staso.batch.csv_path"
 STASO_BATCH_CONCURRENCY: Final = "staso.batch.concurrency"
 STASO_BATCH_RESULT: Final = "staso.batch.result"

@@ -91,21 +91,53 @@ class ClaudeCode(spans.ClaudeSpans):
         call_id = meta.get("toolUseId")
         if not isinstance(call_id, str):
             call_id = session.spawned.get(agent)
-        if not isinstance(call_id, str):
+        if not isinstance(call_id, str):  # only arrival order placed it (SubagentStart)
+            trace = int(turn.trace or "0", 16)
+            if turn.parent is None:
+                turn.extra["parent_inferred"] = "none"
+            elif int(turn.parent, 16) == ids.span_id(trace, "turn"):
+                turn.extra["parent_inferred"] = "turn"
             return
         call = session.calls.get(call_id)
-        if call is None:  # the call's unit was never seen (hooks installed mid-session)
-            owner = meta.get("parentAgentId")
-            link = session.links.get(owner) if isinstance(owner, str) else None
-            trace = int((link.trace if link else None) or turn.trace or "0", 16)
-            if isinstance(owner, str):
-                span = self.subagent_ids(trace, Turn("", 0, 0, agent=owner), call_id)
-            else:
-                span = ids.span_id(trace, "tool", call_id)
-            call = Link(f"{trace:x}", f"{span:x}")
+        if call is None:  # no hook showed the call (hooks installed mid-session, lost)
+            call = self._unseen_call(session, turn, call_id, meta.get("parentAgentId"))
         turn.trace, turn.parent = call.trace, call.span
         turn.extra.setdefault("agent_meta", {})["toolUseId"] = call_id  # also without meta.json
         session.links[agent] = Link(call.trace, call.span)
+
+    def _unseen_call(self, session: Session, turn: Turn, call_id: str, owner: Any) -> Link:
+        """Where a sub-agent hangs when no hook showed the call that spawned it: under that
+        call if the spawning unit's transcript holds it (the unit's spans are built from
+        there too), else under that unit's root; with the unit itself never seen, nowhere
+        (the sub-agent is the root of its trace). Never under a span no one sends."""
+        inferred: str | None = None
+        if isinstance(owner, str):  # depth 2: another sub-agent made the call
+            link = session.links.get(owner)
+            unit = Turn("", 0, 0, agent=owner)
+            trace = int((link.trace if link else None) or turn.trace or "0", 16)
+            seen = link is not None or owner in {t.agent for t in session.turns.values()}
+            path = _agent_path(session, unit)
+            if seen and transcript.has_tool_use(path, call_id):
+                span: int | None = self.subagent_ids(trace, unit, call_id)
+            elif seen:
+                span, inferred = self.subagent_ids(trace, unit, None), "agent"
+            else:
+                span, inferred = None, "none"
+        else:
+            key = turn.parent_turn or ""
+            parent = session.turns.get(key)
+            trace = int(turn.trace or "0", 16)
+            path = (parent.path if parent else None) or session.meta.path
+            seen = parent is not None or key in session.closed
+            if seen and transcript.has_tool_use(path, call_id):
+                span = ids.span_id(trace, "tool", call_id)
+            elif seen:
+                span, inferred = ids.span_id(trace, "turn"), "turn"
+            else:
+                span, inferred = None, "none"
+        if inferred is not None:
+            turn.extra["parent_inferred"] = inferred
+        return Link(f"{trace:x}", None if span is None else f"{span:x}")
 
     def subagent_ids(self, trace: int, turn: Turn, call_id: str | None) -> int:
         """A sub-agent is one unit in its parent's trace: its spans are keyed by agent."""

@@ -81,6 +81,7 @@ class ClaudeSpans:
             agent_meta = turn.extra.get("agent_meta") or {}
             attrs[sc.STASO_AGENT_DEPTH] = agent_meta.get("spawnDepth")
             attrs[sc.GEN_AI_TOOL_CALL_ID] = agent_meta.get("toolUseId")
+            attrs[sc.STASO_AGENT_PARENT_INFERRED] = turn.extra.get("parent_inferred")
         response = turn.response or (texts[-1] if texts else None)
         return Root(attrs, prompt, response, facts.get("version"))
 

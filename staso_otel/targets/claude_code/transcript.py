@@ -79,6 +79,19 @@ def start_offset(path: str, prompt_id: str | None) -> int:
     return 0 if found is None else found
 
 
+def has_tool_use(path: str | None, call_id: str) -> bool:
+    """Whether the transcript at `path` holds the tool_use block of `call_id`, read back
+    from its end (where a running sub-agent's spawning call is); `"id":` is that block's
+    key, a tool_result's is `"tool_use_id":`."""
+    if not path:
+        return False
+    needle = f'"id":"{call_id}"'.encode()
+    try:
+        return jsonl.backscan(path, needle, os.path.getsize(path), needle) is not None
+    except OSError:
+        return False
+
+
 def text_of(content: Any) -> str | None:
     """A message's text: the string, or its text blocks joined (`staso import` too)."""
     if isinstance(content, str):
