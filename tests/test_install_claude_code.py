@@ -92,7 +92,7 @@ def test_setup_adds_every_event_keeps_the_users_settings_and_uninstall_restores_
     assert result.exit_code == 0, result.output
     assert "no longer traces Claude Code" in result.output
     assert settings_file.read_bytes() == before
-    assert not install.record_path().exists()
+    assert not install.INSTALLER.record_path().exists()
 
 
 def test_no_secret_goes_into_the_settings_file(settings_file: Path):
@@ -100,7 +100,7 @@ def test_no_secret_goes_into_the_settings_file(settings_file: Path):
     assert result.exit_code == 0, result.output
     assert "sk-staso-secret-123" not in settings_file.read_text()
     command = ours(json.loads(settings_file.read_text()))["Stop"][0]["hooks"][0]["command"]
-    assert command == install.hook_command()
+    assert command == install.INSTALLER.hook_command()
 
 
 def test_a_settings_file_setup_created_is_removed_again(isolated_homes):
@@ -191,9 +191,9 @@ def test_auto_sync_rewrites_entries_after_an_interpreter_change(
     settings_file: Path, monkeypatch: pytest.MonkeyPatch
 ):
     assert run("setup", "--target", "claude-code", *ENDPOINT, "--auto-sync").exit_code == 0
-    assert install.sync_if_needed() is False  # nothing changed
+    assert install.INSTALLER.sync_if_needed() is False  # nothing changed
     monkeypatch.setattr(sys, "executable", "/opt/new python/bin/python3")
-    assert install.sync_if_needed() is True
+    assert install.INSTALLER.sync_if_needed() is True
     command = ours(json.loads(settings_file.read_text()))["Stop"][0]["hooks"][0]["command"]
     assert command.startswith("'/opt/new python/bin/python3' -I -S /")
     assert command.endswith("/staso_otel/hook/__main__.py claude-code")
@@ -208,18 +208,18 @@ def test_sync_and_auto_sync_replace_the_entries_an_earlier_release_wrote(setting
     before = settings_file.read_bytes()
     assert run("setup", "--target", "claude-code", *ENDPOINT, "--auto-sync").exit_code == 0
     old = f"{shlex.quote(sys.executable)} -m staso_otel.hook claude-code"
-    new = json.dumps(install.hook_command())[1:-1]
+    new = json.dumps(install.INSTALLER.hook_command())[1:-1]
     settings_file.write_text(settings_file.read_text().replace(new, old))
-    record = json.loads(install.record_path().read_text())
+    record = json.loads(install.INSTALLER.record_path().read_text())
     del record["hook_script"]
-    install.record_path().write_text(json.dumps(record))
-    assert install.sync_if_needed() is True
+    install.INSTALLER.record_path().write_text(json.dumps(record))
+    assert install.INSTALLER.sync_if_needed() is True
     assert "-m staso_otel.hook" not in settings_file.read_text()
     settings_file.write_text(settings_file.read_text().replace(new, old))
     assert run("sync").exit_code == 0
     found = ours(json.loads(settings_file.read_text()))
     commands = [g["hooks"][0]["command"] for groups in found.values() for g in groups]
-    assert commands == [install.hook_command()] * len(install.EVENTS)
+    assert commands == [install.INSTALLER.hook_command()] * len(install.EVENTS)
     settings_file.write_text(settings_file.read_text().replace(new, old))
     assert run("uninstall", "--target", "claude-code").exit_code == 0
     assert settings_file.read_bytes() == before

@@ -71,7 +71,7 @@ def test_setup_adds_every_event_keeps_the_users_settings_and_uninstall_restores_
         assert handler == {
             "name": "staso",
             "type": "command",
-            "command": install.hook_command(),
+            "command": install.INSTALLER.hook_command(),
             "timeout": 30_000,  # milliseconds, as Gemini CLI reads it
         }
         assert "matcher" not in groups[0]
@@ -92,7 +92,7 @@ def test_setup_adds_every_event_keeps_the_users_settings_and_uninstall_restores_
     assert result.exit_code == 0, result.output
     assert "Gemini CLI" in result.output
     assert settings_file.read_bytes() == before
-    assert not install.record_path().exists()
+    assert not install.INSTALLER.record_path().exists()
 
 
 def test_a_settings_file_setup_created_is_removed_again(isolated_homes):

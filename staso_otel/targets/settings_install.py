@@ -64,10 +64,14 @@ class SettingsAgent:
 
 
 class SettingsInstaller:
-    """The surface targets/installers.py expects, for a `SettingsAgent`."""
+    """The surface targets/installers.py expects (`Installer`), for a `SettingsAgent`."""
+
+    InstallError = InstallError
 
     def __init__(self, agent: SettingsAgent) -> None:
         self.agent = agent
+        self.DISPLAY = agent.display
+        self.SCOPES = agent.scopes
 
     def version(self, binary: str | None = None) -> Version | None:
         """`<binary> --version` of the agent on PATH (or `binary`); None when not found."""

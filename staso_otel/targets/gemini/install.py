@@ -110,20 +110,3 @@ INSTALLER = SettingsInstaller(
         version_timeout_s=60,
     )
 )
-
-# -- the surface every target's installer offers the CLI (targets/installers.py) ----------
-DISPLAY = INSTALLER.agent.display
-gemini_version = INSTALLER.version
-hook_command = INSTALLER.hook_command
-record_path = INSTALLER.record_path
-load_record = INSTALLER.load_record
-files_touched = INSTALLER.files_touched
-plan = INSTALLER.plan
-replan = INSTALLER.replan
-install = INSTALLER.install
-uninstall = INSTALLER.uninstall
-check = INSTALLER.check
-sync_if_needed = INSTALLER.sync_if_needed
-setup_target = INSTALLER.setup_target
-status_lines = INSTALLER.status_lines
-resync = INSTALLER.resync
