@@ -270,12 +270,22 @@ def _pair(
     for i, call in enumerate(done):  # ... then the rest in order, never counting twice
         if i not in pairs and queue and not call.response_id:
             pairs[i] = queue.pop(0)
-    paired.update(id(f) for f in pairs.values())
-    return {id(call): pairs.get(i) for i, call in enumerate(done)}, queue
+    found = {id(call): pairs.get(i) for i, call in enumerate(done)}
+    # A request no PostModelRequest answered (an async hook that came after the turn
+    # closed, or lost) was answered all the same if the rollout recorded a response after
+    # it started: that record is its answer, not a model call of its own.
+    for call in calls:
+        if call.end is None and call.status != "failed":
+            at = next((k for k, f in enumerate(queue) if f["ts"] >= call.start), None)
+            if at is not None:
+                found[id(call)] = queue.pop(at)
+    paired.update(id(f) for f in found.values() if f is not None)
+    return found, queue
 
 
 def _hooked(turn: Turn, call: ModelCall, f: dict | None, contents: dict[int, Exchange]) -> _Row:
-    failed = call.status == "failed" or call.end is None
+    answered = call.end is None and f is not None  # by the rollout alone (see _pair)
+    failed = call.status == "failed" or (call.end is None and not answered)
     u = Usage.from_dict(call.usage) if call.usage else None
     source = "hook" if u else None
     if u is None and f is not None and isinstance(f.get("u"), dict):
@@ -284,9 +294,10 @@ def _hooked(turn: Turn, call: ModelCall, f: dict | None, contents: dict[int, Exc
     if failed:
         error = error or ("request did not complete" if call.end is None else "failed")
     compaction = isinstance(call.kind, str) and "compact" in call.kind
+    end = call.end or (f["ts"] if answered and f is not None else turn.last)
     return _Row(
         call.start,
-        call.end or turn.last,
+        end,
         u,
         source,
         (f and f.get("rid")) or call.response_id,
