@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.targets import diffs
+from staso_otel.targets.toolfacts import ToolFacts
 
 CATEGORIES: dict[str, str] = {
     **dict.fromkeys(("Bash", "BashOutput", "KillShell", "KillBash", "PowerShell"),
@@ -82,13 +83,6 @@ def result_text(value: Any) -> str | None:
         if parts:
             return "\n".join(parts)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass
-class ToolFacts:
-    attrs: dict[str, Any] = field(default_factory=dict)
-    error_type: str | None = None
-    error_message: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.targets.diffs import Change, put_changes
+from staso_otel.targets.toolfacts import ToolFacts
 
 HOOK_ALIASES = {"Bash": "exec_command", "Edit": "apply_patch", "Write": "apply_patch"}
 NAMESPACES = ("multi_agent_v1", "multi_agent_v2", "collaboration", "functions", "clock")
@@ -142,13 +142,6 @@ def refusal(text: str | None) -> tuple[str, str] | None:
         if part in head[:500]:
             return kind, text
     return None
-
-
-@dataclass
-class ToolFacts:
-    attrs: dict[str, Any] = field(default_factory=dict)
-    error_type: str | None = None
-    error_message: str | None = None
 
 
 def facts(

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from staso_otel import semconv as sc
 from staso_otel.targets import diffs
+from staso_otel.targets.toolfacts import ToolFacts
 
 SHELL = "run_shell_command"
 CATEGORIES: dict[str, str] = {
@@ -79,13 +80,6 @@ def shell_sections(text: str) -> dict[str, str]:
         ].rstrip("\n")
         for i, m in enumerate(marks)
     }
-
-
-@dataclass
-class ToolFacts:
-    attrs: dict[str, Any] = field(default_factory=dict)
-    error_type: str | None = None
-    error_message: str | None = None
 
 
 @dataclass(frozen=True)
