@@ -9,7 +9,7 @@ settings_hooks (the file edits) and install_record (what setup did).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,10 @@ class SettingsAgent:
     settings_file: Callable[[str, Path | None], Path]  # (scope, project) -> file
     timeout_for: Callable[[str], int]  # event -> the handler's timeout, in the agent's unit
     trust: Callable[[Plan], str]  # what `staso status` says about trust
-    # files (read in turn) and why each would keep the agent from running our hooks
-    switched_off: Callable[[Plan], list[str]]
+    # the settings files the agent merges for a plan, and why one of them, by its own
+    # settings, would keep the agent from running our hooks
+    layers: Callable[[Plan], Iterable[Path]]
+    switched_off: Callable[[dict[str, Any], Path], list[str]]
     matcher_for: Callable[[str], str | None] = lambda _event: None
     handler_name: str | None = None
     install_notes: Callable[[dict[str, Any], Plan], list[str]] = _no_notes
@@ -147,7 +149,12 @@ class SettingsInstaller:
             )
         elif missing:
             problems.append("hooks missing for " + ", ".join(missing) + ": run `staso sync`")
-        problems.extend(a.switched_off(p))
+        for path in sorted(set(a.layers(p))):
+            try:
+                layer, _ = hookfile.read(path)
+            except InstallError:
+                continue  # unreadable: the agent would not apply it either
+            problems.extend(a.switched_off(layer, path))
         return Health(p.version, p.settings_file, installed, missing, problems)
 
     def sync_if_needed(self) -> bool:

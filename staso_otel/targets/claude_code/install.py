@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from staso_otel.targets import hookfile
 from staso_otel.targets.claude_code import events
 from staso_otel.targets.settings_install import (
     InstallError,
@@ -74,20 +73,18 @@ def _notes(data: dict[str, Any], p: Plan) -> list[str]:
     return notes
 
 
-def _hooks_disabled(p: Plan) -> list[str]:
-    """Settings files that switch every hook off (any scope wins over ours)."""
+def _layers(p: Plan) -> set[Path]:
+    """Every settings file Claude Code reads for the plan's folder (any scope's switch wins
+    over ours)."""
     project = p.settings_file.parent.parent if p.scope != "global" else Path.cwd()
-    candidates = {settings_file("global"), settings_file("project", project)}
-    candidates.add(settings_file("local", project))
-    out = []
-    for path in sorted(candidates):
-        try:
-            data, _ = hookfile.read(path)
-        except InstallError:
-            continue
-        if data.get("disableAllHooks") is True:
-            out.append(f"{path} sets disableAllHooks: true; remove it or Claude Code runs none")
-    return out
+    scopes = (settings_file("global"), settings_file("project", project))
+    return {*scopes, settings_file("local", project)}
+
+
+def _hooks_disabled(data: dict[str, Any], path: Path) -> list[str]:
+    if data.get("disableAllHooks") is True:
+        return [f"{path} sets disableAllHooks: true; remove it or Claude Code runs none"]
+    return []
 
 
 INSTALLER = SettingsInstaller(
@@ -102,6 +99,7 @@ INSTALLER = SettingsInstaller(
         timeout_for=_timeout,
         matcher_for=_matcher,
         trust=lambda _p: "not needed (Claude Code runs settings hooks as written)",
+        layers=_layers,
         switched_off=_hooks_disabled,
         install_notes=_notes,
     )

@@ -77,15 +77,9 @@ def _notes(data: dict[str, Any], p: Plan) -> list[str]:
     return notes
 
 
-def _switched_off_anywhere(p: Plan) -> list[str]:
-    problems = []
-    for path in sorted({settings_file("global"), p.settings_file}):
-        try:
-            other, _ = hookfile.read(path)
-        except InstallError:
-            continue
-        problems.extend(_switched_off(other, path))
-    return problems
+def _layers(p: Plan) -> set[Path]:
+    """The settings files Gemini CLI merges for the plan: the user's and the plan's own."""
+    return {settings_file("global"), p.settings_file}
 
 
 def _trust(p: Plan) -> str:
@@ -105,7 +99,8 @@ INSTALLER = SettingsInstaller(
         timeout_for=_timeout,
         handler_name=HANDLER_NAME,
         trust=_trust,
-        switched_off=_switched_off_anywhere,
+        layers=_layers,
+        switched_off=_switched_off,
         install_notes=_notes,
         version_timeout_s=60,
     )
