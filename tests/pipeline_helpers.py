@@ -59,6 +59,12 @@ def run_staso(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
+def journal_bytes(staso_home: Path, target: str) -> int:
+    """All that the hooks have journalled for `target` so far (0 before the first event)."""
+    root = staso_home / "journal" / target
+    return sum(p.stat().st_size for p in root.glob("*")) if root.is_dir() else 0
+
+
 def run_worker_process(
     endpoint: str, why_stuck: str, home: Path | None = None
 ) -> subprocess.CompletedProcess:

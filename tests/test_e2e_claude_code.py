@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from e2e_claude import CLAUDE_VERSIONS, ClaudeSandbox, claude_binary, write_greet_skill
 from mock_anthropic import MockAnthropic
-from pipeline_helpers import run_staso
+from pipeline_helpers import journal_bytes, run_staso
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +29,6 @@ def sandbox(tmp_path: Path, request: pytest.FixtureRequest):
     mock = MockAnthropic(str(workspace)).start()
     yield ClaudeSandbox(tmp_path / "claude-e2e", mock.base_url, request.param), mock
     mock.stop()
-
-
-def _journal_bytes(staso_home: Path) -> int:
-    root = staso_home / "journal" / "claude-code"
-    return sum(p.stat().st_size for p in root.glob("*")) if root.is_dir() else 0
 
 
 def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, receiver):
@@ -142,9 +137,9 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
     gone = run_staso("uninstall", "--target", "claude-code", env=env)
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not box.settings_file.exists()
-    before = _journal_bytes(staso_home)
+    before = journal_bytes(staso_home, "claude-code")
     box.run("-p", "SCENARIO:more again", env=env)
-    assert _journal_bytes(staso_home) == before
+    assert journal_bytes(staso_home, "claude-code") == before
 
 
 def _depth_2_and_skill(version: str, spans: list, by_id: dict, nest: str, greet: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from e2e_gemini import GEMINI_VERSIONS, GeminiSandbox, gemini_binary
 from mock_gemini import MockGemini
-from pipeline_helpers import run_staso
+from pipeline_helpers import journal_bytes, run_staso
 
 pytestmark = pytest.mark.e2e
 
@@ -29,11 +29,6 @@ def sandbox(tmp_path: Path, request: pytest.FixtureRequest):
     mock = MockGemini(str(root / "workspace")).start()
     yield GeminiSandbox(root, mock.base_url, request.param), mock
     mock.stop()
-
-
-def _journal_bytes(staso_home: Path) -> int:
-    root = staso_home / "journal" / "gemini"
-    return sum(p.stat().st_size for p in root.glob("*")) if root.is_dir() else 0
 
 
 def test_gemini_set_up_by_staso_traces_turns_model_calls_and_tools(sandbox, receiver):
@@ -123,6 +118,6 @@ def test_gemini_set_up_by_staso_traces_turns_model_calls_and_tools(sandbox, rece
     gone = run_staso("uninstall", "--target", "gemini", env=env)
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert box.settings_file.read_bytes() == users_settings
-    before = _journal_bytes(staso_home)
+    before = journal_bytes(staso_home, "gemini")
     box.run("-p", "SCENARIO:hello", env=env)
-    assert _journal_bytes(staso_home) == before
+    assert journal_bytes(staso_home, "gemini") == before
