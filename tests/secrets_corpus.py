@@ -372,6 +372,8 @@ FORMATS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("single_quoted", lambda line: f"echo '{line}' >> .env"),
     ("double_quoted", lambda line: f'printf "%s\\n" "{line}"'),
     ("json_in_string", _json_in_text),
+    # a tool's arguments: the whole line is what a secret-named field holds
+    ("under_secret_key", lambda line: json.dumps({"password": line, "n": 3})),
     ("url_encoded", lambda line: "GET /oauth/callback?state=" + quote(line, safe="") + " HTTP/1.1"),
     (
         "basic_header",

@@ -238,7 +238,12 @@ _GENERIC_VALUE = (
     + rb"\s*[:=]\s*"
     + _QUOTE
     # not `::test_x` (a pytest node id) nor markdown's `code`: neither starts a secret
-    + rb"""(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,})"""
+    + rb"""(?=(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,}))"""
+    # A value that is itself a key (`"password": "password: hunter2x"`, `secret: pass =
+    # x`) is no secret: the assignment inside it holds one. The lookahead above is atomic
+    # (Python has no possessive quantifiers before 3.11), so a refused value is refused
+    # whole instead of shortened by a byte, which would leave the inner key unexamined.
+    + rb"(?P=secret)(?<!:)(?!\s*[:=])"
 )
 
 _PROSE_WORD = re.compile(rb"[a-z]{1,9}|[A-Z_]+|.{0,2}", re.S)
