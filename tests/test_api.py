@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from api_helpers import configure_in_memory, span_ids
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -26,15 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def spans():
-    exporter = InMemorySpanExporter()
-    staso_otel.configure(
-        agent="triage-bot",
-        provider="openai",
-        exporter=exporter,
-        endpoint="http://127.0.0.1:9",
-        tracer_provider=TracerProvider(),
-    )
-    yield exporter
+    yield configure_in_memory(agent="triage-bot", provider="openai")
     config.reset()
 
 
@@ -61,19 +54,10 @@ def test_api_spans_equal_the_builders_output_for_the_same_facts(spans):
     assert chat.parent.span_id == root.context.span_id == tool.parent.span_id
     assert {chat.context.trace_id, tool.context.trace_id} == {root.context.trace_id}
 
-    def ids(span):
-        return dict(
-            trace_id=span.context.trace_id,
-            span_id=span.context.span_id,
-            parent_span_id=span.parent.span_id if span.parent else None,
-            start_ns=span.start_time,
-            end_ns=span.end_time,
-        )
-
     usage = build.Usage(812, 64, 100, 0, 8)
     expected = {
         root.name: build.turn_span(
-            **ids(root),
+            **span_ids(root),
             agent_name="triage-bot",
             target="triage-bot",
             session_id="sess-1",
@@ -86,7 +70,7 @@ def test_api_spans_equal_the_builders_output_for_the_same_facts(spans):
             outcome=semconv.TURN_COMPLETED,
         ),
         chat.name: build.chat_span(
-            **ids(chat),
+            **span_ids(chat),
             request_model="gpt-5",
             target="triage-bot",
             session_id="sess-1",
@@ -97,7 +81,7 @@ def test_api_spans_equal_the_builders_output_for_the_same_facts(spans):
             agent_name="triage-bot",
         ),
         tool.name: build.tool_span(
-            **ids(tool),
+            **span_ids(tool),
             tool_name="grep",
             target="triage-bot",
             session_id="sess-1",
@@ -173,13 +157,7 @@ def test_nesting_follows_a_copied_context_into_threads(spans):
 
 
 def test_content_off_keeps_metadata_only():
-    exporter = InMemorySpanExporter()
-    staso_otel.configure(
-        exporter=exporter,
-        capture_content=False,
-        tracer_provider=TracerProvider(),
-        endpoint="http://127.0.0.1:9",
-    )
+    exporter = configure_in_memory(capture_content=False)
     try:
         run_turn()
     finally:

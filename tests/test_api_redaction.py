@@ -13,10 +13,9 @@ import contextlib
 import json
 
 import pytest
+from api_helpers import configure_in_memory, span_ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from secrets_corpus import FORMATS, LOOKALIKES, SECRETS, needles
 
 import staso_otel
@@ -39,16 +38,6 @@ _TEXT = st.one_of(
 )
 _NAME = st.sampled_from(["shell", "grep", "gpt-5", "claude-opus", "sk-" + "a1b2C3d4" * 4])
 _CAPS = st.sampled_from([16384, 1024, 64])
-
-
-def _ids(span) -> dict:
-    return dict(
-        trace_id=span.context.trace_id,
-        span_id=span.context.span_id,
-        parent_span_id=span.parent.span_id if span.parent else None,
-        start_ns=span.start_time,
-        end_ns=span.end_time,
-    )
 
 
 def _same(got, want, cap: int) -> None:
@@ -104,14 +93,7 @@ def test_library_spans_equal_the_reference_redaction_of_the_builders_output(
 ):
     monkeypatch.setenv("STASO_MAX_ATTRIBUTE_BYTES", str(cap))
     monkeypatch.setenv("STASO_CAPTURE_CONTENT", "true" if capture else "false")
-    exporter = InMemorySpanExporter()
-    staso_otel.configure(
-        agent="bot",
-        provider="openai",
-        exporter=exporter,
-        endpoint="http://127.0.0.1:9",
-        tracer_provider=TracerProvider(),
-    )
+    exporter = configure_in_memory(agent="bot", provider="openai")
     arguments = {arg_key: arg, "n": 3}
     output = (
         [{"role": "assistant", "content": said, "tool_calls": [_call(tool, arguments)]}]
@@ -145,7 +127,7 @@ def test_library_spans_equal_the_reference_redaction_of_the_builders_output(
             _same(
                 root,
                 build.turn_span(
-                    **_ids(root),
+                    **span_ids(root),
                     agent_name="bot",
                     target="bot",
                     session_id=sid,
@@ -165,7 +147,7 @@ def test_library_spans_equal_the_reference_redaction_of_the_builders_output(
             _same(
                 chat,
                 build.chat_span(
-                    **_ids(chat),
+                    **span_ids(chat),
                     request_model=model,
                     target="bot",
                     session_id=sid,
@@ -183,7 +165,7 @@ def test_library_spans_equal_the_reference_redaction_of_the_builders_output(
             _same(
                 tool_span,
                 build.tool_span(
-                    **_ids(tool_span),
+                    **span_ids(tool_span),
                     tool_name=tool,
                     target="bot",
                     session_id=sid,
