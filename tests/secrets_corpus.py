@@ -372,13 +372,20 @@ FORMATS: tuple[tuple[str, Callable[[str], str]], ...] = (
     ("single_quoted", lambda line: f"echo '{line}' >> .env"),
     ("double_quoted", lambda line: f'printf "%s\\n" "{line}"'),
     ("json_in_string", _json_in_text),
-    # a tool's arguments: the whole line is what a secret-named field holds
-    ("under_secret_key", lambda line: json.dumps({"password": line, "n": 3})),
     ("url_encoded", lambda line: "GET /oauth/callback?state=" + quote(line, safe="") + " HTTP/1.1"),
     (
         "basic_header",
         lambda line: "Authorization: Basic " + base64.b64encode(f"u:{line}".encode()).decode(),
     ),
+)
+
+# A line as the value of a secret-named key (a tool's arguments, a YAML block): here what
+# the rules must see through is the key around the line, not the transport, so the
+# redaction tests take these on top of FORMATS. (The end-to-end test's blocks stay within
+# the 128 KiB one string keeps in session state.)
+KEYED_FORMATS: tuple[tuple[str, Callable[[str], str]], ...] = (
+    ("under_secret_key", lambda line: json.dumps({"password": line, "n": 3})),
+    ("yaml_token_value", lambda line: f"auth:\n  token: {line}\n  retries: 3"),
 )
 
 

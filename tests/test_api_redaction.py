@@ -16,7 +16,7 @@ import pytest
 from api_helpers import configure_in_memory, span_ids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from secrets_corpus import FORMATS, LOOKALIKES, SECRETS, needles
+from secrets_corpus import FORMATS, KEYED_FORMATS, LOOKALIKES, SECRETS, needles
 
 import staso_otel
 from staso_otel import semconv
@@ -27,7 +27,7 @@ from staso_otel.span.redact import redact_span
 
 # each secret as it is printed (short: most take the short-text paths) and as payloads carry it
 _PLACED = [(s, "as_printed", s.line) for s in SECRETS] + [
-    (s, name, place(s.line)) for s in SECRETS for name, place in FORMATS
+    (s, name, place(s.line)) for s in SECRETS for name, place in FORMATS + KEYED_FORMATS
 ]
 _SECRET_TEXT = st.sampled_from(_PLACED).map(lambda p: p[2])
 _TEXT = st.one_of(

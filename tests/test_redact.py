@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from secrets_corpus import FORMATS, LOOKALIKES, needles
+from secrets_corpus import FORMATS, KEYED_FORMATS, LOOKALIKES, needles
 from secrets_corpus import SECRETS as CORPUS
 
 from staso_otel import semconv
@@ -133,7 +133,7 @@ def test_a_key_on_the_second_line_of_a_json_serialised_output_is_redacted():
 def test_every_secret_of_the_corpus_in_every_shape_is_redacted_and_json_stays_json(wrap):
     leaks = []
     for secret in CORPUS:
-        for fmt, place in FORMATS:
+        for fmt, place in FORMATS + KEYED_FORMATS:
             text = wrap(place(secret.line))
             out, count = redact_text(text)
             if count == 0 or any(n in out for n in needles(secret, fmt)):

@@ -238,12 +238,7 @@ _GENERIC_VALUE = (
     + rb"\s*[:=]\s*"
     + _QUOTE
     # not `::test_x` (a pytest node id) nor markdown's `code`: neither starts a secret
-    + rb"""(?=(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,}))"""
-    # A value that is itself a key (`"password": "password: hunter2x"`, `secret: pass =
-    # x`) is no secret: the assignment inside it holds one. The lookahead above is atomic
-    # (Python has no possessive quantifiers before 3.11), so a refused value is refused
-    # whole instead of shortened by a byte, which would leave the inner key unexamined.
-    + rb"(?P=secret)(?<!:)(?!\s*[:=])"
+    + rb"""(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,})"""
 )
 
 _PROSE_WORD = re.compile(rb"[a-z]{1,9}|[A-Z_]+|.{0,2}", re.S)
@@ -486,7 +481,7 @@ def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
         first = low.find(literal)
         if first == -1:
             continue
-        covered = 0  # hits inside a secret already found are not looked at again
+        covered = 0  # hits inside a secret already found are not looked at again...
         for hit in _gate(gate).finditer(low, first):
             if hit.start() < covered:
                 continue
@@ -494,8 +489,22 @@ def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
                 span = rule.find(data, low, hit.start())
                 if span is not None:
                     found.append((*span, rule.kind))
-                    covered = max(covered, span[1])
+                    if not _names_a_key(data, *span):  # ...unless it holds one
+                        covered = max(covered, span[1])
     return found
+
+
+_KEY_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_.\-]*[:=]")
+_KEY_NEXT = re.compile(rb"[ \t]*[:=]")
+
+
+def _names_a_key(data: bytes, start: int, end: int) -> bool:
+    """A value that is itself a key: `password:` in `"password": "password: hunter2x"`,
+    `AUTH_TOKEN=` in `token: AUTH_TOKEN="..."`, `password` in `secret=password = x`. It is
+    redacted, but the assignment it starts holds the secret and must be looked at too."""
+    if data[end - 1 : end] in (b":", b"="):
+        return _KEY_NAME.fullmatch(data, start, end) is not None
+    return _KEY_NEXT.match(data, end) is not None
 
 
 def _replace(data: bytes, spans: list[tuple[int, int, str]]) -> tuple[bytes, int]:
