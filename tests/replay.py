@@ -60,14 +60,23 @@ def ts_ns(value: str) -> int:
     return int(dt.timestamp() * 1_000_000) * 1000
 
 
-def load_events(fixture: Path, codex_home: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(received_ns, payload) of every recorded hook event, paths rewritten."""
+def read_hooks(
+    fixture: Path, recorded: str, replayed: str, keep: frozenset[str] | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """(received_ns, payload) of the fixture's recorded hook events, every `recorded` path
+    in them rewritten to `replayed`; with `keep`, only the events it names."""
     events = []
     for line in (fixture / "hooks.jsonl").read_text().splitlines():
         if line.strip():
-            data = json.loads(line.replace(RECORDED_CODEX_HOME, str(codex_home)))
-            events.append((round(data["t"] * 1e9), data["payload"]))
+            data = json.loads(line.replace(recorded, replayed))
+            if keep is None or data["payload"].get("hook_event_name") in keep:
+                events.append((round(data["t"] * 1e9), data["payload"]))
     return events
+
+
+def load_events(fixture: Path, codex_home: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(received_ns, payload) of every recorded hook event, paths rewritten."""
+    return read_hooks(fixture, RECORDED_CODEX_HOME, str(codex_home))
 
 
 def iso(ns: int) -> str:
@@ -113,12 +122,19 @@ class Rollouts:
             self.written[dst] = done + count
 
 
+def record(target: str, payload: dict[str, Any], t: int) -> None:
+    """One recorded payload through the hook's record path, as bytes, received at `t`."""
+    raw = json.dumps(payload, ensure_ascii=False).encode()
+    if not hook_main.record(target, raw, t):
+        raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+
+
 def run_target(
-    state: dict[str, Any], path: Path, offset: int, ctx: Context
+    state: dict[str, Any], path: Path, offset: int, ctx: Context, target: str = "codex"
 ) -> tuple[list[SpanData], int, dict[str, Any]]:
     """One worker pass over a journal from `offset`: (spans, new offset, saved state)."""
     records = list(journal.read(path, offset))
-    spans = get("codex").process(state, records, ctx)
+    spans = get(target).process(state, records, ctx)
     saved = json.loads(json.dumps(state))  # the worker saves the state as JSON
     return spans, (records[-1].end if records else offset), saved
 
@@ -148,9 +164,7 @@ def replay(
     for t, payload in events:
         if worker == "prompt":
             rollouts.write_until(t)
-        raw = json.dumps(payload, ensure_ascii=False).encode()
-        if not hook_main.record("codex", raw, t):
-            raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+        record("codex", payload, t)
         if worker == "prompt":
             ctx = Context(now_ns=t, capture_content=capture_content)
             new, offset, state = run_target(state, jpath, offset, ctx)
@@ -179,6 +193,54 @@ def replay(
         batches=batches,
         rollouts={dst.name: dst for dst, _ in rollouts.files},
     )
+
+
+RECORDED_HOME = "/home/dev"  # the home folder the Claude Code and Gemini CLI runs had
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An agent whose fixture runs hold `hooks.jsonl` and a folder of transcripts, recorded
+    in `RECORDED_HOME` and replayed in a home of the test's."""
+
+    target: str
+    root: Path  # tests/fixtures/<agent>: one folder per recorded run
+    transcripts: str  # a run's folder of transcripts as they were at the end
+    transcripts_home: str  # where the agent keeps them, below the home folder
+    subscribed: frozenset[str] | None = None  # the events staso hooks; None: all recorded
+
+    def events(
+        self, fixture: Path, home: Path, every: bool = False
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """(received_ns, payload) of the run's events staso subscribes to (`every`: all)."""
+        keep = None if every else self.subscribed
+        return read_hooks(fixture, RECORDED_HOME + "/", f"{home}/", keep)
+
+
+class Transcripts(Rollouts):
+    """A run's transcripts under `home`, written at once or by time (`write_until` as for
+    Codex rollouts); a line with no timestamp of its own comes with the line before it.
+    Files other than JSONL (a subagent's meta.json) are there from the start."""
+
+    def __init__(self, recorded: Recorded, fixture: Path, home: Path) -> None:
+        self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
+        self.written: dict[Path, int] = {}
+        root = fixture / recorded.transcripts
+        for src in sorted(root.rglob("*")):
+            if not src.is_file():
+                continue
+            dst = home / recorded.transcripts_home / src.relative_to(root)
+            text = src.read_text().replace(RECORDED_HOME + "/", f"{home}/")
+            if src.suffix != ".jsonl":
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                dst.write_text(text)
+                continue
+            lines, stamp = [], 0
+            for raw in text.encode().splitlines(keepends=True):
+                line = json.loads(raw)
+                stamp = ts_ns(line["timestamp"]) if line.get("timestamp") else stamp
+                lines.append((stamp, raw))
+            self.files.append((dst, lines))
 
 
 def fixtures(root: Path = FIXTURES_CODEX) -> Iterator[Path]:

@@ -19,22 +19,22 @@ after every event (a worker that keeps up).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replay import DAY_NS, Rollouts, ts_ns
+from replay import DAY_NS, Recorded, record, run_target
+from replay import Transcripts as AgentTranscripts
+from replay import fixtures as recorded_runs
 
-from staso_otel.hook import main as hook_main
 from staso_otel.record import journal
 from staso_otel.span.model import SpanData
 from staso_otel.targets import Context, get
 
-RECORDED_HOME = "/home/dev"
 FIXTURES_CLAUDE = Path(__file__).parent / "fixtures" / "claude-code"
 TARGET = "claude-code"
+CLAUDE = Recorded(TARGET, FIXTURES_CLAUDE, "projects", ".claude/projects")
 
 
 @dataclass
@@ -48,44 +48,14 @@ class ClaudeReplay:
 
 
 def load_events(fixture: Path, home: Path) -> list[tuple[int, dict[str, Any]]]:
-    events = []
-    for line in (fixture / "hooks.jsonl").read_text().splitlines():
-        if line.strip():
-            data = json.loads(line.replace(RECORDED_HOME + "/", str(home) + "/"))
-            events.append((round(data["t"] * 1e9), data["payload"]))
-    return events
+    return CLAUDE.events(fixture, home)
 
 
-class Transcripts(Rollouts):
-    """The fixture's transcripts, written under home/.claude/projects at once or by time
-    (`write_until` as for Codex rollouts)."""
+class Transcripts(AgentTranscripts):
+    """The run's transcripts under home/.claude/projects."""
 
     def __init__(self, fixture: Path, home: Path) -> None:
-        self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
-        self.written: dict[Path, int] = {}
-        root = fixture / "projects"
-        for src in sorted(root.rglob("*")):
-            if not src.is_file():
-                continue
-            dst = home / ".claude" / "projects" / src.relative_to(root)
-            text = src.read_text().replace(RECORDED_HOME + "/", str(home) + "/")
-            if src.suffix != ".jsonl":
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                dst.write_text(text)
-                continue
-            lines, stamp = [], 0
-            for raw in text.encode().splitlines(keepends=True):
-                stamp = ts_ns(json.loads(raw)["timestamp"]) if b'"timestamp"' in raw else stamp
-                lines.append((stamp, raw))
-            self.files.append((dst, lines))
-
-
-def _run(
-    state: dict[str, Any], path: Path, offset: int, ctx: Context
-) -> tuple[list[SpanData], int, dict[str, Any]]:
-    records = list(journal.read(path, offset))
-    spans = get(TARGET).process(state, records, ctx)
-    return spans, (records[-1].end if records else offset), json.loads(json.dumps(state))
+        super().__init__(CLAUDE, fixture, home)
 
 
 def replay(
@@ -113,8 +83,8 @@ def replay(
 
     def run(sid: str, t: int) -> None:
         jpath = journal.journal_path(TARGET, sid)
-        new, offsets[sid], states[sid] = _run(
-            states[sid], jpath, offsets[sid], Context(t, capture_content)
+        new, offsets[sid], states[sid] = run_target(
+            states[sid], jpath, offsets[sid], Context(t, capture_content), TARGET
         )
         spans.extend(new)
 
@@ -123,9 +93,7 @@ def replay(
     for t, payload in events:
         if worker == "prompt":
             transcripts.write_until(t)
-        raw = json.dumps(payload, ensure_ascii=False).encode()
-        if not hook_main.record(TARGET, raw, t):
-            raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+        record(TARGET, payload, t)
         if worker == "prompt":
             run(str(payload.get("session_id")), t)
     last = events[-1][0]
@@ -142,6 +110,4 @@ def replay(
 
 
 def fixtures() -> Iterator[Path]:
-    for path in sorted(FIXTURES_CLAUDE.iterdir()):
-        if (path / "hooks.jsonl").is_file():
-            yield path
+    return recorded_runs(FIXTURES_CLAUDE)

@@ -20,23 +20,23 @@ target runs after every event (a worker that keeps up).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replay import Rollouts, ts_ns
+from replay import Recorded, record, run_target
+from replay import Transcripts as AgentTranscripts
+from replay import fixtures as recorded_runs
 
-from staso_otel.hook import main as hook_main
 from staso_otel.record import journal
 from staso_otel.span.model import SpanData
-from staso_otel.targets import Context, get
+from staso_otel.targets import Context
 from staso_otel.targets.gemini import events as gemini_events
 
-RECORDED_HOME = "/home/dev"
 FIXTURES_GEMINI = Path(__file__).parent / "fixtures" / "gemini"
 TARGET = "gemini"
+GEMINI = Recorded(TARGET, FIXTURES_GEMINI, "tmp", ".gemini/tmp", gemini_events.ALL)
 
 
 @dataclass
@@ -47,31 +47,14 @@ class GeminiReplay:
 
 
 def load_events(fixture: Path, home: Path, every: bool = False) -> list[tuple[int, dict]]:
-    events = []
-    for line in (fixture / "hooks.jsonl").read_text().splitlines():
-        if line.strip():
-            data = json.loads(line.replace(RECORDED_HOME + "/", str(home) + "/"))
-            if every or data["payload"].get("hook_event_name") in gemini_events.ALL:
-                events.append((round(data["t"] * 1e9), data["payload"]))
-    return events
+    return GEMINI.events(fixture, home, every)
 
 
-class Transcripts(Rollouts):
-    """The fixture's transcripts under home/.gemini/tmp, at once or by time; a line with
-    no timestamp of its own (a `$set`) comes with the line before it."""
+class Transcripts(AgentTranscripts):
+    """The run's transcripts under home/.gemini/tmp."""
 
     def __init__(self, fixture: Path, home: Path) -> None:
-        self.files: list[tuple[Path, list[tuple[int, bytes]]]] = []
-        self.written: dict[Path, int] = {}
-        root = fixture / "tmp"
-        for src in sorted(root.rglob("*.jsonl")):
-            text = src.read_text().replace(RECORDED_HOME + "/", str(home) + "/")
-            lines, stamp = [], 0
-            for raw in text.encode().splitlines(keepends=True):
-                line = json.loads(raw)
-                stamp = ts_ns(line["timestamp"]) if line.get("timestamp") else stamp
-                lines.append((stamp, raw))
-            self.files.append((home / ".gemini" / "tmp" / src.relative_to(root), lines))
+        super().__init__(GEMINI, fixture, home)
 
 
 def replay(fixture: Path, home: Path, *, worker: str = "end", every: bool = False) -> GeminiReplay:
@@ -87,19 +70,16 @@ def replay(fixture: Path, home: Path, *, worker: str = "end", every: bool = Fals
 
     def run(t: int) -> None:
         nonlocal offset, state
-        records = list(journal.read(journal.journal_path(TARGET, session_id), offset))
-        spans.extend(get(TARGET).process(state, records, Context(t)))
-        offset = records[-1].end if records else offset
-        state = json.loads(json.dumps(state))
+        jpath = journal.journal_path(TARGET, session_id)
+        new, offset, state = run_target(state, jpath, offset, Context(t), TARGET)
+        spans.extend(new)
 
     if worker == "end":
         transcripts.write_until(None)
     for t, payload in events:
         if worker == "event":
             transcripts.write_until(t)
-        raw = json.dumps(payload, ensure_ascii=False).encode()
-        if not hook_main.record(TARGET, raw, t):
-            raise AssertionError(f"hook quarantined a recorded event: {raw[:200]!r}")
+        record(TARGET, payload, t)
         if worker == "event":
             run(t)
     if worker == "end":
@@ -108,6 +88,4 @@ def replay(fixture: Path, home: Path, *, worker: str = "end", every: bool = Fals
 
 
 def fixtures() -> Iterator[Path]:
-    for path in sorted(FIXTURES_GEMINI.iterdir()) if FIXTURES_GEMINI.is_dir() else []:
-        if (path / "hooks.jsonl").is_file():
-            yield path
+    return recorded_runs(FIXTURES_GEMINI)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from replay import FIXTURES_CODEX, RECORDED_CODEX_HOME
-from replay_claude import FIXTURES_CLAUDE, RECORDED_HOME
+from replay import FIXTURES_CODEX, RECORDED_CODEX_HOME, RECORDED_HOME
+from replay_claude import FIXTURES_CLAUDE
 from secrets_corpus import FORMATS, SECRETS, needles
 
 from staso_otel.span.build import CONTENT_KEYS
