@@ -8,24 +8,15 @@ HOOK_LOG unset: log nothing (only play the user's hook).
 Standard library only; run as `python3 codex_hook_logger.py`.
 """
 
-import fcntl
 import json
 import os
 import sys
-import time
+
+from hook_log import log_payload
 
 
 def main() -> int:
-    t = time.time()
-    raw = sys.stdin.read()
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        payload = {"unparsed": raw}
-    if os.environ.get("HOOK_LOG"):
-        with open(os.environ["HOOK_LOG"], "a", encoding="utf-8") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            fh.write(json.dumps({"t": t, "payload": payload}, ensure_ascii=False) + "\n")
+    payload = log_payload()
     block = os.environ.get("HOOK_BLOCK")
     event = payload.get("hook_event_name") if isinstance(payload, dict) else None
     if block and event == "PreToolUse" and block in json.dumps(payload.get("tool_input")):

@@ -5,22 +5,13 @@ Used by record_gemini.py to capture what the real CLI sends; prints nothing, exi
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import time
+
+from hook_log import log_payload
 
 
 def main() -> int:
-    t = time.time_ns()
-    raw = sys.stdin.read()
-    try:
-        payload = json.loads(raw)
-    except ValueError:
-        payload = {"unparsed": raw}
-    line = json.dumps({"t": t, "payload": payload}) + "\n"
-    with open(os.environ["HOOK_LOG"], "a", encoding="utf-8") as fh:
-        fh.write(line)
+    log_payload()
     return 0
 
 

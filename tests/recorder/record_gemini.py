@@ -65,7 +65,7 @@ def record(args: argparse.Namespace) -> Path:
         lines = []
         for line in log.read_text().splitlines():
             data = json.loads(line)
-            lines.append(json.dumps({"t": data["t"] / 1e9, "payload": data["payload"]}))
+            lines.append(json.dumps({"t": data["t"], "payload": data["payload"]}))
         (out / "hooks.jsonl").write_text(_rewrite("\n".join(lines) + "\n", box))
         tmp_root = box.home / ".gemini" / "tmp"
         for src in box.transcripts():
