@@ -65,6 +65,19 @@ def journal_bytes(staso_home: Path, target: str) -> int:
     return sum(p.stat().st_size for p in root.glob("*")) if root.is_dir() else 0
 
 
+def run_hook_process(target: str, raw: bytes, env: dict[str, str]) -> None:
+    """`python -m staso_otel.hook <target>` with `raw` on stdin, as the agent starts it; it
+    must leave the agent undisturbed whatever it was given: exit 0, nothing on stdout."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "staso_otel.hook", target],
+        input=raw,
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0 and proc.stdout == b"", proc.stderr[-2000:]
+
+
 def run_worker_process(
     endpoint: str, why_stuck: str, home: Path | None = None
 ) -> subprocess.CompletedProcess:

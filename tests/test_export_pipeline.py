@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from otlp_receiver import Receiver
-from pipeline_helpers import record_fixture, run_staso
+from pipeline_helpers import record_fixture, run_hook_process, run_staso
 from staso_cli.main import cli
 
 from staso_otel import paths, settings
@@ -248,14 +248,7 @@ def test_the_real_hook_spawns_a_worker_that_exports_by_itself(receiver, isolated
     env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
     env.pop("STASO_RAISE_INTERNAL", None)
     for _, payload in load_events(FIXTURES_CODEX / "hello", codex_home):
-        proc = subprocess.run(
-            [sys.executable, "-m", "staso_otel.hook", "codex"],
-            input=json.dumps(payload).encode(),
-            env=env,
-            capture_output=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0 and proc.stdout == b""
+        run_hook_process("codex", json.dumps(payload).encode(), env)
     assert receiver.wait_for(lambda spans: len(spans) >= 2, timeout_s=60)
     names = sorted(s["name"] for s in receiver.spans)
     assert names == ["chat gpt-6.1-sol", "invoke_agent codex"]

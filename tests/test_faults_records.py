@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from otlp_receiver import Receiver
-from pipeline_helpers import run_worker_process
+from pipeline_helpers import run_hook_process, run_worker_process
 
 from staso_otel.export import losses
 from staso_otel.local import replay
@@ -169,17 +167,6 @@ def test_json_nested_thousands_deep_in_the_transcript_costs_nothing(
     assert "ERROR" not in _log(home)
 
 
-def _hook(target: str, raw: bytes, env: dict) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_otel.hook", target],
-        input=raw,
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0 and proc.stdout == b""
-
-
 @pytest.mark.parametrize("target", ["claude-code", "codex"])
 def test_json_nested_as_deep_as_the_hook_takes_costs_only_its_record(
     receiver, tmp_path, monkeypatch, target
@@ -200,7 +187,7 @@ def test_json_nested_as_deep_as_the_hook_takes_costs_only_its_record(
     for depth in range(995, 900, -5):  # bounded: the deepest the hook still records
         size = journal.stat().st_size
         nested = b'{"a":' * depth + b'"x"' + b"}" * depth
-        _hook(
+        run_hook_process(
             target,
             b'{"session_id":"%s","hook_event_name":"Notification","extra":%s}'
             % (session.encode(), nested),

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
-from pipeline_helpers import record_fixture, run_staso
+from pipeline_helpers import record_fixture, run_hook_process, run_staso
 
 from staso_otel import paths, settings
 from staso_otel.export.spool import Spool
@@ -54,14 +52,7 @@ def test_unreadable_spool_lines_are_reported(receiver, isolated_homes):
 
 
 def test_quarantined_hook_input_is_reported(receiver, isolated_homes):
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_otel.hook", "claude-code"],
-        input=b"{this is not an event",
-        env=_env(STASO_NO_WORKER="1"),
-        capture_output=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0 and proc.stdout == b""
+    run_hook_process("claude-code", b"{this is not an event", _env(STASO_NO_WORKER="1"))
     status = run_staso("status", "--target", "codex", env=_env(STASO_ENDPOINT=receiver.endpoint))
     assert "1 hook inputs quarantined (not JSON)" in status.stdout
     flushed = run_staso("flush", env=_env(STASO_ENDPOINT=receiver.endpoint))

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pipeline_helpers import run_hook_process
 from replay import FIXTURES_CODEX, RECORDED_CODEX_HOME, RECORDED_HOME
 from replay_claude import FIXTURES_CLAUDE
 from secrets_corpus import FORMATS, SECRETS, needles
@@ -148,17 +149,6 @@ def _edit_tree(src: Path, dst: Path, rewrite: tuple[str, str], inject: Injector)
         out.write_text(text)
 
 
-def _hook(target: str, payload: dict[str, Any], env: dict[str, str]) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "staso_otel.hook", target],
-        input=json.dumps(payload).encode(),
-        env=env,
-        capture_output=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0 and proc.stdout == b"", proc.stderr[-2000:]
-
-
 def record_with_secrets(agent: str, tmp: Path, env: dict[str, str]) -> Injector:
     """The edited recording through real hook processes; returns the injector used."""
     if agent == "codex":
@@ -175,7 +165,7 @@ def record_with_secrets(agent: str, tmp: Path, env: dict[str, str]) -> Injector:
         _edit_tree(fixture / name, dst, rewrite, inject)
     target = "codex" if agent == "codex" else "claude-code"
     for payload in payloads:
-        _hook(target, inject(payload), env)
+        run_hook_process(target, json.dumps(inject(payload)).encode(), env)
     assert inject.used == set(CATEGORIES), inject.used  # every placement exists
     return inject
 
