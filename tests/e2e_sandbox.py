@@ -16,6 +16,8 @@ import json
 import os
 import shutil
 import subprocess
+from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -103,6 +105,13 @@ class AgentSandbox:
         env.update(extra)
         return env
 
+    def traced_env(self, endpoint: str | None = None, **extra: str) -> dict[str, str]:
+        """`env()` for a run staso traces: the test's STASO_HOME, spans to `endpoint` (unset:
+        what setup wrote), and a worker that stops after a second idle, not a test's end."""
+        if endpoint is not None:
+            extra = {"STASO_ENDPOINT": endpoint, **extra}
+        return self.env(STASO_HOME=os.environ["STASO_HOME"], STASO_WORKER_IDLE_SECONDS="1", **extra)
+
     def run_cli(
         self, argv: list[str], env: dict[str, str] | None = None, timeout_s: float | None = None
     ) -> subprocess.CompletedProcess[str]:
@@ -120,6 +129,18 @@ class AgentSandbox:
             f"{self.command} failed ({proc.returncode}): {proc.stderr[-2000:]}"
         )
         return proc
+
+
+def received_tree(spans: list[dict], sessions: Collection[str]) -> dict[str, dict]:
+    """The spans a receiver got, by span id, once it is checked that some came, none came
+    twice, each is of one of `sessions` and each one's parent came too."""
+    assert spans, "no span reached the receiver"
+    assert max(Counter((s["trace_id"], s["span_id"]) for s in spans).values()) == 1
+    by_id = {s["span_id"]: s for s in spans}
+    for s in spans:
+        assert s["attributes"]["session.id"] in sessions, s["name"]
+        assert s["parent_span_id"] in (None, *by_id), f"orphan {s['name']}"
+    return by_id
 
 
 def json_lines(stdout: str) -> list[dict]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from e2e_claude import CLAUDE_VERSIONS, ClaudeSandbox, claude_binary, write_greet_skill
+from e2e_sandbox import received_tree
 from mock_anthropic import MockAnthropic
 from pipeline_helpers import journal_bytes, run_staso
 
@@ -34,11 +34,7 @@ def sandbox(tmp_path: Path, request: pytest.FixtureRequest):
 def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, receiver):
     box, mock = sandbox
     staso_home = Path(os.environ["STASO_HOME"])
-    env = box.env(
-        STASO_HOME=str(staso_home),
-        STASO_ENDPOINT=receiver.endpoint,
-        STASO_WORKER_IDLE_SECONDS="1",
-    )
+    env = box.traced_env(receiver.endpoint)
     setup = run_staso("setup", "--target", "claude-code", "--endpoint", receiver.endpoint, env=env)
     assert setup.returncode == 0, setup.stdout + setup.stderr
     assert box.settings_file.exists()
@@ -59,12 +55,7 @@ def test_claude_code_set_up_by_staso_traces_turns_tools_and_subagents(sandbox, r
     assert flushed.returncode == 0, flushed.stdout + flushed.stderr
 
     every = receiver.spans
-    assert every, "no span reached the receiver"
-    assert max(Counter((s["trace_id"], s["span_id"]) for s in every).values()) == 1
-    by_id = {s["span_id"]: s for s in every}
-    for s in every:
-        assert s["attributes"]["session.id"] in (session, nest, greet)
-        assert s["parent_span_id"] in (None, *by_id), f"orphan {s['name']}"
+    by_id = received_tree(every, (session, nest, greet))
     _depth_2_and_skill(box.version, every, by_id, nest, greet)
     spans = [s for s in every if s["attributes"]["session.id"] == session]
     roots = sorted(

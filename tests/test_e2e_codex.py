@@ -35,11 +35,7 @@ def _flush(env: dict[str, str]) -> str:
 
 def test_a_real_codex_session_arrives_as_traces(sandbox, receiver, mock_model, isolated_homes):
     sandbox.write_hooks()
-    env = sandbox.env(
-        STASO_HOME=os.environ["STASO_HOME"],
-        STASO_ENDPOINT=receiver.endpoint,
-        STASO_WORKER_IDLE_SECONDS="1",
-    )
+    env = sandbox.traced_env(receiver.endpoint)
     thread, events = sandbox.exec(
         "SCENARIO:work run things", "--dangerously-bypass-hook-trust", env=env
     )
@@ -94,10 +90,7 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
     """No --dangerously-bypass-hook-trust: the trust staso setup wrote must be enough."""
     from staso_otel import paths
 
-    staso_home = os.environ["STASO_HOME"]
-    env = sandbox.env(
-        STASO_HOME=staso_home,
-        STASO_WORKER_IDLE_SECONDS="1",
+    env = sandbox.traced_env(
         PATH=f"{codex_binary(sandbox.version).parent}{os.pathsep}{os.environ['PATH']}",
     )
     setup = run_staso(
@@ -125,12 +118,7 @@ def test_setup_alone_makes_codex_trace_and_uninstall_stops_it(sandbox, receiver,
 def _traced(sandbox, receiver, prompt: str, *args: str, also=None, **env: str) -> list[dict]:
     """One `codex exec` with staso's hooks (and a user's own, `also`); the spans sent."""
     sandbox.write_hooks(also=also)
-    run_env = sandbox.env(
-        STASO_HOME=os.environ["STASO_HOME"],
-        STASO_ENDPOINT=receiver.endpoint,
-        STASO_WORKER_IDLE_SECONDS="1",
-        **env,
-    )
+    run_env = sandbox.traced_env(receiver.endpoint, **env)
     sandbox.exec(prompt, "--dangerously-bypass-hook-trust", *args, env=run_env)
     _flush(run_env)
     return receiver.spans
