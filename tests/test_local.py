@@ -138,14 +138,28 @@ def test_garbage_gets_400_and_the_collector_keeps_running(collector, body, ctype
     assert post(collector, json.dumps(OTLP_JSON).encode(), "application/json") == 200
 
 
+def _viewer_text(collector) -> str:
+    """Every trace in the collector's store as the viewer prints it, 100 columns, no colour."""
+    with open(os.devnull, "w") as sink:
+        console = Console(width=100, no_color=True, record=True, file=sink)
+        viewer.render(console, [collector.store.trace(t) for t in collector.store.trace_ids()])
+        return console.export_text()
+
+
+def _matches_snapshot(text: str, name: str) -> None:
+    """`text` is tests/snapshots/<name> to the letter (STASO_UPDATE_SNAPSHOTS=1 rewrites it)."""
+    snapshot = SNAPSHOTS / name
+    if os.environ.get("STASO_UPDATE_SNAPSHOTS"):
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(text)
+    assert text == snapshot.read_text()
+
+
 def test_pipeline_into_the_collector_and_the_viewer_snapshot(collector, isolated_homes):
     record_fixture("tour_resume", isolated_homes["codex"], now_ns=1_800_000_000_000_000_000)
     report = worker.drain(settings=settings.load(overrides={"endpoint": collector.endpoint}))
     assert collector.received == report.spans_sent == 16
-    with open(os.devnull, "w") as sink:
-        console = Console(width=100, no_color=True, record=True, file=sink)
-        viewer.render(console, [collector.store.trace(t) for t in collector.store.trace_ids()])
-        text = console.export_text()
+    text = _viewer_text(collector)
     for expected in (
         "$ echo hi",
         "[exit 0]",
@@ -156,11 +170,7 @@ def test_pipeline_into_the_collector_and_the_viewer_snapshot(collector, isolated
         "7500 in, 1280 cached / 315 out tokens",
     ):
         assert expected in text
-    snapshot = SNAPSHOTS / "tour_resume.txt"
-    if os.environ.get("STASO_UPDATE_SNAPSHOTS"):
-        snapshot.parent.mkdir(exist_ok=True)
-        snapshot.write_text(text)
-    assert text == snapshot.read_text()
+    _matches_snapshot(text, "tour_resume.txt")
 
 
 def test_claude_code_sessions_in_the_collector_and_the_viewer_snapshot(collector):
@@ -173,10 +183,7 @@ def test_claude_code_sessions_in_the_collector_and_the_viewer_snapshot(collector
         )
     report = worker.drain(settings=settings.load(overrides={"endpoint": collector.endpoint}))
     assert collector.received == report.spans_sent == collector.store.count()
-    with open(os.devnull, "w") as sink:
-        console = Console(width=100, no_color=True, record=True, file=sink)
-        viewer.render(console, [collector.store.trace(t) for t in collector.store.trace_ids()])
-        text = console.export_text().replace(str(tmp_path), "<tmp>")
+    text = _viewer_text(collector).replace(str(tmp_path), "<tmp>")
     shutil.rmtree(tmp_path, ignore_errors=True)
     for expected in (
         "invoke_agent claude-code  turn 3",
@@ -187,10 +194,7 @@ def test_claude_code_sessions_in_the_collector_and_the_viewer_snapshot(collector
         "$ echo from-sub",
     ):
         assert expected in text
-    snapshot = SNAPSHOTS / "claude_code.txt"
-    if os.environ.get("STASO_UPDATE_SNAPSHOTS"):
-        snapshot.write_text(text)
-    assert text == snapshot.read_text()
+    _matches_snapshot(text, "claude_code.txt")
 
 
 def test_traces_command_renders_and_filters(isolated_homes):
