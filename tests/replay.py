@@ -243,6 +243,67 @@ class Transcripts(Rollouts):
             self.files.append((dst, lines))
 
 
+@dataclass
+class AgentReplay:
+    spans: list[SpanData]
+    session_id: str  # the first event's
+    states: dict[str, dict[str, Any]]  # session id -> reducer state
+    transcripts: list[Path]
+
+
+def replay_recorded(
+    recorded: Recorded,
+    fixture: Path,
+    home: Path,
+    *,
+    each_event: bool,
+    capture_content: bool = True,
+    expire: bool = False,
+    events: list[tuple[int, dict[str, Any]]] | None = None,
+    keep_transcripts: bool = False,
+) -> AgentReplay:
+    """Replay a run of `recorded` into `home`. `each_event`: transcript lines appear when
+    their timestamp has passed and the target runs on the event's session after every
+    event (a worker that keeps up); else the transcripts are complete and the target runs
+    once per session at the end (a worker that lags). `events`: these instead of the run's;
+    `keep_transcripts`: the caller wrote them already. `expire`: then a day's idle expiry."""
+    target = recorded.target
+    home.mkdir(parents=True, exist_ok=True)
+    events = events if events is not None else recorded.events(fixture, home)
+    transcripts = Transcripts(recorded, fixture, home)
+    if keep_transcripts:
+        transcripts.files = []
+    sessions = list(dict.fromkeys(str(p.get("session_id")) for _, p in events))
+    states: dict[str, dict[str, Any]] = {sid: {} for sid in sessions}
+    offsets = dict.fromkeys(sessions, 0)
+    spans: list[SpanData] = []
+
+    def run(sid: str, t: int) -> None:
+        jpath = journal.journal_path(target, sid)
+        ctx = Context(t, capture_content)
+        new, offsets[sid], states[sid] = run_target(states[sid], jpath, offsets[sid], ctx, target)
+        spans.extend(new)
+
+    if not each_event:
+        transcripts.write_until(None)
+    for t, payload in events:
+        if each_event:
+            transcripts.write_until(t)
+        record(target, payload, t)
+        if each_event:
+            run(str(payload.get("session_id")), t)
+    last = events[-1][0]
+    if not each_event:
+        for sid in sessions:
+            run(sid, last)
+    if expire:
+        for sid in sessions:
+            ctx = Context(last + DAY_NS + 1, capture_content)
+            spans.extend(get(target).expire(states[sid], ctx))
+    files = [dst for dst, _ in transcripts.files]
+    return AgentReplay(spans, str(events[0][1]["session_id"]), states, files)
+
+
 def fixtures(root: Path = FIXTURES_CODEX) -> Iterator[Path]:
     """Every recorded run under root (folders holding a hooks.jsonl)."""
     for path in sorted(root.iterdir()):

@@ -24,13 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replay import DAY_NS, Recorded, record, run_target
+from replay import Recorded, replay_recorded
 from replay import Transcripts as AgentTranscripts
 from replay import fixtures as recorded_runs
 
-from staso_otel.record import journal
 from staso_otel.span.model import SpanData
-from staso_otel.targets import Context, get
 
 FIXTURES_CLAUDE = Path(__file__).parent / "fixtures" / "claude-code"
 TARGET = "claude-code"
@@ -70,43 +68,19 @@ def replay(
 ) -> ClaudeReplay:
     if worker not in ("end", "prompt"):
         raise ValueError("worker must be 'end' or 'prompt'")
-    home.mkdir(parents=True, exist_ok=True)
-    events = events if events is not None else load_events(fixture, home)
-    transcripts = Transcripts(fixture, home)
-    if keep_transcripts:
-        transcripts.files = []
-    session_id = events[0][1]["session_id"]
-    sessions = list(dict.fromkeys(str(p.get("session_id")) for _, p in events))
-    states: dict[str, dict[str, Any]] = {sid: {} for sid in sessions}
-    offsets = dict.fromkeys(sessions, 0)
-    spans: list[SpanData] = []
-
-    def run(sid: str, t: int) -> None:
-        jpath = journal.journal_path(TARGET, sid)
-        new, offsets[sid], states[sid] = run_target(
-            states[sid], jpath, offsets[sid], Context(t, capture_content), TARGET
-        )
-        spans.extend(new)
-
-    if worker == "end" and not keep_transcripts:  # keep: the caller wrote them already
-        transcripts.write_until(None)
-    for t, payload in events:
-        if worker == "prompt":
-            transcripts.write_until(t)
-        record(TARGET, payload, t)
-        if worker == "prompt":
-            run(str(payload.get("session_id")), t)
-    last = events[-1][0]
-    if worker == "end":
-        for sid in sessions:
-            run(sid, last)
-    if expire:
-        for sid in sessions:
-            spans.extend(
-                get(TARGET).expire(states[sid], Context(last + DAY_NS + 1, capture_content))
-            )
-    files = [dst for dst, _ in transcripts.files]
-    return ClaudeReplay(spans, states[session_id], session_id, home, files, states)
+    r = replay_recorded(
+        CLAUDE,
+        fixture,
+        home,
+        each_event=worker == "prompt",
+        capture_content=capture_content,
+        expire=expire,
+        events=events,
+        keep_transcripts=keep_transcripts,
+    )
+    return ClaudeReplay(
+        r.spans, r.states[r.session_id], r.session_id, home, r.transcripts, r.states
+    )
 
 
 def fixtures() -> Iterator[Path]:

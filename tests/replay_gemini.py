@@ -25,13 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from replay import Recorded, record, run_target
+from replay import Recorded, replay_recorded
 from replay import Transcripts as AgentTranscripts
 from replay import fixtures as recorded_runs
 
-from staso_otel.record import journal
 from staso_otel.span.model import SpanData
-from staso_otel.targets import Context
 from staso_otel.targets.gemini import events as gemini_events
 
 FIXTURES_GEMINI = Path(__file__).parent / "fixtures" / "gemini"
@@ -62,29 +60,8 @@ def replay(fixture: Path, home: Path, *, worker: str = "end", every: bool = Fals
         raise ValueError("worker must be 'end' or 'event'")
     home.mkdir(parents=True, exist_ok=True)
     events = load_events(fixture, home, every)
-    transcripts = Transcripts(fixture, home)
-    session_id = str(events[0][1]["session_id"])
-    state: dict[str, Any] = {}
-    offset = 0
-    spans: list[SpanData] = []
-
-    def run(t: int) -> None:
-        nonlocal offset, state
-        jpath = journal.journal_path(TARGET, session_id)
-        new, offset, state = run_target(state, jpath, offset, Context(t), TARGET)
-        spans.extend(new)
-
-    if worker == "end":
-        transcripts.write_until(None)
-    for t, payload in events:
-        if worker == "event":
-            transcripts.write_until(t)
-        record(TARGET, payload, t)
-        if worker == "event":
-            run(t)
-    if worker == "end":
-        run(events[-1][0])
-    return GeminiReplay(spans, state, session_id)
+    r = replay_recorded(GEMINI, fixture, home, each_event=worker == "event", events=events)
+    return GeminiReplay(r.spans, r.states[r.session_id], r.session_id)
 
 
 def fixtures() -> Iterator[Path]:
