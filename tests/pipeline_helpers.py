@@ -15,6 +15,25 @@ from replay import FIXTURES_CODEX, Rollouts, load_events
 
 from staso_otel.hook import main as hook_main
 
+FIXTURES = Path(__file__).parent / "fixtures"
+# what the real-backend interop tests (MLflow, Phoenix) send and read back: a Codex
+# session, and a Claude Code session with a background sub-agent
+BACKEND_RECORDINGS = [
+    ("codex", FIXTURES / "codex" / "tour_resume"),
+    ("claude-code", FIXTURES / "claude-code" / "agent"),
+]
+
+
+def record_backend_sessions(tmp: Path, now_ns: int, mp) -> None:
+    """BACKEND_RECORDINGS through the real hook record path into a fresh STASO_HOME under
+    `tmp`, as if they ended at `now_ns`; no worker starts, the caller drains."""
+    from staso_otel.local import replay
+
+    mp.setenv("STASO_HOME", str(tmp / "staso"))
+    mp.setenv("STASO_NO_WORKER", "1")
+    for n, (target, recording) in enumerate(BACKEND_RECORDINGS):
+        replay.replay(recording, tmp / f"home-{n}", target=target, now_ns=now_ns)
+
 
 def record_fixture(
     name: str,

@@ -16,18 +16,12 @@ from pathlib import Path
 
 import pytest
 from mlflow_env import EXPERIMENT_HEADER, MLflow
+from pipeline_helpers import BACKEND_RECORDINGS, record_backend_sessions
 
 from staso_otel import settings
-from staso_otel.local import replay
 from staso_otel.pipeline import worker
 
 pytestmark = pytest.mark.e2e
-
-FIXTURES = Path(__file__).parent / "fixtures"
-RECORDINGS = [
-    ("codex", FIXTURES / "codex" / "tour_resume"),
-    ("claude-code", FIXTURES / "claude-code" / "agent"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +34,7 @@ def mlflow():
 def export(tmp: Path, conf_overrides: dict, now_ns: int, monkeypatch: pytest.MonkeyPatch) -> int:
     """Replay both recordings into a fresh STASO_HOME and drain it (bounded retries: a
     busy server may answer a batch late, and the spool keeps it until it says yes)."""
-    monkeypatch.setenv("STASO_HOME", str(tmp / "staso"))
-    monkeypatch.setenv("STASO_NO_WORKER", "1")
-    for n, (target, recording) in enumerate(RECORDINGS):
-        replay.replay(recording, tmp / f"home-{n}", target=target, now_ns=now_ns)
+    record_backend_sessions(tmp, now_ns, monkeypatch)
     conf = settings.load(overrides={"export_timeout": 60.0, **conf_overrides})
     sent = 0
     for _ in range(5):
@@ -101,7 +92,7 @@ def test_mlflow_shows_types_sessions_token_usage_and_messages(
             usage["input_tokens"] += a["gen_ai.usage.input_tokens"]
             usage["output_tokens"] += a["gen_ai.usage.output_tokens"]
             usage["cache_read_input_tokens"] += a["gen_ai.usage.cache_read.input_tokens"]
-    assert len(set(sessions.values())) == len(RECORDINGS)
+    assert len(set(sessions.values())) == len(BACKEND_RECORDINGS)
     for trace in traces:
         trace_id = trace["trace_id"].removeprefix("tr-")
         assert trace["metadata"]["mlflow.trace.session"] == sessions[trace_id]

@@ -17,23 +17,18 @@ from pathlib import Path
 
 import pytest
 from phoenix_env import Phoenix
+from pipeline_helpers import BACKEND_RECORDINGS, record_backend_sessions
 
 from staso_otel import settings
-from staso_otel.local import replay
 from staso_otel.pipeline import worker
 
 pytestmark = pytest.mark.e2e
 
-FIXTURES = Path(__file__).parent / "fixtures"
 PROJECT = "staso-phoenix-e2e"
 # USD per million tokens for the recordings' mock models, for a Phoenix whose own price
 # table has none: cache reads and writes at their own rates
 PRICES = {"input": 5.0, "cache_read": 0.5, "cache_write": 6.25, "output": 25.0}
 MODELS = [("gpt-6.1-sol", "openai"), ("claude-opus-5-5", "anthropic")]
-RECORDINGS = [
-    ("codex", FIXTURES / "codex" / "tour_resume"),
-    ("claude-code", FIXTURES / "claude-code" / "agent"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +40,7 @@ def phoenix():
 
 def export(tmp: Path, endpoint: str, now_ns: int, monkeypatch: pytest.MonkeyPatch) -> int:
     """Replay both recordings into a fresh STASO_HOME and drain it to `endpoint`."""
-    monkeypatch.setenv("STASO_HOME", str(tmp / "staso"))
-    monkeypatch.setenv("STASO_NO_WORKER", "1")
-    for n, (target, recording) in enumerate(RECORDINGS):
-        replay.replay(recording, tmp / f"home-{n}", target=target, now_ns=now_ns)
+    record_backend_sessions(tmp, now_ns, monkeypatch)
     conf = settings.load(
         overrides={"endpoint": endpoint, "project_name": PROJECT, "export_timeout": 60.0}
     )
@@ -109,7 +101,7 @@ def test_phoenix_shows_agent_llm_and_tool_spans_sessions_tokens_and_tool_io(
             expected_tokens[a["session.id"]]["completion"] += a["llm.token_count.completion"]
         if s["parent_span_id"] is None:
             roots[a["session.id"]].add(s["trace_id"])
-    assert set(sessions) == set(expected_tokens) and len(sessions) == len(RECORDINGS)
+    assert set(sessions) == set(expected_tokens) and len(sessions) == len(BACKEND_RECORDINGS)
     for session_id, session in sessions.items():
         assert session["token_count_prompt"] == expected_tokens[session_id]["prompt"]
         assert session["token_count_completion"] == expected_tokens[session_id]["completion"]
