@@ -63,6 +63,19 @@ def _session(
     return receiver.spans[start:], home
 
 
+def _clean_then_edited(mp, tmp: Path, receiver: Receiver, target: str, editor):
+    """The recording replayed clean, then again with `editor(target)` applied to the
+    agent's own files: the edited run's spans and home, once it is checked that the edited
+    run delivered every span of the clean one, none twice."""
+    mp.setenv("STASO_NO_WORKER", "1")
+    recording = _recording(tmp, target, "tour_resume")
+    clean, _ = _session(mp, tmp, receiver, target, recording, "clean")
+    spans, home = _session(mp, tmp, receiver, target, recording, "bad", edit=editor(target))
+    assert _ids(spans) == _ids(clean)
+    assert len(spans) == len(clean)
+    return spans, home
+
+
 def _ids(spans: list[dict]) -> set[tuple[str, str]]:
     return {(s["trace_id"], s["span_id"]) for s in spans}
 
@@ -123,14 +136,7 @@ def _cut_in_transcript(target: str):
 
 @pytest.mark.parametrize("target", ["claude-code", "codex"])
 def test_a_lone_surrogate_in_the_transcript_costs_nothing(receiver, tmp_path, monkeypatch, target):
-    monkeypatch.setenv("STASO_NO_WORKER", "1")
-    recording = _recording(tmp_path, target, "tour_resume")
-    clean, _ = _session(monkeypatch, tmp_path, receiver, target, recording, "clean")
-    spans, home = _session(
-        monkeypatch, tmp_path, receiver, target, recording, "bad", edit=_cut_in_transcript(target)
-    )
-    assert _ids(spans) == _ids(clean)
-    assert len(spans) == len(clean)
+    spans, home = _clean_then_edited(monkeypatch, tmp_path, receiver, target, _cut_in_transcript)
     assert LONE not in _text(spans)
     assert "\ufffd" in _text(spans)  # the cut text arrived, repaired
     assert "ERROR" not in _log(home)
@@ -156,14 +162,7 @@ def _nest_in_transcript(target: str):
 def test_json_nested_thousands_deep_in_the_transcript_costs_nothing(
     receiver, tmp_path, monkeypatch, target
 ):
-    monkeypatch.setenv("STASO_NO_WORKER", "1")
-    recording = _recording(tmp_path, target, "tour_resume")
-    clean, _ = _session(monkeypatch, tmp_path, receiver, target, recording, "clean")
-    spans, home = _session(
-        monkeypatch, tmp_path, receiver, target, recording, "bad", edit=_nest_in_transcript(target)
-    )
-    assert _ids(spans) == _ids(clean)
-    assert len(spans) == len(clean)
+    _, home = _clean_then_edited(monkeypatch, tmp_path, receiver, target, _nest_in_transcript)
     assert "ERROR" not in _log(home)
 
 
