@@ -5,7 +5,11 @@ Codex (tour_resume, codemode, mcp) and Claude Code (tour_resume, agent with its 
 fan with two), in turn, until the agents' folders hold `--mb` of transcripts. `staso
 import --endpoint <receiver on 127.0.0.1>` runs from a wheel-installed venv
 (benchmarks/wheel_venv.py) into a fresh STASO_HOME and sends every span to a real OTLP
-receiver. Measured: its wall time and peak RSS; the same with `--dry-run` (read and
+receiver. The receiver keeps each request's body and answers at once; the spans are
+decoded and counted after the clock stops (a collector runs on another machine: one that
+decoded every span in Python on these 2 cores took CPU from the import it measures;
+`--receiver decode` measures that way, and `receiver_cpu_s` says what the receiver cost
+either way). Measured: its wall time and peak RSS; the same with `--dry-run` (read and
 rebuild, no redaction, spool or export); the CPU time of each (MB per CPU second: what
 the import costs on a loaded machine, where wall time mostly measures the others' jobs);
 and, in the same interleaved runs, a baseline:
@@ -15,7 +19,7 @@ any transcript reader pays at least). Figures are medians.
 Targets: >= 50 MB/s read by the import at the largest size, peak RSS <= 100 MB at every
 size, every span the import reported arrived. Exits 1 otherwise.
 
-    .venv/bin/python benchmarks/bench_import.py [--mb 10,100] [--runs 3]
+    .venv/bin/python benchmarks/bench_import.py [--mb 10,100] [--runs 3] [--receiver decode]
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -122,10 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", default="10,100", help="transcript MB per size")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--receiver",
+        choices=("store", "decode"),
+        default="store",
+        help="store: decode after the clock stops (default); decode: while receiving",
+    )
     args = parser.parse_args(argv)
     sizes = [float(x) for x in args.mb.split(",")]
     wheel_venv.venv()
-    receiver = Receiver().start()
+    receiver = Receiver(decode=args.receiver == "decode").start()
     rows = []
     with tempfile.TemporaryDirectory(prefix="staso-bench-import-") as tmp:
         base = Path(tmp)
@@ -137,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         dry: dict[float, list[float]] = {mb: [] for mb in sizes}
         dry_peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
         cpus: dict[float, list[float]] = {mb: [] for mb in sizes}
+        receiving: dict[float, list[float]] = {mb: [] for mb in sizes}
         dry_cpus: dict[float, list[float]] = {mb: [] for mb in sizes}
         spans: dict[float, int] = {}
         lost = 0
@@ -150,15 +162,25 @@ def main(argv: list[str] | None = None) -> int:
                 dry[mb].append(wall)
                 dry_peaks[mb].append(rss)
                 dry_cpus[mb].append(cpu)
-                before = len(receiver.spans)
+                first, before = len(receiver.requests), len(receiver.spans)
+                mine = resource.getrusage(resource.RUSAGE_SELF)  # this process: the receiver
                 wall, rss, cpu, report = run_import(
                     homes[mb], base / f"staso-{k}", receiver.endpoint
                 )
+                used = resource.getrusage(resource.RUSAGE_SELF)
+                receiving[mb].append(used.ru_utime + used.ru_stime - mine.ru_utime - mine.ru_stime)
                 k += 1
                 walls[mb].append(wall)
                 peaks[mb].append(rss)
                 cpus[mb].append(cpu)
-                lost += report["spans"] - (len(receiver.spans) - before)
+                if receiver.decode:
+                    arrived = len(receiver.spans) - before
+                else:  # after the clock: decoded now, and the bodies let go
+                    arrived = len(receiver.decode_kept(first))
+                    with receiver.lock:
+                        for request in receiver.requests[first:]:
+                            request["body"] = b""
+                lost += report["spans"] - arrived
                 spans[mb] = report["spans"]
                 assert report["bytes_read"] >= written[mb] and not report["skipped"], report
         for mb in sizes:
@@ -181,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     "dry_run_peak_rss_mb": round(statistics.median(dry_peaks[mb]), 1),
                     "spans_per_run": spans[mb],
+                    "receiver_cpu_s": round(statistics.median(receiving[mb]), 2),
                 }
             )
     receiver.stop()
