@@ -52,17 +52,42 @@ RECORDINGS = [
     ("codex", "mcp"),
     ("claude-code", "fan"),
 ]
-# Runs a command, then prints its wall time, the peak RSS of the children (KiB) and their
-# CPU time (user + system: what the import costs whatever else the cores are running).
+# Runs a command, then prints its wall time, its peak RSS (KiB) and its CPU time (user +
+# system: what the import costs whatever else the cores are running). The peak is the
+# larger of the largest single process's (getrusage) and the sum over the command and its
+# children sampled every 20 ms from /proc (a large import rebuilds in a child process:
+# both count).
 _MEASURE = (
-    "import resource, subprocess, sys, time\n"
+    "import os, resource, subprocess, sys, threading, time\n"
+    "def tree_kib(pid):\n"
+    "    total, todo = 0, [pid]\n"
+    "    while todo:\n"
+    "        p = todo.pop()\n"
+    "        try:\n"
+    "            with open(f'/proc/{p}/status') as fh:\n"
+    "                total += next(int(l.split()[1]) for l in fh if l.startswith('VmRSS'))\n"
+    "            for task in os.listdir(f'/proc/{p}/task'):\n"
+    "                with open(f'/proc/{p}/task/{task}/children') as fh:\n"
+    "                    todo += [int(c) for c in fh.read().split()]\n"
+    "        except (OSError, StopIteration):\n"
+    "            pass\n"
+    "    return total\n"
     "t = time.perf_counter()\n"
-    "out = subprocess.run(sys.argv[1:], capture_output=True)\n"
+    "proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n"
+    "peak = [0]\n"
+    "def sample():\n"
+    "    while proc.poll() is None:\n"
+    "        peak[0] = max(peak[0], tree_kib(proc.pid))\n"
+    "        time.sleep(0.02)\n"
+    "watch = threading.Thread(target=sample, daemon=True)\n"
+    "watch.start()\n"
+    "stdout, stderr = proc.communicate()\n"
     "wall = time.perf_counter() - t\n"
-    "sys.stderr.buffer.write(out.stderr)\n"
+    "watch.join()\n"
+    "sys.stderr.buffer.write(stderr)\n"
     "use = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
-    "print(out.returncode, wall, use.ru_maxrss, use.ru_utime + use.ru_stime)\n"
-    "print(out.stdout.decode().strip())\n"
+    "print(proc.returncode, wall, max(use.ru_maxrss, peak[0]), use.ru_utime + use.ru_stime)\n"
+    "print(stdout.decode().strip())\n"
 )
 # The baseline: every line of every file decoded.
 _READ_ALL = (

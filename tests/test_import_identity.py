@@ -18,7 +18,7 @@ from clone_sessions import AGENT_FILES, FIXTURES, clone
 from otlp_receiver import Receiver
 
 from staso_otel import semconv, settings, targets
-from staso_otel.backfill import run, sources
+from staso_otel.backfill import child, run, sources
 from staso_otel.pipeline import worker
 from staso_otel.targets.base import Context
 
@@ -79,10 +79,18 @@ def _by_session(spans: list[dict]) -> dict[str, list[str]]:
     return out
 
 
-def test_import_sends_what_the_kernel_builds_record_by_record(transcripts, tmp_path):
+@pytest.mark.parametrize("rebuild", ["here", "in a child process"])
+def test_import_sends_what_the_kernel_builds_record_by_record(
+    transcripts, tmp_path, monkeypatch, rebuild
+):
+    if rebuild == "here":
+        monkeypatch.setattr(child, "MIN_BYTES", float("inf"))
+    else:
+        monkeypatch.setattr(child, "MIN_BYTES", 0)
     found = sources.find(sources.TARGETS)
     assert {s.target for s in found.sessions} == {"codex", "claude-code"}
     assert not found.skipped
+    assert child.worth_it(found.sessions, dry_run=False) == (rebuild != "here")
     imported, reference = Receiver().start(), Receiver().start()
     try:
         st = settings.load(overrides={"endpoint": imported.endpoint})

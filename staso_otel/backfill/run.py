@@ -237,17 +237,19 @@ def run(
     if sink.pipeline is not None and sink.pipeline.settings_error:
         report.errors.append(sink.pipeline.settings_error)
     started = time.monotonic()
+    capture = bool(settings.capture_content)
     try:
-        for session in found.sessions:
-            import_session(
-                session,
-                sink,
-                report,
-                since_ns=since_ns,
-                capture=bool(settings.capture_content),
+        from staso_otel.backfill import child
+
+        if child.worth_it(found.sessions, dry_run):
+            child.rebuild(
+                found.sessions, sink, report, since_ns=since_ns, capture=capture, progress=progress
             )
-            if progress is not None:
-                progress(report, session)
+        else:
+            for session in found.sessions:
+                import_session(session, sink, report, since_ns=since_ns, capture=capture)
+                if progress is not None:
+                    progress(report, session)
     finally:
         report.spans_sent, report.spans_left = sink.close()
     log.info("import", f"{report.sessions} sessions in {time.monotonic() - started:.1f}s")
