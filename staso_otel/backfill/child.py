@@ -39,9 +39,16 @@ PIPE_BYTES = 1024 * 1024
 
 def worth_it(sessions: list[Session], dry_run: bool) -> bool:
     """A child pays for itself: there is a send to overlap, a second core and enough to read."""
-    if dry_run or len(sessions) < 2 or (os.cpu_count() or 1) < 2:
+    if dry_run or len(sessions) < 2 or os.name != "posix" or _cores() < 2:
         return False
     return sum(s.size for s in sessions) >= MIN_BYTES
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class _PipeSink:
