@@ -8,10 +8,13 @@
   127.0.0.1. The baseline is a fresh raw-SDK process (TracerProvider + BatchSpanProcessor +
   OTLPSpanExporter) creating the same spans (names, kinds, attributes, times, nesting),
   timed the same way. Interleaved; ratio = raw time / worker time. Target: >= 0.8x.
+  `--against PYTHON` alternates another checkout's wheel venv (e.g. main's, made with
+  `python benchmarks/wheel_venv.py` there) into the same rounds: before/after, one load.
 
 Everything runs from a wheel-installed venv (benchmarks/wheel_venv.py).
 
     .venv/bin/python benchmarks/bench_worker.py [--sessions 100] [--runs 5] [--only idle|throughput]
+        [--against OTHER_CHECKOUT/.cache/bench-wheel/bin/python]
     .venv/bin/python benchmarks/bench_worker.py --profile [--sessions 100]
 
 `--profile` runs one fresh worker on the same sessions under cProfile (in the wheel venv)
@@ -148,22 +151,36 @@ def _ordered(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def throughput(sessions: int, runs: int) -> dict[str, Any]:
+def _worker_run(py: str, home: Path, sessions: int, first: int, cwd: Path) -> tuple[float, list]:
+    """One fresh worker of `py` on `sessions` new sessions: (seconds, spans received)."""
+    receiver = Receiver().start()
+    try:
+        expected = _record(home, sessions, first)
+        env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.5")
+        start = time.monotonic()
+        proc = subprocess.Popen([py, "-m", spawn.WORKER_MODULE], env=env, cwd=cwd)
+        took = _until_all(receiver, expected, start)
+        proc.wait(timeout=120)
+        return took, list(receiver.spans)
+    finally:
+        receiver.stop()
+
+
+def throughput(sessions: int, runs: int, against: str | None = None) -> dict[str, Any]:
     py = wheel_venv.python()
-    ours, raw = [], []
+    ours, raw, theirs = [], [], []
     with tempfile.TemporaryDirectory(prefix="staso-bench-tp-") as tmp:
         base = Path(tmp)
         for r in range(runs):  # interleaved: load from elsewhere hits both alike
-            receiver = Receiver().start()
-            home = base / f"w{r}"
-            expected = _record(home, sessions, r * sessions)
-            env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.5")
-            start = time.monotonic()
-            proc = subprocess.Popen([py, "-m", spawn.WORKER_MODULE], env=env, cwd=base)
-            ours.append(_until_all(receiver, expected, start))
-            proc.wait(timeout=120)
-            spans = _ordered(list(receiver.spans))
-            receiver.stop()
+            took, got = _worker_run(py, base / f"w{r}", sessions, 2 * r * sessions, base)
+            ours.append(took)
+            expected = len(got)
+            spans = _ordered(got)
+            if against:  # another checkout's worker on as many new sessions
+                took, _ = _worker_run(
+                    against, base / f"a{r}", sessions, (2 * r + 1) * sessions, base
+                )
+                theirs.append(took)
             dump = base / f"spans{r}.json"
             dump.write_text(json.dumps(spans))
             receiver = Receiver().start()
@@ -173,7 +190,12 @@ def throughput(sessions: int, runs: int) -> dict[str, Any]:
             proc.wait(timeout=120)
             receiver.stop()
     worker_s, raw_s = statistics.median(ours), statistics.median(raw)
+    versus = {}
+    if against:
+        against_s = statistics.median(theirs)
+        versus = {"against_s": round(against_s, 3), "against_ratio": round(raw_s / against_s, 2)}
     return {
+        **versus,
         "sessions": sessions,
         "spans": expected,
         "runs": runs,
@@ -257,6 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", action="append", choices=["idle", "throughput"])
     parser.add_argument("--profile", action="store_true", help="profile one worker run")
+    parser.add_argument(
+        "--against", help="throughput: another wheel venv's python (e.g. main's) alternated in"
+    )
     args = parser.parse_args(argv)
     if args.profile:
         profile(args.sessions)
@@ -274,13 +299,18 @@ def main(argv: list[str] | None = None) -> int:
         failed += ["idle start: spans sent again"] * bool(r["sent_again"])
         failed += [f"idle start {r['ratio']}x bare"] * (r["ratio"] > IDLE_TARGET)
     if "throughput" in wanted:
-        r = results["throughput"] = throughput(args.sessions, args.runs)
+        r = results["throughput"] = throughput(args.sessions, args.runs, args.against)
         print(
             f"throughput  {r['spans']} spans, spawn -> last span at the receiver: worker "
             f"{r['worker_s']} s ({r['worker_spans_per_s']} spans/s), raw SDK process "
             f"{r['raw_sdk_s']} s ({r['raw_sdk_spans_per_s']} spans/s): {r['ratio']}x the raw "
             f"SDK's throughput (target >= {THROUGHPUT_TARGET:g}x)"
         )
+        if args.against:
+            print(
+                f"            against {args.against}: worker {r['against_s']} s, "
+                f"{r['against_ratio']}x the raw SDK's throughput"
+            )
         failed += [f"throughput {r['ratio']}x raw"] * (r["ratio"] < THROUGHPUT_TARGET)
     out = HERE / "results"
     out.mkdir(exist_ok=True)

@@ -130,7 +130,7 @@ def test_a_worker_stops_when_its_home_is_removed_between_passes(isolated_homes, 
     try:
         passes = 0
 
-        def process_journals(now_ns=None):
+        def process_journals(now_ns=None, **_):
             nonlocal passes
             passes += 1
             shutil.rmtree(home, ignore_errors=True)

@@ -316,6 +316,9 @@ class Sender:
             self._headers["Content-Encoding"] = settings.compression
         self._resources: dict[str, encode.Resource] = {}
         self._sdk_resources: dict[str, Resource] = {}
+        # the export begun and not finished: (spans, their ReadableSpans, outcome if known)
+        self._flight: tuple[Sequence[SpanData], list[ReadableSpan] | None, Outcome | None] | None
+        self._flight = None
 
     def _resource(self, target: str) -> encode.Resource:
         if target not in self._resources:
@@ -329,14 +332,38 @@ class Sender:
         return [to_readable(s, self._sdk_resources[s.target], self.limits) for s in spans]
 
     def send(self, spans: Sequence[SpanData]) -> Outcome:
+        self.begin(spans)
+        return self.finish()
+
+    def begin(self, spans: Sequence[SpanData]) -> None:
+        """Start exporting `spans`; `finish()` gives the outcome, and must come before the
+        next `begin`. Over OTLP/HTTP only the request is written here, so the caller works
+        while the backend reads and answers; an SDK exporter exports here, whole."""
+        assert self._flight is None, "begin() with an export in flight"
         readable = None
+        outcome: Outcome | None = None
         if self.transport is not None:
-            outcome = self._post(spans)
+            outcome = self._write(spans)
         elif self.exporter is not None:
             readable = self._readable(spans)
             outcome = self._export(readable)
         else:
             outcome = Outcome("ok")
+        self._flight = (spans, readable, outcome)
+
+    def answered(self) -> bool:
+        """Whether `finish()` would not wait for the backend."""
+        if self._flight is None or self._flight[2] is not None or self.transport is None:
+            return True
+        return self.transport.answered()
+
+    def finish(self) -> Outcome:
+        """The outcome of the export `begin` started (waits for the backend's answer)."""
+        assert self._flight is not None, "finish() without an export in flight"
+        spans, readable, outcome = self._flight
+        self._flight = None
+        if outcome is None:
+            outcome = self._answer()
         if self.console is not None and outcome.kind == "ok":
             # after the OTLP export, not before: a batch retried is written once
             self.console.export(readable if readable is not None else self._readable(spans))
@@ -347,15 +374,24 @@ class Sender:
         how = encode.encode_json if self.json else encode.encode_protobuf
         return how(spans, self._resource, (SCOPE_NAME, SCOPE_VERSION), self.limits)
 
-    def _post(self, spans: Sequence[SpanData]) -> Outcome:
+    def _write(self, spans: Sequence[SpanData]) -> Outcome | None:
+        """Write the request; None once written (its answer is read by `_answer`)."""
         assert self.transport is not None
         try:
             body = _compress(self.encode(spans), self.settings.compression)
-            answer = self.transport.post(body, self._headers)
+            self.transport.begin(body, self._headers)
         except TransportError as exc:
             return Outcome("retry", detail=str(exc))
         except Exception as exc:  # a span it cannot encode must not take the worker down
             return Outcome("retry", detail=f"{type(exc).__name__}: {exc}")
+        return None
+
+    def _answer(self) -> Outcome:
+        assert self.transport is not None
+        try:
+            answer = self.transport.answer()
+        except TransportError as exc:
+            return Outcome("retry", detail=str(exc))
         status = answer.status
         kind = classify(status, 200 <= status < 300)
         detail = "" if kind == "ok" else _detail(status, answer.location)
@@ -373,6 +409,7 @@ class Sender:
         return Outcome(kind, None, None, "" if kind == "ok" else "no response")
 
     def shutdown(self) -> None:
+        self._flight = None  # an answer not read: its batches stay spooled, sent again
         if self.transport is not None:
             self.transport.close()
         for exporter in (self.exporter, self.console):

@@ -142,15 +142,48 @@ class Transport:
         self._proxy_read = False  # read at the first request: a bad proxy is its error
         self._context: ssl.SSLContext | None = None
         self._conn: http.client.HTTPConnection | None = None
+        # the request written and not yet answered: (method, body, headers, on a kept conn)
+        self._asked: tuple[str, bytes | None, dict[str, str], bool] | None = None
 
     def post(self, body: bytes, headers: dict[str, str]) -> Answer:
         """One request and its answer; raises TransportError when there is no answer."""
-        return self._request("POST", body, headers)
+        self.begin(body, headers)
+        return self.answer()
 
     def get(self) -> Answer:
-        return self._request("GET", None, {})
+        self._begin("GET", None, {})
+        return self.answer()
 
-    def _request(self, method: str, body: bytes | None, headers: dict[str, str]) -> Answer:
+    def begin(self, body: bytes, headers: dict[str, str]) -> None:
+        """Write a POST; its answer is read by `answer()`, which must come before the next
+        request (one request in flight). Between the two the caller works on while the
+        server reads and answers: the worker reduces the next sessions meanwhile."""
+        self._begin("POST", body, headers)
+
+    def answered(self) -> bool:
+        """Whether `answer()` would find the answer (or the connection's end) waiting."""
+        return self._asked is None or self._conn is None or _readable(self._conn)
+
+    def answer(self) -> Answer:
+        """The answer to the request `begin` wrote; raises TransportError without one."""
+        assert self._asked is not None, "answer() without a request in flight"
+        method, body, headers, reused = self._asked
+        self._asked = None
+        try:
+            try:
+                return self._read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                self.close()  # the kept connection died under us: once more, fresh
+                self._write(method, body, headers)
+                return self._read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise TransportError(describe_error(exc, self.endpoint), exc) from exc
+
+    def _begin(self, method: str, body: bytes | None, headers: dict[str, str]) -> None:
+        assert self._asked is None, "a request is already in flight"
         all_headers = {**self.headers, **headers}
         if not self._proxy_read:
             try:
@@ -158,22 +191,24 @@ class Transport:
             except ValueError as exc:
                 raise TransportError(str(exc), exc) from exc
             self._proxy_read = True
-        reused = self._conn is not None and not _dropped(self._conn)
+        reused = self._conn is not None and not _readable(self._conn)
         if not reused:
             self.close()
         try:
             try:
-                return self._once(method, body, all_headers)
+                self._write(method, body, all_headers)
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
                 if not reused:
                     raise
-                self.close()  # the kept connection died under us: once more, fresh
-                return self._once(method, body, all_headers)
+                self.close()
+                reused = False
+                self._write(method, body, all_headers)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             raise TransportError(describe_error(exc, self.endpoint), exc) from exc
+        self._asked = (method, body, all_headers, reused)
 
-    def _once(self, method: str, body: bytes | None, headers: dict[str, str]) -> Answer:
+    def _write(self, method: str, body: bytes | None, headers: dict[str, str]) -> None:
         conn = self._conn or self._connect()
         self._conn = conn
         target = self.path
@@ -182,7 +217,10 @@ class Transport:
             if self.proxy.authorization:
                 headers = {**headers, "Proxy-Authorization": self.proxy.authorization}
         conn.request(method, target, body=body, headers=headers)
-        response = conn.getresponse()
+
+    def _read(self) -> Answer:
+        assert self._conn is not None
+        response = self._conn.getresponse()
         answer = Answer(
             response.status,
             parse_retry_after(response.getheader("Retry-After")),
@@ -212,15 +250,17 @@ class Transport:
         return conn
 
     def close(self) -> None:
+        self._asked = None
         if self._conn is not None:
             with contextlib.suppress(OSError):
                 self._conn.close()
             self._conn = None
 
 
-def _dropped(conn: http.client.HTTPConnection) -> bool:
-    """Whether a kept connection was closed by the server while idle (readable with
-    nothing asked means EOF or junk; either way it cannot carry the next request)."""
+def _readable(conn: http.client.HTTPConnection) -> bool:
+    """Whether the connection has something to read (or is gone). With nothing asked that
+    means the server closed it while idle (EOF or junk: it cannot carry the next request);
+    with a request in flight, that its answer has come."""
     sock = conn.sock
     if sock is None:
         return True

@@ -13,6 +13,7 @@ before its journal offset advances (docs/RELIABILITY.md).
 
 from __future__ import annotations
 
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,9 @@ class Commits:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[tuple[Path | None, Future[None]]] = []
         self._published = 0  # bytes published since the last wait (written by the thread)
+        # batches durable with their session's offset saved, oldest first: the worker may
+        # send them while it reduces the next sessions (appended by the thread)
+        self._durable: deque[Path] = deque()
 
     def submit(self, journal: Path, staged: list[Staged], held: state.Held) -> None:
         """Publish `staged`, then save and release `held`, on the commit thread."""
@@ -54,11 +58,19 @@ class Commits:
                 self.spool.publish(one)
                 self._published += one.size
             state.save(held)
+            self._durable.extend(one.path for one in staged)
         except BaseException:
             self.spool.discard(staged)  # not published: the records are read again
             raise
         finally:
             state.release(held)
+
+    def durable(self) -> list[Path]:
+        """The batches committed since the last call, in the order they were committed."""
+        out = []
+        while self._durable:
+            out.append(self._durable.popleft())
+        return out
 
     def wait(self) -> set[Path]:
         """Wait for every commit and delete submitted; returns the journals whose commit

@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,6 +116,12 @@ class Pipeline:
         self.sent_total = 0
         self.last_error: str | None = None
         self.redacted = Memo()  # texts already redacted, across the sessions of a backlog
+        # sending while reducing (process_journals(send=True)): batches committed and not
+        # yet sent, the group being formed, and the group whose request is in flight
+        self._ready: deque[Path | Batch] = deque()  # a Batch: loaded, not yet sent
+        self._forming: list[tuple[Batch, int]] = []  # with each batch's estimated bytes
+        self._flight: list[Batch] | None = None
+        self._pass_sent = 0
 
     @property
     def sender(self) -> otlp.Sender:
@@ -141,8 +148,15 @@ class Pipeline:
                 return True
         return False
 
-    def process_journals(self, now_ns: int | None = None) -> tuple[int, int]:
-        """Consume new records of every journal; returns (records, spans spooled)."""
+    def process_journals(self, now_ns: int | None = None, *, send: bool = False) -> tuple[int, int]:
+        """Consume new records of every journal; returns (records, spans spooled).
+
+        With `send`, the batches of the sessions already committed go out while the next
+        sessions are reduced, a group at a time (as `send_spool` groups them): the request
+        is written, and its answer read only once it has come, so the wait on the backend
+        overlaps the reduction instead of following it. Each batch is durable, with its
+        session's offset saved, before it is sent, and deleted only once accepted; a
+        failure defers or parks it exactly as `send_spool` does, and blocks the rest."""
         now_ns = now_ns or time.time_ns()
         ctx = Context(
             now_ns=now_ns,
@@ -153,12 +167,28 @@ class Pipeline:
         try:
             for target_name, path in list(journal.journals(self.home)):
                 done[path] = self._process_journal(target_name, path, ctx)
+                if send:
+                    self._send_ready()
         finally:
+            self._land()  # the request in flight: its batches deleted if accepted
             # A commit that failed (logged) left its session's offset where it was, and
             # counts nothing: like a fault in the target, it is tried again when the
             # journal grows, not at once, so a full disk cannot keep the worker spinning.
             for path in self.commits.wait():
                 done.pop(path, None)
+        try:
+            if send:
+                while self._send_ready(final=True):
+                    self._land()
+        finally:
+            self._land()
+            self.commits.wait()
+            # what was not sent here is on disk: send_spool takes it
+            self._ready.clear()
+            self._forming.clear()
+            self.commits.durable()
+            self._sent(self._pass_sent)
+            self._pass_sent = 0
         return sum(r for r, _ in done.values()), sum(s for _, s in done.values())
 
     def _process_journal(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
@@ -342,6 +372,64 @@ class Pipeline:
         return len(spans)
 
     # -- spool -> backend ----------------------------------------------------------------
+    def _send_ready(self, *, final: bool = False) -> bool:
+        """Land the request in flight if answered, then begin the next full group of
+        committed batches (with `final`, the last one too); returns whether one began."""
+        if self._flight is not None:
+            if not self.sender.answered():
+                return False  # not answered yet: the next session is reduced meanwhile
+            self._land()
+        self._ready.extend(self.commits.durable())
+        if self.settings_error or time.time_ns() < self.blocked_until_ns:
+            return False
+        from staso_otel.export import otlp
+
+        used = sum(size for _, size in self._forming)
+        count = sum(len(batch.spans) for batch, _ in self._forming)
+        while True:
+            if not self._ready:
+                if final and self._forming:
+                    break
+                return False  # not a full group yet
+            batch = self._loaded(self._ready[0])
+            if batch is None:
+                self._ready.popleft()
+                continue
+            size = otlp.estimate_bytes(batch.spans)
+            full = used + size > otlp.MAX_GROUP_BYTES
+            if self._forming and (full or count + len(batch.spans) > otlp.MAX_REQUEST_SPANS):
+                self._ready[0] = batch  # loaded once (a load takes it from the spool's memory)
+                break
+            self._ready.popleft()
+            self._forming.append((batch, size))
+            used += size
+            count += len(batch.spans)
+        group = [batch for batch, _ in self._forming]
+        self._forming = []
+        if len(group) == 1 and len(otlp.chunk(group[0].spans)) > 1:
+            sent, _ = self._send_batch(group[0], time.time_ns())  # rare: no overlap
+            self._pass_sent += sent
+            return True
+        self.sender.begin([span for batch in group for span in batch.spans])
+        self._flight = group
+        return True
+
+    def _loaded(self, item: Path | Batch) -> Batch | None:
+        """A committed batch to send now; None if it is gone, empty or not due (those are
+        left to send_spool, which deletes, waits or parks them as it does any batch)."""
+        batch = item if isinstance(item, Batch) else self.spool.load(item)
+        if batch is None or not batch.spans or batch.next_attempt_ns > time.time_ns():
+            return None
+        return batch
+
+    def _land(self) -> None:
+        """Read the answer to the request in flight and settle its batches."""
+        if self._flight is None:
+            return
+        group, self._flight = self._flight, None
+        sent, _ = self._finish_group(group, time.time_ns())
+        self._pass_sent += sent
+
     def send_spool(self, now_ns: int | None = None, *, force: bool = False) -> tuple[int, bool]:
         """Send due batches; returns (spans sent, whether batches wait for a later retry).
 
@@ -405,19 +493,28 @@ class Pipeline:
 
     def _send_group(self, group: list[Batch], now_ns: int) -> tuple[int, bool]:
         """One request for several batches; each is deleted only once it is accepted."""
-        if len(group) == 1:
+        from staso_otel.export import otlp
+
+        if len(group) == 1 and len(otlp.chunk(group[0].spans)) > 1:
             return self._send_batch(group[0], now_ns)
-        spans = [span for batch in group for span in batch.spans]
-        outcome = self.sender.send(spans)
+        self.sender.begin([span for batch in group for span in batch.spans])
+        return self._finish_group(group, now_ns)
+
+    def _finish_group(self, group: list[Batch], now_ns: int) -> tuple[int, bool]:
+        """Settle the batches of the request begun for `group`, by its outcome."""
+        outcome = self.sender.finish()
         if outcome.kind == "ok":
+            spans = sum(len(batch.spans) for batch in group)
             for batch in group:
                 self.commits.delete(batch)
-            self.sent_total += len(spans)
-            return len(spans), False
+            self.sent_total += spans
+            return spans, False
         if outcome.kind == "retry":
             # As one failing batch would: the first is deferred (its attempts count the
             # backoff), the block holds back the rest, which keep their own headers.
             return self._retry_later(group[0], group[0].spans, outcome, now_ns)
+        if len(group) == 1:
+            return self._send_batch(group[0], now_ns, outcome)
         # Too large or refused: each batch on its own, so one bad batch is split or
         # parked without holding back the others.
         sent = 0
@@ -428,14 +525,18 @@ class Pipeline:
                 return sent, True
         return sent, False
 
-    def _send_batch(self, batch: Batch, now_ns: int) -> tuple[int, bool]:
+    def _send_batch(
+        self, batch: Batch, now_ns: int, first: otlp.Outcome | None = None
+    ) -> tuple[int, bool]:
+        """Send one batch, in parts when large; `first`: what its one request got already."""
         from staso_otel.export import otlp
 
         delivered = 0
         left: list[SpanData] = []
         worst: otlp.Outcome | None = None
         for part in otlp.chunk(batch.spans):
-            n, rest, outcome = self._deliver(part)
+            n, rest, outcome = self._deliver(part, first)
+            first = None
             delivered += n
             left.extend(rest)
             if outcome is not None and (worst is None or outcome.kind == "retry"):
@@ -469,10 +570,13 @@ class Pipeline:
         )
         return 0, True
 
-    def _deliver(self, spans: list[SpanData]) -> tuple[int, list[SpanData], otlp.Outcome | None]:
+    def _deliver(
+        self, spans: list[SpanData], known: otlp.Outcome | None = None
+    ) -> tuple[int, list[SpanData], otlp.Outcome | None]:
+        """Send `spans` (unless `known` is what sending them got), halving on a 413."""
         from staso_otel.export import otlp
 
-        outcome = self.sender.send(spans)
+        outcome = known or self.sender.send(spans)
         if outcome.kind == "ok":
             return len(spans), [], None
         if outcome.kind == "too_large" and len(spans) > 1:
@@ -606,7 +710,7 @@ def _work_until_idle(pipeline: Pipeline) -> None:
     while True:
         if not pipeline.home.is_dir():
             return  # STASO_HOME removed (uninstall --purge, a scratch home): nothing is ours
-        records, _ = pipeline.process_journals()
+        records, _ = pipeline.process_journals(send=True)
         sent, _ = pipeline.send_spool()
         now = time.monotonic()
         if records or sent:
