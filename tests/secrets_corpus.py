@@ -331,6 +331,28 @@ def _corpus() -> list[Secret]:
     add("cli_mysql_p", "mysql -u root -p" + (v := word()) + " shop < dump.sql", v)
     add("prose_password", "The staging password: " + (v := word()) + " (rotate it monthly)", v)
 
+    # Shapes where the name is one field and the secret another, or the word is not
+    # followed by `:`/`=`: environment entries, headers of any length, XML elements,
+    # values on the next line, netrc, `login -p`.
+    add("k8s_env_entry", "env:\n- name: DB_PASSWORD\n  value: " + (v := _r(12)), v)
+    add("k8s_env_quoted", '    - name: STRIPE_API_KEY\n      value: "' + (v := _r(12)) + '"', v)
+    add("ecs_env_json", '{"name": "DB_PASSWORD", "value": "' + (v := _r(12)) + '"}', v)
+    add("dotnet_add_key", '<add key="ClearTextPassword" value="' + (v := _r(12)) + '" />', v)
+    add("auth_bearer_short", "Authorization: Bearer " + (v := _r(12)), v)
+    add("auth_token_short", "curl -H 'Authorization: token " + (v := _r(12)) + "' https://x", v)
+    add("auth_json_short", '{"headers": {"authorization": "' + (v := _r(12)) + '"}}', v)
+    add("xml_password", "<server><id>nexus</id><password>" + (v := _r(12)) + "</password>", v)
+    add("xml_api_key", "<apiKey>" + (v := _r(12)) + "</apiKey>", v)
+    add("passphrase_yaml", "passphrase: " + (v := _r(12)), v)
+    add("passphrase_env", "GPG_PASSPHRASE=" + (v := _r(12)), v)
+    add("passphrase_flag", "gpg --batch --passphrase " + (v := _r(12)) + " -d s.gpg", v)
+    add("yaml_next_line", "password:\n  " + (v := _r(12)), v)
+    add("yaml_block_scalar", "client_secret: |\n  " + (v := _r(12)), v)
+    add("npmrc_auth", "//registry.npmjs.org/:_auth=" + (v := _basic("me", _r(12))), v)
+    add("netrc_line", "machine api.example.com login me password " + (v := _r(12)), v)
+    add("netrc_lines", "machine h.example.com\n  login me\n  password " + (v := _r(12)), v)
+    add("docker_login_p", "docker login -u ci -p " + (v := _r(12)) + " reg.example.com", v)
+
     # Private keys.
     for label in (
         "RSA PRIVATE KEY",
@@ -460,4 +482,31 @@ LOOKALIKES: tuple[str, ...] = (
     "docker login --password-stdin < pw.txt\nmysql -u root -p shop\nmkdir -p build_dir",
     "ssh -p 2222 deploy@host && pg_dump --no-password shop_db",
     "usage: staso setup --endpoint URL --api-key KEY (or `--api-key K`, to use a key there)",
+    # a header's credential of any length is redacted, but not what docs and code put there
+    'curl -H "Authorization: Bearer <token>" https://api.example.com/v1/me',
+    "Authorization: Bearer $TOKEN\nAuthorization: token ${{ secrets.GITHUB_TOKEN }}",
+    "send the Authorization: Bearer header; Authorization: token works too",
+    "Authorization: Bearer YOUR_API_KEY\nAuthorization: Bearer your-token",
+    'headers = {"Authorization": f"Bearer {token}"}\nheaders["Authorization"] = auth_header',
+    'Authorization: Digest username="bob", realm="x", nonce="dcd98b7102dd2f0e"',
+    # a secret-named entry whose value comes from elsewhere, or is not a secret
+    "env:\n- name: DB_PASSWORD\n  valueFrom:\n    secretKeyRef:\n      name: db-credentials\n"
+    "      key: password",
+    '{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "password"}}}',
+    '- name: PASSWORD_MIN_LENGTH\n  value: "12"\n- name: TOKEN_TTL\n  value: "3600"',
+    '{"name": "API_TOKEN", "value": ""}, {"name": "API_TOKEN", "value": "$(API_TOKEN)"}',
+    "<password></password>\n<password>${env.PW}</password>\n<password>{{ pw }}</password>",
+    '<input type="password"> and <passwordPolicy>strict</passwordPolicy>',
+    "the passphrase is required; pass --passphrase-file or set passphrase_file",
+    # a key ending its line whose next line is code, a key or a list, not a value
+    "if token:\n    return None\nif not password:\n    raise ValueError(password)",
+    "def login(user, password=None):\n    ...",
+    'if reason == "max_output_tokens":\n        return FINISH_LENGTH',
+    "password:\n  description: The database password\n  required: true",
+    "inputs:\n  token:\n    description: 'A GitHub token'\n    required: false",
+    "scopes:\n  token:\n    - read\n    - write",
+    "_auth=${NPM_AUTH}",
+    "netrc(5): machine name, login name, password string",
+    "machine api.example.com login me password $NETRC_PASSWORD",
+    "docker login -u me --password-stdin reg.example.com\ncf login -a api.example.com -p $CF_PW",
 )

@@ -91,7 +91,8 @@ def _is_code(data: bytes, start: int, end: int) -> bool:
     if start and data[start - 1] in b"\"'":
         return False  # a quoted literal is a value, whatever it looks like
     value = data[start:end]
-    closed = value.rstrip(b")]}")  # `f(api_key=api_key)`: the call's brackets
+    # `f(api_key=api_key)`: the call's brackets; `def f(password=None):` a signature
+    closed = value.rstrip(b":").rstrip(b")]}")
     if not _CODE.fullmatch(closed) or any(c in b"0123456789" for c in closed):
         return False
     if any(c in b".([" for c in closed) or closed.lower() in _TYPE_NAMES:
@@ -142,6 +143,9 @@ class Rule:
     word_start: bool = False  # must start a token (escape-aware)
     check: Callable[[bytes], bool] | None = None  # a last test of the secret itself
     literal_only: bool = False  # skip an unquoted value that reads as code (`= self._token`)
+    before: Callable[[bytes, int], bool] | None = None  # a test of what precedes the hit
+    # tried only where the gate's match ends in one of these bytes (see _ASSIGN); None: always
+    after: bytes | None = None
 
     # Compiled when first looked for, not at import: a worker the Stop hook starts pays
     # for the few rules its texts reach instead of all of them (the compile was most of
@@ -157,6 +161,8 @@ class Rule:
     def find(self, data: bytes, low: bytes, i: int) -> tuple[int, int] | None:
         match = self.pattern.match(low if self.on_lower else data, i)
         if match is None or (self.word_start and not _starts_word(data, i)):
+            return None
+        if self.before is not None and not self.before(data, i):
             return None
         span = match.span(self.group)
         if self.check is not None and not self.check(data[span[0] : span[1]]):
@@ -235,7 +241,7 @@ _ENV_VALUE = _QUOTE + rb"(?P<secret>" + _NOT_PLACEHOLDER + _VALUE + rb"{4,})"
 _GENERIC_VALUE = (
     rb"[a-z0-9_.\-]*"
     + _QUOTE
-    + rb"\s*[:=]\s*"
+    + rb"\s*[:=][ \t]*"  # on the same line (a value on the next: _next_line)
     + _QUOTE
     # not `::test_x` (a pytest node id) nor markdown's `code`: neither starts a secret
     + rb"""(?P<secret>(?![:=]|\[redacted)(?=[^\s"',;`\\]*[a-z])(?:[^\s"',;`\\]|\\+/){6,})"""
@@ -253,7 +259,7 @@ def _is_flag_value(value: bytes) -> bool:
     return _is_value(word) and _PROSE_WORD.fullmatch(word) is None
 
 
-_FLAG_NAMES = rb"(?:passw(?:or)?d|secret(?:-?key)?|token|api-?key|access-key)"
+_FLAG_NAMES = rb"(?:passw(?:or)?d|passphrase|secret(?:-?key)?|token|api-?key|access-key)"
 
 
 def _flag() -> Rule:
@@ -266,8 +272,141 @@ def _flag() -> Rule:
 def _assignment(word: bytes) -> Rule:
     """`<word...>: value`, `<word...>=value`, `"<word...>": "value"`, any case."""
     pattern = word + _GENERIC_VALUE
-    return _rule("secret_assignment", pattern, on_lower=True, literal_only=True, check=_is_value)
+    return _rule(
+        "secret_assignment", pattern, on_lower=True, literal_only=True, check=_is_value, after=b":="
+    )
 
+
+def _starts_line(data: bytes, i: int) -> bool:
+    r"""True when the key around `i` (`password` in `  db_password:`) is the first thing on
+    its line (after indentation or YAML's `- `, also after an escaped `\n`) or is quoted
+    (a quoted key, or the start of a string): a YAML or INI key, not `if token:` in code."""
+    end = i
+    while end < len(data) and data[end] in _NAME:
+        end += 1
+    while i > 0 and data[i - 1] in _NAME:
+        if i >= 2 and data[i - 2] == _BACKSLASH and data[i - 1] in b"nrt":
+            break  # `\npassword`: the `n` ends an escape, not the key
+        i -= 1
+    if i > 0 and data[i - 1] in b"\"'":
+        if data[end : end + 1] not in (b'"', b"'", b"\\"):
+            return True  # a string that starts with the key: `"password:\n  ..."`
+        i -= 1  # a quoted key, `"password":`: where its quote stands counts
+        while i > 0 and data[i - 1] == _BACKSLASH:
+            i -= 1
+    while i > 0:
+        if data[i - 1] in b" \t-":
+            i -= 1
+        elif i >= 2 and data[i - 2] == _BACKSLASH and data[i - 1] == 0x74:  # `\t`
+            i -= 2
+            while i > 0 and data[i - 1] == _BACKSLASH:  # escaped twice, `\\t`
+                i -= 1
+        else:
+            break
+    if i > 0 and data[i - 1] in b":=" and data[i - 2 : i] not in (b"==", b"!="):
+        return True  # the key is itself a value (`token: password:`): see _names_a_key
+    if i == 0 or data[i - 1] in b"\r\n":
+        return True
+    return i >= 2 and data[i - 2] == _BACKSLASH and data[i - 1] in b"nr"
+
+
+def _is_block_value(value: bytes) -> bool:
+    """The line under `password:` is its value unless it is a key (`  description: ...`,
+    a nested mapping) or a reference."""
+    return not value.endswith(b":") and _is_value(value)
+
+
+# after a key's `:`, the end of its line (also YAML's block scalars `|`, `>-`, and JSON's `\n`)
+_EOL = rb"[ \t]*(?:[|>][+-]?[ \t]*)?(?:\r?\n|(?:\\+r)?\\+n)"
+
+
+def _next_line(word: bytes) -> Rule:
+    """`password:` ending its line, the value indented on the next one (YAML, also after
+    `|` or `>`): `password:\n  S3cret`, raw or JSON-escaped."""
+    pattern = word + rb"[a-z0-9_.\-]*" + _QUOTE + rb"[ \t]*:" + _EOL + rb"(?:[ \t]|\\+t)+" + _QUOTE
+    pattern += rb"(?P<secret>(?![-#][ \t])" + _VALUE + rb"{4,})"
+    return _rule(
+        "secret_assignment",
+        pattern,
+        on_lower=True,
+        check=_is_block_value,
+        before=_starts_line,
+        after=b"\nn",
+    )
+
+
+def _element(word: bytes) -> Rule:
+    """An XML element named for a secret: `<password>S3cret</password>` (Maven's
+    settings.xml, NuGet, Ant), `<db.password>`, `<apiKey>`; its own closing tag ends it."""
+    pattern = word + rb">(?P<secret>(?:[^<\s\\]|\\+/)+)<\\*/[a-z0-9_:.\-]*" + word + rb">"
+    return _rule("secret_assignment", pattern, on_lower=True, check=_is_value, after=b">")
+
+
+def _is_sibling_value(value: bytes) -> bool:
+    return _is_value(value) and value.lower() not in (b"null", b"true", b"false", b"none")
+
+
+_FIELD = re.compile(rb"(?:^|[^a-z0-9_])(?:name|key)\\*[\"']?[ \t]*[:=][ \t]*\\*[\"']?\Z")
+
+
+def _is_named(data: bytes, i: int) -> bool:
+    """The name around `i` (`password` in `DB_PASSWORD`) is the value of a `name` or `key`
+    field: `name: DB_PASSWORD`, `"name": "DB_PASSWORD"`, `key="ClearTextPassword"`."""
+    while i > 0 and data[i - 1] in _NAME:
+        if i >= 2 and data[i - 2] == _BACKSLASH and data[i - 1] in b"nrt":
+            break
+        i -= 1
+    return _FIELD.search(data[max(0, i - 24) : i].lower()) is not None
+
+
+def _sibling(word: bytes) -> Rule:
+    """A name/value pair whose name says it is a secret: Kubernetes and ECS environment
+    entries (`- name: DB_PASSWORD\n  value: S3cret`, `{"name": "DB_PASSWORD", "value":
+    "S3cret"}`), .NET's `<add key="ClearTextPassword" value="S3cret" />`."""
+    pattern = word + _QUOTE + _SIBLING + _QUOTE + rb"[ \t]*[:=][ \t]*" + _QUOTE
+    pattern += rb"(?P<secret>" + _VALUE + rb"+)"
+    return _rule(
+        "secret_assignment",
+        pattern,
+        on_lower=True,
+        check=_is_sibling_value,
+        before=_is_named,
+        after=b"e",
+    )
+
+
+def _word_rules(word: bytes) -> tuple[Rule, ...]:
+    """What a secret-named key can hold, wherever the key stands (the gate's alternative
+    that matched says which rule to try: see _ASSIGN)."""
+    return (_assignment(word), _next_line(word), _element(word), _sibling(word))
+
+
+_LOWER_WORDS = re.compile(rb"[a-z][a-z_.\-]*|[A-Z][A-Z_\-]*|.{0,2}", re.S)
+
+
+def _is_header_credential(value: bytes) -> bool:
+    """After `Authorization:` the credential is the value whatever its length; what docs
+    and code put there instead is a word or a name (`Bearer token`, `your-api-key`,
+    `YOUR_TOKEN`, `auth_header`) or a reference (`<token>`, `$TOKEN`, `${{ secrets.X }}`)."""
+    word = value.rstrip(b"`,;.:)")
+    return _is_value(word) and _LOWER_WORDS.fullmatch(word) is None
+
+
+_SCHEMES_KEPT = rb"(?:basic|digest|bearer|token|aws4-hmac-sha256|hoba|mutual|scram-sha-\d+|vapid)"
+_AUTHORIZATION = (
+    rb"authorization"
+    + _QUOTE
+    + rb"[ \t]*[:=][ \t]*"
+    + _QUOTE
+    # Basic is its own rule (the base64 must decode to user:password); the parameters of
+    # Digest, AWS SigV4 and the like are signatures over one request, not the credential
+    + rb"(?:(?:bearer|token|negotiate|ntlm)[ \t]+)?(?!"
+    + _SCHEMES_KEPT
+    + rb"(?![a-z0-9_.\-]))"
+    + rb"(?P<secret>"
+    + _VALUE
+    + rb"+)"
+)
 
 _KEY_WORDS = rb"(?:(?<=api)|(?<=api_)|(?<=api-)|(?<=private)|(?<=private_)|(?<=private-)"
 _KEY_WORDS += rb"|(?<=access)|(?<=access_)|(?<=access-)|(?<=auth)|(?<=auth_)|(?<=auth-))"
@@ -281,7 +420,16 @@ _URL_RULES = (
         rb"(?P<secret>(?:[A-Za-z0-9_\-]|\\*/){20,})",
     ),
 )
-_ASSIGN = rb"""[a-z0-9_.\-]*\\*["']?\s*[:=]"""  # `key=`, `key: `, `"key": ` ...
+_SPACE = rb"(?:\s|\\+[nrt])+"  # also JSON's escaped `\n`, `\t`
+# after `login`: the user, maybe `account a` / `port 22`, then `password`
+_NETRC = _SPACE + rb"[^\s\\]+(?:" + _SPACE + rb"(?:account|port)" + _SPACE + rb"[^\s\\]+){0,2}"
+_NETRC += _SPACE + rb"password" + _SPACE
+# What follows a secret's word where a rule can start: an assignment (`key=`, `key: `,
+# `"key": `, also `key:` ending its line), an XML element (`key>`), or a name whose sibling
+# field holds the value (`name: DB_PASSWORD\n  value: ...`). The match's last byte says
+# which rules to try there (`Rule.after`): named groups would cost every hit a little.
+_SIBLING = rb"(?:[\s,]|\\+[nrt]){1,40}" + _QUOTE + rb"value"
+_ASSIGN = rb"[a-z0-9_.\-]*(?:\\*[\"']?\s*[:=](?:" + _EOL + rb")?|>|" + _QUOTE + _SIBLING + rb")"
 # (gate: a quick regex over the lower-cased bytes that finds where a rule could match,
 # rules matched in place there). The gate keeps Python out of the many harmless hits
 # (`max_tokens`, `"key": 1`, `https://host/`).
@@ -337,22 +485,22 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
                 word_start=True,
             ),
             # .env / shell lines whose upper-case name says what they are: any value
-            _rule("env_secret", rb"TOKEN=" + _ENV_VALUE),
-            _assignment(rb"token"),
+            _rule("env_secret", rb"TOKEN=" + _ENV_VALUE, after=b":="),
+            *_word_rules(rb"token"),
         ),
     ),
     (
-        rb"passw" + _ASSIGN,
+        rb"pass(?:w|phrase)" + _ASSIGN,
         (
-            _rule("env_secret", rb"PASSW(?:OR)?D=" + _ENV_VALUE),
-            _assignment(rb"passw(?:or)?d"),
+            _rule("env_secret", rb"PASS(?:W(?:OR)?D|PHRASE)=" + _ENV_VALUE, after=b":="),
+            *_word_rules(rb"pass(?:w(?:or)?d|phrase)"),
         ),
     ),
     (
         rb"secret" + _ASSIGN,
         (
-            _rule("env_secret", rb"SECRET(?:_KEY)?=" + _ENV_VALUE),
-            _assignment(rb"secret"),
+            _rule("env_secret", rb"SECRET(?:_KEY)?=" + _ENV_VALUE, after=b":="),
+            *_word_rules(rb"secret(?:[_\-]?key)?"),
         ),
     ),
     (
@@ -361,18 +509,57 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
             _rule(
                 "env_secret",
                 rb"(?:(?<=API_)|(?<=API)|(?<=ACCESS_)|(?<=PRIVATE_)|(?<=AUTH_))KEY=" + _ENV_VALUE,
+                after=b":=",
             ),
             _rule(
                 "azure_key",
                 rb"(?:(?<=account)|(?<=sharedaccess))key=(?P<secret>(?:[a-z0-9+%]|\\*/){20,}={0,2})",
                 on_lower=True,
+                after=b":=",
             ),
-            _assignment(_KEY_WORDS + rb"key"),
+            *_word_rules(_KEY_WORDS + rb"key"),
         ),
     ),
     (
         rb"credential" + _ASSIGN,
-        (_assignment(rb"credential"),),
+        _word_rules(rb"credentials?"),
+    ),
+    (  # `Authorization:` and npm's legacy `_auth=<base64 of user:password>` in .npmrc
+        rb"auth(?:orization" + _QUOTE + rb"[ \t]*[:=]|[ \t]*=)",
+        (
+            _rule(
+                "bearer_token",
+                _AUTHORIZATION,
+                on_lower=True,
+                literal_only=True,
+                check=_is_header_credential,
+            ),
+            _rule("secret_assignment", rb"(?<=_)auth[ \t]*=[ \t]*" + _ENV_VALUE, on_lower=True),
+        ),
+    ),
+    (  # `docker login -u me -p S3cret` (also podman, oc, cf: `-p` is the password there) and
+        # ~/.netrc's `machine host login me password S3cret`, on one line or several
+        rb"login\b(?:[^|;&\n\\]{0,200}?\s-p[ \t=]|" + _NETRC + rb")",
+        (
+            _rule(
+                "cli_secret",
+                rb"login\b[^|;&\n\\]{0,200}?\s-p(?:[ \t]+|=)"
+                + _QUOTE
+                + rb"(?P<secret>(?!-)"
+                + _VALUE
+                + rb"+)",
+                on_lower=True,
+                word_start=True,
+                check=_is_flag_value,
+            ),
+            _rule(
+                "netrc_password",
+                rb"login" + _NETRC + _QUOTE + rb"(?P<secret>" + _VALUE + rb"+)",
+                on_lower=True,
+                word_start=True,
+                check=_is_flag_value,
+            ),
+        ),
     ),
     # a command's flag and its value (`--password S3cret`, `--db-password=...`, `--client-secret
     # '...'`, `--api-key ...`, not `--no-password`): each its own literal, so only text with
@@ -411,10 +598,11 @@ _WORD_TABLE: tuple[tuple[bytes, tuple[Rule, ...]], ...] = (
 
 
 def _literal(gate: bytes) -> bytes:
-    """The literal a gate starts with: one cheap `in` test can skip its regex scan."""
+    """A literal every match of the gate holds (the one it starts with, or within its first
+    bytes: see _word_spans): one cheap `in` test can skip its regex scan."""
     if gate.startswith(b":\\\\"):
-        return b":\\"
-    literal = re.match(rb"[a-z\-=:/]+", gate)
+        return b"\\/"  # `:\/\/`: `:\` is in every JSON document, `\/` is rare
+    literal = re.match(rb"[a-z_\-=:/]+", gate)
     assert literal, gate
     return literal.group()
 
@@ -482,10 +670,14 @@ def _word_spans(data: bytes, low: bytes) -> list[tuple[int, int, str]]:
         if first == -1:
             continue
         covered = 0  # hits inside a secret already found are not looked at again...
-        for hit in _gate(gate).finditer(low, first):
+        # (a few bytes early: a literal inside the gate, `\/` in `:\/\/`, sits after its start)
+        for hit in _gate(gate).finditer(low, max(0, first - 64)):
             if hit.start() < covered:
                 continue
+            last = low[hit.end() - 1]
             for rule in rules:
+                if rule.after is not None and last not in rule.after:
+                    continue
                 span = rule.find(data, low, hit.start())
                 if span is not None:
                     found.append((*span, rule.kind))
