@@ -15,6 +15,7 @@ import pytest
 
 from staso_otel.targets import jsonl
 from staso_otel.targets.claude_code import transcript
+from staso_otel.turns.state import MAX_TEXT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude-code"
 TRANSCRIPTS = sorted(FIXTURES.glob("*/projects/**/*.jsonl"))
@@ -43,7 +44,7 @@ def _facts(path: Path, unused) -> tuple[dict, dict, int]:
         )
         for until in [*stamps[:: max(len(stamps) // 7, 1)], None]:  # a few horizons, then all
             for lines, end in jsonl.read_chunks(str(path), fstate["off"], until, unused):
-                transcript.ingest(fstate, lines, facts)
+                transcript.ingest(fstate, lines, facts, most=MAX_TEXT)
                 fstate["off"] = end
     finally:
         jsonl._loads = real

@@ -10,6 +10,7 @@ from staso_otel import semconv as sc
 from staso_otel.record.journal import Record
 from staso_otel.targets.codex import events, tools, transcript
 from staso_otel.turns import vocabulary
+from staso_otel.turns.state import MAX_TEXT
 
 
 @pytest.mark.parametrize(
@@ -205,6 +206,7 @@ def test_rollout_lines_to_facts() -> None:
             ),
         ],
         tx,
+        most=MAX_TEXT,
     )
     kinds = [f["k"] for f in tx["T"]]
     assert kinds == ["start", "user", "call", "usage", "out", "item"]  # duplicate count ignored

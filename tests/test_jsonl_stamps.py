@@ -13,6 +13,7 @@ import pytest
 
 from staso_otel.targets import jsonl
 from staso_otel.targets.codex import transcript
+from staso_otel.turns.state import MAX_TEXT
 
 
 class _Counting(datetime):
@@ -47,6 +48,6 @@ def test_a_rollout_lines_stamp_is_parsed_once(
     fstate: dict = {}
     until = base + 10**12
     for lines, _ in transcript.read_chunks(str(path), 0, until):
-        transcript.ingest(fstate, lines, facts)
+        transcript.ingest(fstate, lines, facts, most=MAX_TEXT)
     assert [f["ts"] for f in facts["t1"]] == [base + i * 1_000_000 for i in range(20)]
     assert sorted(_Counting.parsed) == sorted(s.replace("Z", "+00:00") for s in stamps)

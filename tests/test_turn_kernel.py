@@ -56,16 +56,16 @@ class Hooks:
     def category(self, tool_name: str) -> str | None:
         return None
 
-    def link_subagent(self, session: Any, event: v.Event) -> Link:
+    def link_subagent(self, session: Any, event: v.Event, ctx: Context) -> Link:
         return Link()
 
     def opened(self, session: Any, turn: Any, t: int) -> None:
         pass
 
-    def settled(self, session: Any, turn: Any, now_ns: int) -> bool:
+    def settled(self, session: Any, turn: Any, now_ns: int, ctx: Context) -> bool:
         return True
 
-    def collect(self, session: Any, turn: Any, reason: str, cutoff: int) -> None:
+    def collect(self, session: Any, turn: Any, reason: str, cutoff: int, ctx: Context) -> None:
         return None
 
     def pruned(self, session: Any, turn: Any) -> None:

@@ -63,11 +63,13 @@ class _PipeSink:
 
 def _rebuild(job: BinaryIO, out: BinaryIO) -> None:
     """The child: every session rebuilt in order, its spans and then its counts sent."""
-    sessions, home, since_ns, capture = pickle.load(job)
+    sessions, home, since_ns, capture, cap = pickle.load(job)
     sink = _PipeSink(out, home)
     for session in sessions:
         counts = run.Report()
-        run.import_session(session, sink, counts, since_ns=since_ns, capture=capture)
+        run.import_session(
+            session, sink, counts, since_ns=since_ns, capture=capture, max_attribute_bytes=cap
+        )
         pickle.dump(("done", counts), out, pickle.HIGHEST_PROTOCOL)
         out.flush()
 
@@ -79,6 +81,7 @@ def rebuild(
     *,
     since_ns: int,
     capture: bool,
+    max_attribute_bytes: int,
     progress: Callable[[run.Report, Session], None] | None = None,
 ) -> None:
     """Rebuild `sessions` in a child process, shipping their spans here through `sink`."""
@@ -99,7 +102,7 @@ def rebuild(
         try:
             assert child.stdin is not None
             with child.stdin as job:
-                pickle.dump((sessions, sink.home, since_ns, capture), job)
+                pickle.dump((sessions, sink.home, since_ns, capture, max_attribute_bytes), job)
             while done < len(sessions):
                 try:
                     kind, value = pickle.load(mine)

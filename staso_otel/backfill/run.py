@@ -173,10 +173,21 @@ def _mark(spans: list[SpanData], unknown: tuple[str, ...]) -> list[SpanData]:
     return [s.with_attributes({**s.attributes, **extra}) for s in spans]
 
 
+def _context(now_ns: int, capture: bool, max_attribute_bytes: int) -> Context:
+    return Context(now_ns, capture_content=capture, max_attribute_bytes=max_attribute_bytes)
+
+
 def import_session(
-    session: Session, sink: Sink, report: Report, *, since_ns: int = 0, capture: bool = True
+    session: Session,
+    sink: Sink,
+    report: Report,
+    *,
+    since_ns: int = 0,
+    capture: bool = True,
+    max_attribute_bytes: int,
 ) -> None:
-    """Rebuild one session and hand its new units to `sink`."""
+    """Rebuild one session and hand its new units to `sink`; `max_attribute_bytes` is
+    the export's cap, which what the reducer keeps of content must cover."""
     synth = _SYNTH[session.target]
     target = targets.get(session.target)
     done = ledger.known(session.target, session.session_id, sink.home)
@@ -205,8 +216,8 @@ def import_session(
             last = batch[-1].received_ns
             # "now" is the batch's time: the reducer reads the transcript up to a little past
             # it, never the whole rest of the file ahead of its turns
-            take(target.process(state, batch, Context(now_ns=last, capture_content=capture)))
-        take(target.expire(state, Context(now_ns=last, capture_content=capture)))
+            take(target.process(state, batch, _context(last, capture, max_attribute_bytes)))
+        take(target.expire(state, _context(last, capture, max_attribute_bytes)))
     except OSError as exc:
         report.skipped.append({"path": session.files[0].path, "why": f"unreadable: {exc}"})
     except Exception as exc:  # one session the reducer cannot use must not stop the rest
@@ -238,16 +249,30 @@ def run(
         report.errors.append(sink.pipeline.settings_error)
     started = time.monotonic()
     capture = bool(settings.capture_content)
+    cap = int(settings.max_attribute_bytes)
     try:
         from staso_otel.backfill import child
 
         if child.worth_it(found.sessions, dry_run):
             child.rebuild(
-                found.sessions, sink, report, since_ns=since_ns, capture=capture, progress=progress
+                found.sessions,
+                sink,
+                report,
+                since_ns=since_ns,
+                capture=capture,
+                max_attribute_bytes=cap,
+                progress=progress,
             )
         else:
             for session in found.sessions:
-                import_session(session, sink, report, since_ns=since_ns, capture=capture)
+                import_session(
+                    session,
+                    sink,
+                    report,
+                    since_ns=since_ns,
+                    capture=capture,
+                    max_attribute_bytes=cap,
+                )
                 if progress is not None:
                     progress(report, session)
     finally:

@@ -162,6 +162,7 @@ class Pipeline:
             now_ns=now_ns,
             capture_content=bool(self.settings.capture_content),
             agent_id=self.settings.agent_id,
+            max_attribute_bytes=int(self.settings.max_attribute_bytes),
         )
         done: dict[Path, tuple[int, int]] = {}
         try:

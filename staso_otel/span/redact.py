@@ -24,6 +24,7 @@ __all__ = [
     "redact_span",
     "redact_spans",
     "redact_text",
+    "shrink",
 ]
 
 
@@ -41,8 +42,9 @@ def _json_len(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
-def _shrink(value: Any, budget: int) -> Any:
-    """Shorten a parsed JSON value so its serialisation fits roughly in `budget` bytes."""
+def shrink(value: Any, budget: int) -> Any:
+    """Shorten a parsed JSON value so its serialisation fits roughly in `budget` bytes;
+    what was cut is marked where it was (TRUNCATION_MARK, "more items truncated")."""
     if isinstance(value, str):
         if _json_len(value) <= budget:
             return value
@@ -61,7 +63,7 @@ def _shrink(value: Any, budget: int) -> Any:
         used = 2
         for i, item in enumerate(value):
             share = max((budget - used) // max(len(value) - i, 1), 64)
-            small = _shrink(item, share)
+            small = shrink(item, share)
             size = len(json.dumps(small, ensure_ascii=False)) + 1
             if used + size > budget:
                 out.append(f"…[{len(value) - i} more items truncated]")
@@ -75,7 +77,7 @@ def _shrink(value: Any, budget: int) -> Any:
         items = list(value.items())
         for i, (key, item) in enumerate(items):
             share = max((budget - used) // max(len(items) - i, 1), 64)
-            small = _shrink(item, share)
+            small = shrink(item, share)
             size = len(json.dumps({key: small}, ensure_ascii=False))
             if used + size > budget:
                 result["…"] = f"[{len(items) - i} more keys truncated]"
@@ -101,7 +103,7 @@ def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
         if parsed is not None:
             budget = max_bytes
             for _ in range(6):  # shrink until it fits; bounded
-                out = json.dumps(_shrink(parsed, budget), ensure_ascii=False)
+                out = json.dumps(shrink(parsed, budget), ensure_ascii=False)
                 if len(out.encode("utf-8", "surrogatepass")) <= max_bytes:
                     return out, True
                 budget = budget * 2 // 3

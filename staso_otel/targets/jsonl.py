@@ -23,7 +23,8 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from staso_otel.turns.state import MAX_TEXT
+# what a reader keeps of a value: cap(value, most), `most` the worker's ctx.max_text
+from staso_otel.turns.state import cap  # noqa: F401 (the readers' own)
 
 MAX_READ = 1024 * 1024  # per read(): a backlog of any size is read in pieces this big
 # A turn's reader stops this long after the event that closed it: its own lines are
@@ -54,17 +55,6 @@ def _parse_iso(value: str) -> int | None:
     except ValueError:
         return None
     return int(dt.timestamp() * 1_000_000) * 1000
-
-
-def cap(value: Any) -> Any:
-    """A value small enough to keep in session state (strings and JSON cut at MAX_TEXT)."""
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return value[:MAX_TEXT]
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        if len(text) > MAX_TEXT:
-            return text[:MAX_TEXT]
-    return value
 
 
 def open_regular(path: str) -> BinaryIO:

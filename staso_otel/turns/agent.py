@@ -121,7 +121,7 @@ class Agent(Protocol):
         """staso.tool.category: shell, file_edit, multi_agent ..."""
         ...
 
-    def link_subagent(self, session: Session, event: Event) -> Link:
+    def link_subagent(self, session: Session, event: Event, ctx: Context) -> Link:
         """Where a sub-agent unit opening at `event` hangs (a spawn call, else a root)."""
         ...
 
@@ -130,12 +130,13 @@ class Agent(Protocol):
         """A main turn opened at `t`: drop transcript facts no open turn will use."""
         ...
 
-    def settled(self, session: Session, turn: Turn, now_ns: int) -> bool:
+    def settled(self, session: Session, turn: Turn, now_ns: int, ctx: Context) -> bool:
         """A turn waiting after its Stop (behaviour.stop_waits_for_transcript): is it over?"""
         ...
 
-    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int) -> Any:
-        """The transcript facts of a closing unit (read up to a little past `cutoff`)."""
+    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int, ctx: Context) -> Any:
+        """The transcript facts of a closing unit (read up to a little past `cutoff`;
+        content kept up to `ctx.max_text` characters a value)."""
         ...
 
     def pruned(self, session: Session, turn: Turn) -> None:

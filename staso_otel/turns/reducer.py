@@ -19,7 +19,6 @@ polls) and an event after the Stop counts a block.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +31,6 @@ from staso_otel.turns import vocabulary as v
 from staso_otel.turns.agent import Agent
 from staso_otel.turns.context import Context
 from staso_otel.turns.state import (
-    MAX_TEXT,
     Closed,
     Fork,
     Link,
@@ -41,13 +39,11 @@ from staso_otel.turns.state import (
     ToolCall,
     Turn,
     Window,
+    cap,
 )
 
 MAX_CLOSED = 64  # unit keys remembered after closing (late events, Stop continuations)
 MAX_LINKS = 256  # sub-agent links and spawning calls remembered
-# Hook content (tool input/response) waits in the state, rewritten after every batch,
-# until its unit closes; the transcript has the same content, so keep a bounded copy.
-MAX_HOOK_TEXT = 32 * 1024
 
 
 def process(
@@ -78,15 +74,6 @@ def _save(session: Session, state: dict[str, Any]) -> None:
     state.update(session.to_json())
 
 
-def cap(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_HOOK_TEXT:
-        return value[:MAX_HOOK_TEXT]
-    if isinstance(value, (dict, list)):
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        return text[:MAX_HOOK_TEXT] if len(text) > MAX_HOOK_TEXT else value
-    return value
-
-
 def _bound(d: dict[str, Any], most: int) -> None:
     while len(d) > most:
         d.pop(next(iter(d)))
@@ -114,6 +101,10 @@ class _Reducer:
         self.session = session
         self.ctx = ctx
         self.out: list[SpanData] = []
+
+    def _kept(self, value: Any) -> Any:
+        """A hook's content as the state keeps it until its unit closes."""
+        return cap(value, self.ctx.max_hook_text)
 
     # --- events ----------------------------------------------------------------------
 
@@ -191,7 +182,7 @@ class _Reducer:
         if e.background is not None:
             self._background_done(turn, e.background)
         if e.background is None or turn.prompt is None:
-            turn.prompt = e.prompt[:MAX_TEXT] if e.prompt else None
+            turn.prompt = e.prompt[: self.ctx.max_text] if e.prompt else None
             turn.background = e.background
 
     def _background_done(self, turn: Turn, note: dict[str, Any]) -> None:
@@ -229,7 +220,7 @@ class _Reducer:
     def _tool(self, turn: Turn, e: v.ToolEvent, call_id: str) -> ToolCall:
         tool = turn.tools.get(call_id)
         if tool is None:
-            tool = turn.tools[call_id] = ToolCall(e.name or "", e.t, input=cap(e.input))
+            tool = turn.tools[call_id] = ToolCall(e.name or "", e.t, input=self._kept(e.input))
         if self.agent.spawns_agents(tool.name):
             self._register_call(turn, call_id)
         return tool
@@ -248,7 +239,7 @@ class _Reducer:
     def _tool_started(self, turn: Turn, e: v.ToolStarted) -> None:
         tool = self._tool(turn, e, e.call_id or f"{e.name}@{e.t}")
         tool.start = e.t
-        tool.input = cap(e.input)
+        tool.input = self._kept(e.input)
         tool.extra.update(e.extra or {})
         if e.name in turn.perm_pending:
             turn.perm_pending.remove(e.name)
@@ -274,9 +265,9 @@ class _Reducer:
         tool = self._tool(turn, e, call_id)
         tool.end = e.t
         if e.error is None:
-            tool.response = cap(e.response)
+            tool.response = self._kept(e.response)
         else:
-            tool.error = cap(e.error)
+            tool.error = self._kept(e.error)
             tool.interrupted = e.interrupted
         tool.duration_ms = e.duration_ms
         if e.spawned_agent is not None:
@@ -292,8 +283,8 @@ class _Reducer:
             tool = turn.tools[call_id] = ToolCall(e.name or "", None)
         if self.agent.spawns_agents(tool.name):
             self._register_call(turn, call_id)
-        tool.input = tool.input or cap(e.input)
-        tool.visible = cap(e.visible)
+        tool.input = tool.input or self._kept(e.input)
+        tool.visible = self._kept(e.visible)
         if tool.end is None:  # no hook said it ended: it never ran
             tool.end = e.t
             tool.ran = False
@@ -375,7 +366,7 @@ class _Reducer:
         closed = s.closed.get(e.turn)
         if closed is not None and not closed.stop:
             return None
-        link = self.agent.link_subagent(s, e)
+        link = self.agent.link_subagent(s, e, self.ctx)
         s.links[e.agent_id] = link
         _bound(s.links, MAX_LINKS)
         turn = Turn(
@@ -398,7 +389,7 @@ class _Reducer:
     def settle(self) -> None:
         """Close the turns whose Stop waited, once the agent says they are over."""
         for turn in [t for t in self.session.turns.values() if t.stopped is not None]:
-            if self.agent.settled(self.session, turn, max(self.ctx.now_ns, turn.stopped)):
+            if self.agent.settled(self.session, turn, max(self.ctx.now_ns, turn.stopped), self.ctx):
                 self.close(turn, sc.TURN_COMPLETED, "stop", turn.stopped, turn.stopped)
         self.session.poll = any(t.stopped is not None for t in self.session.turns.values())
 
@@ -419,7 +410,7 @@ class _Reducer:
         s = self.session
         if turn.stopped is not None:
             outcome, reason, cutoff, end = sc.TURN_COMPLETED, "stop", turn.stopped, turn.stopped
-        facts = self.agent.collect(s, turn, reason, cutoff)
+        facts = self.agent.collect(s, turn, reason, cutoff, self.ctx)
         self.out.extend(
             assemble.build_spans(self.agent, s, turn, facts, self.ctx, outcome, reason, end)
         )

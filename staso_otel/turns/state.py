@@ -16,11 +16,69 @@ re-emit a closed one. Anything else unreadable starts the session's state over (
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 VERSION = 2
-MAX_TEXT = 128 * 1024  # per string kept in state; redaction caps again before export
+# Characters kept of one value in state, at least; redaction caps again before export.
+MAX_TEXT = 128 * 1024  # of transcript content
+# Hook content (tool input/response) waits in the state, rewritten after every batch,
+# until its unit closes; the transcript has the same content, so keep a smaller copy.
+MAX_HOOK_TEXT = 32 * 1024
+
+
+def bound(floor: int, max_attribute_bytes: int) -> int:
+    """Characters the state keeps of one value: `floor`, or twice the export's cap of
+    one attribute if more. A character is at least one byte, so all the cap can show
+    arrives whole, and what is longer reaches the cap still longer and is cut there
+    with its mark and `staso.truncated`, even after a secret's marker shortened it
+    (the redactor itself first cuts at twice the cap, so it sees what it would have)."""
+    return max(floor, 2 * max_attribute_bytes)
+
+
+def cap(value: Any, most: int) -> Any:
+    """`value` as the state keeps it: whole up to `most` characters (a dict or a list as
+    JSON); a longer string cut there; longer JSON (a dict, a list, or a string holding
+    one: Codex's call arguments) shortened inside, so it still parses and the export's
+    cap of it stays JSON-safe."""
+    if isinstance(value, str):
+        if len(value) <= most:
+            return value
+        if value[:1] in ("{", "["):
+            try:
+                parsed = json.loads(value)
+            except (ValueError, RecursionError):
+                return value[:most]
+            return _dumps(_shrunk(parsed, most))
+        return value[:most]
+    if isinstance(value, (dict, list)):
+        return _shrunk(value, most) if len(_dumps(value)) > most else value
+    return value
+
+
+def _shrunk(value: Any, most: int) -> Any:
+    """JSON longer than `most` characters shortened inside to a little more than that:
+    the export's cap (at most half of `most`) then still finds it longer than twice
+    itself, so it cuts and marks it as it would the whole. `shrink` shares its budget
+    out evenly between keys, so one long value among short ones comes out well under
+    the budget: the budget grows by what was missing until the result is over `most`."""
+    from staso_otel.span.redact import shrink  # rarely needed: not loaded with the state
+
+    budget = most
+    for _ in range(4):  # bounded: a shape that needs more keeps what the last round gave
+        small = shrink(value, budget)
+        size = len(_dumps(small))
+        if size > most:
+            break
+        budget = min(budget * most // max(size, 1) + most // 16, 16 * most)
+    return small
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 # read and written at every batch, defined at every worker start: no generated __eq__
 _record = dataclass(eq=False)
 

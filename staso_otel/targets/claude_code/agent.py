@@ -31,6 +31,7 @@ from staso_otel.span import ids
 from staso_otel.targets.claude_code import events, spans, tools, transcript
 from staso_otel.turns.agent import Behaviour
 from staso_otel.turns.assemble import SpanIds, trace_for
+from staso_otel.turns.context import Context
 from staso_otel.turns.state import Link, Session, Turn
 from staso_otel.turns.vocabulary import Event
 
@@ -54,7 +55,7 @@ class ClaudeCode(spans.ClaudeSpans):
 
     # --- sub-agents ------------------------------------------------------------------
 
-    def link_subagent(self, session: Session, e: Event) -> Link:
+    def link_subagent(self, session: Session, e: Event, ctx: Context) -> Link:
         assert e.agent_id is not None
         link = session.links.get(e.agent_id) or _named_call(session, e.agent_id)
         return link or self._spawning_call(session, e)
@@ -150,19 +151,19 @@ class ClaudeCode(spans.ClaudeSpans):
     def opened(self, session: Session, turn: Turn, t: int) -> None:
         pass  # facts of older prompts go as the transcript is read (`_sync`)
 
-    def settled(self, session: Session, turn: Turn, now_ns: int) -> bool:
+    def settled(self, session: Session, turn: Turn, now_ns: int, ctx: Context) -> bool:
         return True  # a Stop ends the turn (behaviour.stop_waits_for_transcript is off)
 
-    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int) -> dict:
+    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int, ctx: Context) -> dict:
         """The transcript facts of a closing unit, read up to a little past `cutoff` (when
         the event closing it came); for a Stop, waiting (bounded) for the answer it quoted."""
         key = turn.key
         if turn.agent:
             path = _agent_path(session, turn)
             turn.agent_path = path
-            self._sync(session, path, key, turn, cutoff)
+            self._sync(session, path, key, turn, cutoff, ctx.max_text)
             if reason == "subagent_stop":
-                self._settle(session, turn, path, key, cutoff)
+                self._settle(session, turn, path, key, cutoff, ctx.max_text)
             meta = transcript.agent_meta(path)
             turn.extra["agent_meta"] = {
                 k: meta.get(k) for k in ("toolUseId", "spawnDepth", "model")
@@ -170,9 +171,9 @@ class ClaudeCode(spans.ClaudeSpans):
             self._resolve_parent(session, turn, meta)
         else:
             path = turn.path or session.meta.path
-            self._sync(session, path, None, turn, cutoff)
+            self._sync(session, path, None, turn, cutoff, ctx.max_text)
             if reason == "stop":
-                self._settle(session, turn, path, None, cutoff)
+                self._settle(session, turn, path, None, cutoff, ctx.max_text)
         return session.facts.pop(key, None) or transcript.empty()
 
     def pruned(self, session: Session, turn: Turn) -> None:
@@ -192,7 +193,13 @@ class ClaudeCode(spans.ClaudeSpans):
                 del files[path]
 
     def _sync(
-        self, session: Session, path: str | None, key: str | None, turn: Turn, horizon: int
+        self,
+        session: Session,
+        path: str | None,
+        key: str | None,
+        turn: Turn,
+        horizon: int,
+        most: int,
     ) -> None:
         """Read the transcript up to a little past `horizon`, one read at a time, dropping
         after each read the facts of prompts older than the turn that no hook opened: a
@@ -208,16 +215,23 @@ class ClaudeCode(spans.ClaudeSpans):
         since = fork.t if fork is not None and fork.path == path else 0
         until = horizon + transcript.READ_AHEAD_NS
         for lines, end in transcript.read_chunks(path, fstate["off"], until, transcript.unused):
-            transcript.ingest(fstate, lines, session.facts, key, since)
+            transcript.ingest(fstate, lines, session.facts, key, since, most=most)
             fstate["off"] = end
             if key is None:
                 _drop_stale(session, turn.start)
 
     def _settle(
-        self, session: Session, turn: Turn, path: str | None, key: str | None, horizon: int
+        self,
+        session: Session,
+        turn: Turn,
+        path: str | None,
+        key: str | None,
+        horizon: int,
+        most: int,
     ) -> None:
-        """Wait (bounded) until the transcript holds the answer the Stop hook quoted."""
-        expected = turn.response
+        """Wait (bounded) until the transcript holds the answer the Stop hook quoted (as
+        far as the facts keep an answer: `most` characters)."""
+        expected = turn.response and turn.response[:most]
         if not expected or not path or not os.path.isfile(path):
             return
         deadline = time.monotonic() + SETTLE_S
@@ -225,7 +239,7 @@ class ClaudeCode(spans.ClaudeSpans):
             if time.monotonic() >= deadline:
                 return
             time.sleep(SETTLE_POLL_S)
-            self._sync(session, path, key, turn, horizon)
+            self._sync(session, path, key, turn, horizon, most)
 
 
 def _named_call(session: Session, agent_id: str) -> Link | None:

@@ -150,7 +150,7 @@ def _events(tr: Transcript, stats: dict[str, int]) -> Iterator[tuple[int, dict[s
                 if not isinstance(block, dict):
                     continue
                 if block.get("type") == "text" and block.get("text"):
-                    answer = jsonl.cap(block["text"])  # as the reducer keeps it
+                    answer = block["text"]  # whole, as the Stop hook quotes it
                 elif block.get("type") == "tool_use" and isinstance(block.get("id"), str):
                     calls[block["id"]] = str(block.get("name") or "")
                     yield (

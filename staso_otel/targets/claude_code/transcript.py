@@ -32,7 +32,6 @@ from typing import Any
 
 from staso_otel.targets import jsonl
 
-MAX_TEXT = jsonl.MAX_TEXT
 read_chunks = jsonl.read_chunks
 READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 
@@ -108,10 +107,13 @@ def ingest(
     tx: dict[str, dict[str, Any]],
     key: str | None = None,
     since: int = 0,
+    *,
+    most: int,
 ) -> None:
-    """Fold transcript lines into tx[turn key]. `key` set: every line belongs to it (a
-    sub-agent's own file); else the turn is the promptId of the last user line. Lines
-    stamped before `since` (a fork's copied history) are skipped."""
+    """Fold transcript lines into tx[turn key], content kept up to `most` characters a
+    value. `key` set: every line belongs to it (a sub-agent's own file); else the turn is
+    the promptId of the last user line. Lines stamped before `since` (a fork's copied
+    history) are skipped."""
     for line in lines:
         kind = line.get("type")
         if kind not in ("user", "assistant", "api-request"):
@@ -135,9 +137,9 @@ def ingest(
         if not isinstance(message, dict):
             continue
         if kind == "assistant":
-            _assistant(facts, line, message, ts)
+            _assistant(facts, line, message, ts, most)
         else:
-            _user(facts, line, message, ts)
+            _user(facts, line, message, ts, most)
 
 
 def _copied(line: dict) -> bool:
@@ -146,11 +148,11 @@ def _copied(line: dict) -> bool:
     return isinstance(origin, str) and origin != line.get("sessionId")
 
 
-def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
+def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int, most: int) -> None:
     if message.get("model") == SYNTHETIC_MODEL:  # no request was answered: not a model call
         facts["api_error"] = {
             "ts": ts,
-            "text": jsonl.cap(text_of(message.get("content")) or "the model request failed"),
+            "text": jsonl.cap(text_of(message.get("content")) or "the model request failed", most),
             "code": line.get("error") if isinstance(line.get("error"), str) else None,
         }
         return
@@ -166,28 +168,30 @@ def _assistant(facts: dict[str, Any], line: dict, message: dict, ts: int) -> Non
     if message.get("stop_reason"):
         msg["stop"] = message["stop_reason"]
     if line.get("isApiErrorMessage") or line.get("error"):
-        msg["error"] = jsonl.cap(text_of(message.get("content")) or str(line.get("error")))
+        msg["error"] = jsonl.cap(text_of(message.get("content")) or str(line.get("error")), most)
     for block in message.get("content") or []:
         if not isinstance(block, dict):
             continue
         btype = block.get("type")
         if btype == "text" and block.get("text"):
-            msg["blocks"].append({"type": "text", "text": jsonl.cap(block["text"])})
+            msg["blocks"].append({"type": "text", "text": jsonl.cap(block["text"], most)})
         elif btype == "thinking":
-            msg["blocks"].append({"type": "thinking", "text": jsonl.cap(block.get("thinking"))})
+            msg["blocks"].append(
+                {"type": "thinking", "text": jsonl.cap(block.get("thinking"), most)}
+            )
         elif btype in ("tool_use", "server_tool_use"):
             call_id = str(block.get("id") or "")
             msg["blocks"].append({"type": "tool_use", "id": call_id, "name": block.get("name")})
             facts["calls"][call_id] = {
                 "ts": ts,
                 "name": block.get("name"),
-                "input": jsonl.cap(block.get("input")),
+                "input": jsonl.cap(block.get("input"), most),
                 "mid": mid,
                 "hosted": btype == "server_tool_use",
             }
 
 
-def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
+def _user(facts: dict[str, Any], line: dict, message: dict, ts: int, most: int) -> None:
     content = message.get("content")
     results = (
         [c for c in content if isinstance(c, dict) and c.get("type") == "tool_result"]
@@ -200,15 +204,15 @@ def _user(facts: dict[str, Any], line: dict, message: dict, ts: int) -> None:
             return
         text = text_of(content)
         if text and not text.startswith("<system-reminder>"):
-            facts["user"].append({"ts": ts, "text": jsonl.cap(text)})
+            facts["user"].append({"ts": ts, "text": jsonl.cap(text, most)})
         return
     for block in results:
         call_id = str(block.get("tool_use_id") or "")
         facts["results"][call_id] = {
             "ts": ts,
-            "content": jsonl.cap(block.get("content")),
+            "content": jsonl.cap(block.get("content"), most),
             "is_error": block.get("is_error") is True,
-            "structured": jsonl.cap(line.get("toolUseResult")),
+            "structured": jsonl.cap(line.get("toolUseResult"), most),
         }
 
 

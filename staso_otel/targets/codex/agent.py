@@ -22,6 +22,7 @@ from staso_otel.span import ids
 from staso_otel.targets.codex import events, spans, tools, transcript
 from staso_otel.turns.agent import Behaviour
 from staso_otel.turns.assemble import SpanIds
+from staso_otel.turns.context import Context
 from staso_otel.turns.state import Link, Session, Turn
 from staso_otel.turns.vocabulary import Event
 
@@ -39,17 +40,17 @@ class Codex(spans.CodexSpans):
 
     # --- sub-agents ------------------------------------------------------------------
 
-    def link_subagent(self, session: Session, e: Event) -> Link:
+    def link_subagent(self, session: Session, e: Event, ctx: Context) -> Link:
         assert e.agent_id is not None
         link = _call_link(session, e.agent_id) or session.links.get(e.agent_id)
         mains = _mains(session)
         if mains and link and link.trace != f"{SpanIds(self, session, mains[-1]).trace:x}":
             link = None  # a later turn of a known sub-agent belongs to the turn driving it now
         if link is None:
-            link = self._spawned_by(session, e) or self._fallback_parent(session, e)
+            link = self._spawned_by(session, e, ctx) or self._fallback_parent(session, e)
         return Link(link.trace, link.span, link.task)
 
-    def _spawned_by(self, session: Session, e: Event) -> Link | None:
+    def _spawned_by(self, session: Session, e: Event, ctx: Context) -> Link | None:
         """The open main turn's spawn call that started this agent, by the parent rollout's
         SubAgentActivity record (multi-agent v2: the spawn answer names no agent id), with
         the task it was given (the call's `message`)."""
@@ -57,7 +58,8 @@ class Codex(spans.CodexSpans):
         if not mains:
             return None
         main = mains[-1]
-        self._sync(session, main, e.t)  # the record is written before SubagentStart fires
+        # the record is written before SubagentStart fires
+        self._sync(session, main, e.t, ctx.max_text)
         for f in session.facts.get(main.key, []):
             item = f.get("item") if f["k"] == "item" else None
             if not item or item.get("agent_thread_id") != e.agent_id or f["id"] not in main.tools:
@@ -113,23 +115,25 @@ class Codex(spans.CodexSpans):
     def opened(self, session: Session, turn: Turn, t: int) -> None:
         _gc_facts(session, t)
 
-    def settled(self, session: Session, turn: Turn, now_ns: int) -> bool:
+    def settled(self, session: Session, turn: Turn, now_ns: int, ctx: Context) -> bool:
         """A turn its last Stop left waiting is over once the rollout says so: the turn's
         task_complete / turn_aborted, and no Stop-hook prompt after that Stop (a blocked
         Stop writes one, then the turn goes on)."""
         # it looks when the journal has nothing more to say (after a batch, on a poll):
         # read what the rollout holds by now
-        self._sync(session, turn, now_ns)
+        self._sync(session, turn, now_ns, ctx.max_text)
         stopped = turn.stopped or 0
         facts = session.facts.get(turn.key, [])
         if any(f["k"] == "hookprompt" and f["ts"] > stopped for f in facts):
             return False
         return any(f["k"] == "end" for f in facts)
 
-    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int) -> list[dict]:
+    def collect(
+        self, session: Session, turn: Turn, reason: str, cutoff: int, ctx: Context
+    ) -> list[dict]:
         """The rollout facts of a closing turn up to `cutoff`; later ones (a lagging read
         took them from the turn's continuation) stay for it."""
-        self._sync(session, turn, cutoff)
+        self._sync(session, turn, cutoff, ctx.max_text)
         bucket = session.facts.get(turn.key, [])
         facts = [f for f in bucket if f.get("ts", 0) <= cutoff]
         rest = [f for f in bucket if f.get("ts", 0) > cutoff]
@@ -149,7 +153,7 @@ class Codex(spans.CodexSpans):
             if path not in open_paths and path != session.fresh:
                 del files[path]
 
-    def _sync(self, session: Session, turn: Turn, cutoff: int) -> None:
+    def _sync(self, session: Session, turn: Turn, cutoff: int, most: int) -> None:
         """Read the rollout up to a little past `cutoff`, one read at a time, dropping
         after each read the facts no open turn will use: a backlog of older turns never
         piles up."""
@@ -162,11 +166,11 @@ class Codex(spans.CodexSpans):
             offset = 0 if fresh else transcript.start_offset(path, turn.key)
             fstate = session.files[path] = {"off": offset}
             head = transcript.first_line(path) if offset else None
-            if head is not None and head.get("type") == "session_meta":
-                transcript.ingest(fstate, [head], session.facts)  # CLI version, agent path
+            if head is not None and head.get("type") == "session_meta":  # CLI version, agent path
+                transcript.ingest(fstate, [head], session.facts, most=most)
         until = cutoff + transcript.READ_AHEAD_NS
         for lines, end in transcript.read_chunks(path, fstate["off"], until):
-            transcript.ingest(fstate, lines, session.facts)
+            transcript.ingest(fstate, lines, session.facts, most=most)
             fstate["off"] = end
             _gc_facts(session, turn.start)
 

@@ -12,7 +12,8 @@ closes turn 1. Both formats are accepted, keyed on `type` / `payload.type`: 0.16
 0.125/0.130 (`user_message`, `token_count` after every item, `patch_apply_end`).
 
 Facts are small dicts `{"k": kind, "ts": ns, ...}` kept in the session's `facts[turn_id]` until the
-turn closes; content in them is capped at MAX_TEXT so the state stays small.
+turn closes; content in them is capped (`most` characters a value: the worker's
+ctx.max_text) so the state stays small.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from typing import Any
 from staso_otel.targets import jsonl
 from staso_otel.targets.codex import tools
 
-MAX_TEXT = jsonl.MAX_TEXT
 BACKSCAN_CHUNK = jsonl.BACKSCAN_CHUNK
 READ_AHEAD_NS = jsonl.READ_AHEAD_NS
 stats = jsonl.stats  # the same dict: tests read bytes read per target through either
@@ -55,14 +55,16 @@ def _text(content: Any, kinds: tuple[str, ...]) -> str | None:
     return "".join(parts) if parts else None
 
 
-def _item_fact(item: dict[str, Any], ts: int, p: dict[str, Any]) -> dict[str, Any] | None:
+def _item_fact(
+    item: dict[str, Any], ts: int, p: dict[str, Any], most: int
+) -> dict[str, Any] | None:
     kind = item.get("type")
     if kind == "UserMessage":
-        return {"k": "user", "ts": ts, "text": _cap(_text(item.get("content"), ("text",)))}
+        return {"k": "user", "ts": ts, "text": _cap(_text(item.get("content"), ("text",)), most)}
     if kind == "HookPrompt":
         frags = item.get("fragments") or []
         text = "\n".join(f.get("text", "") for f in frags if isinstance(f, dict))
-        return {"k": "hookprompt", "ts": ts, "text": _cap(text)}
+        return {"k": "hookprompt", "ts": ts, "text": _cap(text, most)}
     if kind == "ContextCompaction":
         t0, t1 = p.get("started_at_ms"), p.get("completed_at_ms")
         return {
@@ -82,7 +84,7 @@ def _item_fact(item: dict[str, Any], ts: int, p: dict[str, Any]) -> dict[str, An
         "SubAgentActivity",  # multi-agent v2: which thread the spawn call started
         "CollabAgentToolCall",
     ):
-        kept = {k: _cap(v) for k, v in item.items() if k not in ("parsed_cmd",)}
+        kept = {k: _cap(v, most) for k, v in item.items() if k not in ("parsed_cmd",)}
         fact = {"k": "item", "ts": ts, "id": str(item.get("id") or ""), "item": kept}
         for key, out in (("started_at_ms", "t0"), ("completed_at_ms", "t1")):
             if isinstance(p.get(key), int):
@@ -91,8 +93,11 @@ def _item_fact(item: dict[str, Any], ts: int, p: dict[str, Any]) -> dict[str, An
     return None
 
 
-def ingest(fstate: dict[str, Any], lines: list[dict[str, Any]], tx: dict[str, list]) -> None:
-    """Turn rollout lines into facts appended to tx[turn_id]; fstate is the file's state."""
+def ingest(
+    fstate: dict[str, Any], lines: list[dict[str, Any]], tx: dict[str, list], *, most: int
+) -> None:
+    """Turn rollout lines into facts appended to tx[turn_id], content kept up to `most`
+    characters a value; fstate is the file's state."""
     for line in lines:
         ts = parse_ts(line.get("timestamp")) or 0
         kind = line.get("type")
@@ -126,11 +131,11 @@ def ingest(fstate: dict[str, Any], lines: list[dict[str, Any]], tx: dict[str, li
         elif kind == "compacted":
             fact = {"k": "compacted", "ts": ts}
         elif kind == "event_msg":
-            fact = _event_msg(fstate, p, ptype, ts)
+            fact = _event_msg(fstate, p, ptype, ts, most)
             if ptype == "task_started" and turn:
                 fstate["turn"] = turn
         elif kind == "response_item":
-            fact = _response_item(fstate, p, ptype, ts)
+            fact = _response_item(fstate, p, ptype, ts, most)
         if fact is None:
             continue
         target = turn or fstate.get("turn")
@@ -139,7 +144,9 @@ def ingest(fstate: dict[str, Any], lines: list[dict[str, Any]], tx: dict[str, li
         tx.setdefault(target, []).append(fact)
 
 
-def _event_msg(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> dict | None:
+def _event_msg(
+    fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int, most: int
+) -> dict | None:
     if ptype == "task_started":
         return {"k": "start", "ts": ts}
     if ptype == "task_complete":
@@ -148,26 +155,26 @@ def _event_msg(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> di
             "k": "end",
             "ts": ts,
             "how": "failed" if err else "complete",
-            "last": _cap(p.get("last_agent_message")),
+            "last": _cap(p.get("last_agent_message"), most),
             "error": err.get("message") if err else None,
         }
     if ptype == "turn_aborted":
         return {"k": "end", "ts": ts, "how": "aborted", "reason": p.get("reason")}
     if ptype == "item_completed" and isinstance(p.get("item"), dict):
-        fact = _item_fact(p["item"], ts, p)
+        fact = _item_fact(p["item"], ts, p, most)
         if fact and fact["k"] == "item" and fact["id"].startswith("exec-") and fs.get("exec"):
             fact["parent"] = fs["exec"][-1]  # code mode: the `exec` cell running it
         return fact
     if ptype == "user_message":
-        return {"k": "user", "ts": ts, "text": _cap(p.get("message"))}
+        return {"k": "user", "ts": ts, "text": _cap(p.get("message"), most)}
     if ptype == "patch_apply_end":
         item = {
             "type": "FileChange",
             "id": p.get("call_id"),
             "changes": p.get("changes"),
             "status": "completed" if p.get("success", True) else "failed",
-            "stdout": _cap(p.get("stdout")),
-            "stderr": _cap(p.get("stderr")),
+            "stdout": _cap(p.get("stdout"), most),
+            "stderr": _cap(p.get("stderr"), most),
         }
         return {"k": "item", "ts": ts, "id": str(p.get("call_id") or ""), "item": item}
     if ptype == "exec_command_end":
@@ -176,7 +183,7 @@ def _event_msg(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> di
             "type": "CommandExecution",
             "id": p.get("call_id"),
             "command": p.get("command"),
-            "aggregated_output": _cap(p.get("aggregated_output") or p.get("stdout")),
+            "aggregated_output": _cap(p.get("aggregated_output") or p.get("stdout"), most),
             "exit_code": p.get("exit_code"),
             "duration": dur if isinstance(dur, dict) else None,
         }
@@ -194,19 +201,21 @@ def _event_msg(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> di
     return None
 
 
-def _response_item(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -> dict | None:
+def _response_item(
+    fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int, most: int
+) -> dict | None:
     if ptype in ("function_call", "custom_tool_call"):
         name = tools.canonical_transcript_name(str(p.get("name") or ""), p.get("namespace"))
         call_id = str(p.get("call_id") or p.get("id") or "")
         if ptype == "custom_tool_call" and name == "exec":
             fs.setdefault("exec", []).append(call_id)
         args = p.get("arguments") if ptype == "function_call" else p.get("input")
-        return {"k": "call", "ts": ts, "id": call_id, "name": name, "args": _cap(args)}
+        return {"k": "call", "ts": ts, "id": call_id, "name": name, "args": _cap(args, most)}
     if ptype in ("function_call_output", "custom_tool_call_output"):
         call_id = str(p.get("call_id") or "")
         if call_id in fs.get("exec", []):
             fs["exec"].remove(call_id)
-        return {"k": "out", "ts": ts, "id": call_id, "out": _cap(p.get("output"))}
+        return {"k": "out", "ts": ts, "id": call_id, "out": _cap(p.get("output"), most)}
     if ptype == "web_search_call":
         action = p.get("action") if isinstance(p.get("action"), dict) else {}
         call_id = str(p.get("id") or f"web_search@{ts}")
@@ -220,15 +229,15 @@ def _response_item(fs: dict[str, Any], p: dict[str, Any], ptype: Any, ts: int) -
             "status": p.get("status"),
         }
     if ptype == "message" and p.get("role") == "assistant":
-        return {"k": "msg", "ts": ts, "text": _cap(_text(p.get("content"), ("output_text",)))}
+        return {"k": "msg", "ts": ts, "text": _cap(_text(p.get("content"), ("output_text",)), most)}
     if ptype == "message" and p.get("role") in ("user", "developer", "system"):
         # what the model was sent: the prompt, hook prompts, context, and instructions
         text = _text(p.get("content"), ("input_text", "text"))
-        return {"k": "in", "ts": ts, "role": p["role"], "text": _cap(text)} if text else None
+        return {"k": "in", "ts": ts, "role": p["role"], "text": _cap(text, most)} if text else None
     if ptype == "reasoning":
         summary = p.get("summary") if isinstance(p.get("summary"), list) else []
         text = "\n".join(
             s.get("text", "") for s in summary if isinstance(s, dict) and s.get("text")
         )
-        return {"k": "think", "ts": ts, "text": _cap(text)} if text else None
+        return {"k": "think", "ts": ts, "text": _cap(text, most)} if text else None
     return None

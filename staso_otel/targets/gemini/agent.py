@@ -18,6 +18,7 @@ from staso_otel.span import ids
 from staso_otel.targets import jsonl
 from staso_otel.targets.gemini import events, spans, transcript
 from staso_otel.turns.agent import Behaviour
+from staso_otel.turns.context import Context
 from staso_otel.turns.state import Link, Session, Turn
 from staso_otel.turns.vocabulary import Event
 
@@ -36,7 +37,7 @@ class Gemini(spans.GeminiSpans):
 
     parse = staticmethod(events.parse)
 
-    def link_subagent(self, session: Session, event: Event) -> Link:
+    def link_subagent(self, session: Session, event: Event, ctx: Context) -> Link:
         return Link()  # no sub-agent hooks: a sub-agent event never comes
 
     def subagent_ids(self, trace: int, turn: Turn, call_id: str | None) -> int:
@@ -47,10 +48,12 @@ class Gemini(spans.GeminiSpans):
     def opened(self, session: Session, turn: Turn, t: int) -> None:
         pass  # turns run one at a time: what is read at a close is that turn's
 
-    def settled(self, session: Session, turn: Turn, now_ns: int) -> bool:
+    def settled(self, session: Session, turn: Turn, now_ns: int, ctx: Context) -> bool:
         return True  # AfterAgent ends the turn
 
-    def collect(self, session: Session, turn: Turn, reason: str, cutoff: int) -> dict[str, Any]:
+    def collect(
+        self, session: Session, turn: Turn, reason: str, cutoff: int, ctx: Context
+    ) -> dict[str, Any]:
         """The transcript lines from where the last turn stopped reading up to a little
         past `cutoff` (when the event closing this one came), older ones left out."""
         path = turn.path or session.meta.path
@@ -58,7 +61,7 @@ class Gemini(spans.GeminiSpans):
             return transcript.empty()
         fstate = session.files.setdefault(path, {"off": 0})
         until = cutoff + jsonl.READ_AHEAD_NS
-        return transcript.read(fstate, path, until, turn.start - SINCE_SLACK_NS)
+        return transcript.read(fstate, path, until, turn.start - SINCE_SLACK_NS, ctx.max_text)
 
     def pruned(self, session: Session, turn: Turn) -> None:
         files = session.files

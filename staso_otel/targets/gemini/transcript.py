@@ -21,8 +21,6 @@ from typing import Any
 
 from staso_otel.targets import jsonl
 
-MAX_TEXT = jsonl.MAX_TEXT
-
 
 def empty() -> dict[str, Any]:
     return {"msgs": {}, "user": []}
@@ -39,38 +37,43 @@ def _text(content: Any) -> str | None:
     return None
 
 
-def _results(content: Any) -> list[dict[str, Any]]:
+def _results(content: Any, most: int) -> list[dict[str, Any]]:
     out = []
     for part in content if isinstance(content, list) else []:
         r = part.get("functionResponse") if isinstance(part, dict) else None
         if isinstance(r, dict):
             out.append(
-                {"id": r.get("id"), "name": r.get("name"), "response": jsonl.cap(r.get("response"))}
+                {
+                    "id": r.get("id"),
+                    "name": r.get("name"),
+                    "response": jsonl.cap(r.get("response"), most),
+                }
             )
     return out
 
 
-def _call(c: dict[str, Any]) -> dict[str, Any]:
+def _call(c: dict[str, Any], most: int) -> dict[str, Any]:
     return {
         "id": c.get("id"),
         "name": c.get("name"),
-        "args": jsonl.cap(c.get("args")),
+        "args": jsonl.cap(c.get("args"), most),
         "status": c.get("status"),
         "ts": jsonl.parse_ts(c.get("timestamp")),
-        "result": jsonl.cap(_results(c.get("result"))),
+        "result": jsonl.cap(_results(c.get("result"), most), most),
     }
 
 
-def ingest(facts: dict[str, Any], lines: list[dict[str, Any]], since: int) -> None:
-    """Fold transcript lines into `facts`, keeping records stamped at or after `since`."""
+def ingest(facts: dict[str, Any], lines: list[dict[str, Any]], since: int, most: int) -> None:
+    """Fold transcript lines into `facts`, keeping records stamped at or after `since`
+    and content up to `most` characters a value."""
     for line in lines:
         # a `$set` of `messages` rewrites the history (the session context at start; the
         # whole conversation again, without tokens or calls, on --resume): nothing new
         if isinstance(line.get("id"), str) and "$set" not in line:
-            _record(facts, line, since)
+            _record(facts, line, since, most)
 
 
-def _record(facts: dict[str, Any], rec: dict[str, Any], since: int) -> None:
+def _record(facts: dict[str, Any], rec: dict[str, Any], since: int, most: int) -> None:
     ts = jsonl.parse_ts(rec.get("timestamp"))
     if ts is None or ts < since:
         return
@@ -81,16 +84,16 @@ def _record(facts: dict[str, Any], rec: dict[str, Any], since: int) -> None:
         facts["msgs"][rec["id"]] = {
             "ts": ts,
             "model": rec.get("model") if isinstance(rec.get("model"), str) else None,
-            "text": (_text(rec.get("content")) or "")[:MAX_TEXT] or None,
+            "text": (_text(rec.get("content")) or "")[:most] or None,
             "thoughts": [
-                str(t.get("description") or t.get("subject") or "")[:MAX_TEXT]
+                str(t.get("description") or t.get("subject") or "")[:most]
                 for t in thoughts
                 if isinstance(t, dict)
             ]
             if isinstance(thoughts, list)
             else [],
             "tokens": rec.get("tokens") if isinstance(rec.get("tokens"), dict) else None,
-            "calls": [_call(c) for c in calls if isinstance(c, dict)]
+            "calls": [_call(c, most) for c in calls if isinstance(c, dict)]
             if isinstance(calls, list)
             else [],
         }
@@ -103,18 +106,19 @@ def _record(facts: dict[str, Any], rec: dict[str, Any], since: int) -> None:
             {
                 "id": rec["id"],
                 "ts": ts,
-                "text": text[:MAX_TEXT] if text else None,
-                "results": _results(rec.get("content")),
+                "text": text[:most] if text else None,
+                "results": _results(rec.get("content"), most),
             }
         )
     elif kind == "error" and isinstance(rec.get("content"), (str, list)):
-        facts["error"] = {"ts": ts, "text": (_text(rec.get("content")) or "")[:MAX_TEXT]}
+        facts["error"] = {"ts": ts, "text": (_text(rec.get("content")) or "")[:most]}
 
 
-def read(fstate: dict[str, Any], path: str, until_ns: int, since: int) -> dict[str, Any]:
-    """The facts of the lines from the remembered offset up to `until_ns`; moves it on."""
+def read(fstate: dict[str, Any], path: str, until_ns: int, since: int, most: int) -> dict[str, Any]:
+    """The facts of the lines from the remembered offset up to `until_ns` (content kept up
+    to `most` characters a value); moves it on."""
     facts = empty()
     for lines, end in jsonl.read_chunks(path, fstate.get("off", 0), until_ns):
-        ingest(facts, lines, since)
+        ingest(facts, lines, since, most)
         fstate["off"] = end
     return facts
