@@ -287,7 +287,10 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param(
         "max_attribute_bytes",
-        "Size cap of one content attribute, in bytes.",
+        "Size cap of one content attribute, in bytes. Content up to it arrives whole (a"
+        " session's state keeps twice as much of each value, at least 128 KiB of transcript"
+        " content and 32 KiB of a hook's, until its turn closes); longer content is cut to"
+        " it with a `…[truncated]` mark, named in `staso.truncated`, and JSON stays JSON.",
         _parse_int,
         16384,
         ("STASO_MAX_ATTRIBUTE_BYTES",),
