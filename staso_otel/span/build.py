@@ -6,6 +6,11 @@ traced through `import staso_otel` come out of the same function. Every span car
 dialects, gen_ai.* (OpenTelemetry GenAI conventions) and OpenInference, so Phoenix and
 Langfuse read the same span as a generic OTLP backend.
 
+Every builder takes a `Frame` (ids, times, target, session, error, content setting) and
+the span's own facts, and returns it `Closed` (name, kind, attributes, status): the
+library API sets those on a live SDK span, `Frame.span` makes the pipeline's SpanData, and
+`turn_span` & co. do both for a frame given as keywords.
+
 Rules shared by all builders:
 - unset values (None, "", empty collections) are skipped, never written as empty;
 - failure = status ERROR with a description plus `error.type` (the description is the
@@ -18,21 +23,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from staso_otel import semconv as sc
 from staso_otel.span import messages as msgs
 from staso_otel.span.messages import Message, Part
-from staso_otel.span.model import AttributeValue, SpanData, SpanEvent
+from staso_otel.span.model import AttributeValue, SpanData
 
 __all__ = [
     "CONTENT_KEYS",
     "CONTENT_PREFIXES",
+    "Closed",
+    "Frame",
     "Usage",
+    "chat",
     "chat_span",
     "is_content_key",
+    "subagent",
     "subagent_span",
+    "tool",
     "tool_span",
+    "turn",
     "turn_span",
 ]
 
@@ -179,58 +190,85 @@ def _as_text(value: object) -> tuple[str | None, str]:
     return _json(value), sc.MIME_JSON
 
 
-def _common(
-    attrs: dict[str, AttributeValue],
-    *,
-    session_id: str | None,
-    target: str,
-) -> None:
-    _put(attrs, sc.GEN_AI_CONVERSATION_ID, session_id)
-    _put(attrs, sc.SESSION_ID, session_id)
-    _put(attrs, sc.STASO_TARGET, target)
+@dataclass(slots=True)
+class Frame:
+    """What every builder takes alike: where the span sits, when, for which agent and
+    session, how it ended, and whether content is kept."""
+
+    trace_id: int
+    span_id: int
+    start_ns: int
+    end_ns: int
+    target: str
+    session_id: str | None
+    parent_span_id: int | None = None  # None: a root
+    error_type: str | None = None
+    error_message: str | None = None
+    capture_content: bool = True
+
+    def span(self, closed: Closed) -> SpanData:
+        """The SpanData of a built span in this frame."""
+        return SpanData(
+            self.trace_id,
+            self.span_id,
+            self.parent_span_id,
+            closed.name,
+            closed.kind,
+            self.start_ns,
+            max(self.end_ns, self.start_ns),
+            closed.attributes,
+            closed.status,
+            closed.status_description,
+            (),
+            self.target,
+        )
 
 
-def _finish(
-    *,
-    trace_id: int,
-    span_id: int,
-    parent_span_id: int | None,
+_FRAME_FIELDS = frozenset(Frame.__dataclass_fields__)
+
+
+class Closed(NamedTuple):
+    """A built span before it has ids and times: what a live SDK span is given (api/)."""
+
+    name: str
+    kind: str
+    attributes: dict[str, AttributeValue]
+    status: str
+    status_description: str | None
+
+
+def _close(
+    frame: Frame,
     name: str,
     kind: str,
-    start_ns: int,
-    end_ns: int,
     attrs: dict[str, AttributeValue],
     extra: Mapping[str, object] | None,
-    error_type: str | None,
-    error_message: str | None,
-    capture_content: bool,
-    target: str,
-    events: tuple[SpanEvent, ...] = (),
-) -> SpanData:
-    for key, value in (extra or {}).items():
-        _put(attrs, key, value)
+) -> Closed:
+    _put(attrs, sc.GEN_AI_CONVERSATION_ID, frame.session_id)
+    _put(attrs, sc.SESSION_ID, frame.session_id)
+    _put(attrs, sc.STASO_TARGET, frame.target)
+    if extra:
+        for key, value in extra.items():
+            _put(attrs, key, value)
     status, description = sc.STATUS_UNSET, None
+    error_type = frame.error_type
     if error_type:
         # an error message may quote content (a tool's output, a blocked command)
-        message = error_message if capture_content else None
+        message = frame.error_message if frame.capture_content else None
         status, description = sc.STATUS_ERROR, message or error_type
         attrs[sc.ERROR_TYPE] = error_type
-    if not capture_content:
+    if not frame.capture_content:
         attrs = {k: v for k, v in attrs.items() if not is_content_key(k)}
-    return SpanData(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=name,
-        kind=kind,
-        start_ns=start_ns,
-        end_ns=max(end_ns, start_ns),
-        attributes=attrs,
-        status=status,
-        status_description=description,
-        events=events,
-        target=target,
-    )
+    return Closed(name, kind, attrs, status, description)
+
+
+def _keyword_frame(fields: dict[str, Any]) -> tuple[Frame, dict[str, Any]]:
+    """A frame given as keywords among a builder's own (the `*_span` functions)."""
+    frame = {k: fields.pop(k) for k in _FRAME_FIELDS & fields.keys()}
+    try:
+        return Frame(**frame), fields
+    except TypeError as e:
+        raise TypeError(f"span frame: {e}") from None
 
 
 def _usage_attrs(attrs: dict[str, AttributeValue], usage: Usage) -> None:
@@ -299,16 +337,10 @@ def _agent_attrs(
     _put(attrs, sc.STASO_TURN_END_REASON, end_reason)
 
 
-def turn_span(
+def turn(
+    frame: Frame,
     *,
-    trace_id: int,
-    span_id: int,
-    start_ns: int,
-    end_ns: int,
     agent_name: str,
-    target: str,
-    session_id: str | None,
-    parent_span_id: int | None = None,
     agent_id: str | None = None,
     agent_version: str | None = None,
     provider: str | None = None,
@@ -319,11 +351,8 @@ def turn_span(
     model_calls: int = 0,
     outcome: str | None = None,
     end_reason: str | None = None,
-    error_type: str | None = None,
-    error_message: str | None = None,
     extra: Mapping[str, object] | None = None,
-    capture_content: bool = True,
-) -> SpanData:
+) -> Closed:
     """The root span of one turn: `invoke_agent {agent_name}`, kind INTERNAL.
 
     Attributes (requirement level):
@@ -361,34 +390,15 @@ def turn_span(
         outcome=outcome,
         end_reason=end_reason,
     )
-    _common(attrs, session_id=session_id, target=target)
-    return _finish(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=sc.span_name(sc.OP_INVOKE_AGENT, agent_name),
-        kind=sc.KIND_INTERNAL,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        attrs=attrs,
-        extra=extra,
-        error_type=error_type,
-        error_message=error_message,
-        capture_content=capture_content,
-        target=target,
+    return _close(
+        frame, sc.span_name(sc.OP_INVOKE_AGENT, agent_name), sc.KIND_INTERNAL, attrs, extra
     )
 
 
-def subagent_span(
+def subagent(
+    frame: Frame,
     *,
-    trace_id: int,
-    span_id: int,
-    parent_span_id: int | None,
-    start_ns: int,
-    end_ns: int,
     agent_type: str,
-    target: str,
-    session_id: str | None,
     agent_id: str | None = None,
     agent_name: str | None = None,
     agent_version: str | None = None,
@@ -400,11 +410,8 @@ def subagent_span(
     model_calls: int = 0,
     outcome: str | None = None,
     end_reason: str | None = None,
-    error_type: str | None = None,
-    error_message: str | None = None,
     extra: Mapping[str, object] | None = None,
-    capture_content: bool = True,
-) -> SpanData:
+) -> Closed:
     """A sub-agent run inside its parent's trace: `invoke_agent {agent_type}`, INTERNAL,
     parented to the tool call that spawned it.
 
@@ -429,34 +436,15 @@ def subagent_span(
         end_reason=end_reason,
     )
     _put(attrs, sc.STASO_AGENT_TYPE, agent_type)
-    _common(attrs, session_id=session_id, target=target)
-    return _finish(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=sc.span_name(sc.OP_INVOKE_AGENT, agent_type),
-        kind=sc.KIND_INTERNAL,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        attrs=attrs,
-        extra=extra,
-        error_type=error_type,
-        error_message=error_message,
-        capture_content=capture_content,
-        target=target,
+    return _close(
+        frame, sc.span_name(sc.OP_INVOKE_AGENT, agent_type), sc.KIND_INTERNAL, attrs, extra
     )
 
 
-def chat_span(
+def chat(
+    frame: Frame,
     *,
-    trace_id: int,
-    span_id: int,
-    parent_span_id: int | None,
-    start_ns: int,
-    end_ns: int,
     request_model: str | None,
-    target: str,
-    session_id: str | None,
     provider: str | None = None,
     response_model: str | None = None,
     response_id: str | None = None,
@@ -467,11 +455,8 @@ def chat_span(
     input_scope: str | None = None,
     finish_reasons: list[str] | tuple[str, ...] | None = None,
     agent_name: str | None = None,
-    error_type: str | None = None,
-    error_message: str | None = None,
     extra: Mapping[str, object] | None = None,
-    capture_content: bool = True,
-) -> SpanData:
+) -> Closed:
     """One model request: `chat {model}`, kind CLIENT.
 
     Attributes (requirement level):
@@ -505,7 +490,11 @@ def chat_span(
     _put(attrs, sc.LLM_SYSTEM, provider)
     _put(attrs, sc.GEN_AI_REQUEST_MODEL, request_model)
     _put(attrs, sc.LLM_MODEL_NAME, response_model or request_model)
-    _put(attrs, sc.GEN_AI_RESPONSE_MODEL, response_model or (None if error_type else request_model))
+    _put(
+        attrs,
+        sc.GEN_AI_RESPONSE_MODEL,
+        response_model or (None if frame.error_type else request_model),
+    )
     _put(attrs, sc.GEN_AI_RESPONSE_ID, response_id)
     _put(attrs, sc.GEN_AI_RESPONSE_FINISH_REASONS, finish_reasons)
     _put(attrs, sc.GEN_AI_AGENT_NAME, agent_name)
@@ -519,21 +508,8 @@ def chat_span(
         finish_reasons,
     )
     _put(attrs, sc.STASO_CHAT_INPUT_SCOPE, input_scope)
-    _common(attrs, session_id=session_id, target=target)
-    return _finish(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=sc.span_name(sc.OP_CHAT, request_model or ""),
-        kind=sc.KIND_CLIENT,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        attrs=attrs,
-        extra=extra,
-        error_type=error_type,
-        error_message=error_message,
-        capture_content=capture_content,
-        target=target,
+    return _close(
+        frame, sc.span_name(sc.OP_CHAT, request_model or ""), sc.KIND_CLIENT, attrs, extra
     )
 
 
@@ -567,16 +543,10 @@ def _message_attrs(
             attrs[sc.OUTPUT_MIME_TYPE] = sc.MIME_JSON
 
 
-def tool_span(
+def tool(
+    frame: Frame,
     *,
-    trace_id: int,
-    span_id: int,
-    parent_span_id: int | None,
-    start_ns: int,
-    end_ns: int,
     tool_name: str,
-    target: str,
-    session_id: str | None,
     call_id: str | None = None,
     tool_type: str = sc.TOOL_TYPE_FUNCTION,
     category: str | None = None,
@@ -584,11 +554,8 @@ def tool_span(
     result: object = None,
     description: str | None = None,
     facts: Mapping[str, object] | None = None,
-    error_type: str | None = None,
-    error_message: str | None = None,
     extra: Mapping[str, object] | None = None,
-    capture_content: bool = True,
-) -> SpanData:
+) -> Closed:
     """One tool call: `execute_tool {tool_name}`, kind INTERNAL.
 
     Attributes (requirement level):
@@ -628,19 +595,34 @@ def tool_span(
         attrs[sc.OUTPUT_MIME_TYPE] = mime
     for key, value in (facts or {}).items():
         _put(attrs, key, value)
-    _common(attrs, session_id=session_id, target=target)
-    return _finish(
-        trace_id=trace_id,
-        span_id=span_id,
-        parent_span_id=parent_span_id,
-        name=sc.span_name(sc.OP_EXECUTE_TOOL, tool_name),
-        kind=sc.KIND_INTERNAL,
-        start_ns=start_ns,
-        end_ns=end_ns,
-        attrs=attrs,
-        extra=extra,
-        error_type=error_type,
-        error_message=error_message,
-        capture_content=capture_content,
-        target=target,
+    return _close(
+        frame, sc.span_name(sc.OP_EXECUTE_TOOL, tool_name), sc.KIND_INTERNAL, attrs, extra
     )
+
+
+# The same builders for a frame given as keywords (trace_id=..., span_id=..., target=...,
+# session_id=..., error_type=..., capture_content=...), made into a SpanData.
+
+
+def turn_span(**fields: Any) -> SpanData:
+    """`turn` as a SpanData, the frame's fields among the keywords."""
+    frame, rest = _keyword_frame(fields)
+    return frame.span(turn(frame, **rest))
+
+
+def subagent_span(**fields: Any) -> SpanData:
+    """`subagent` as a SpanData, the frame's fields among the keywords."""
+    frame, rest = _keyword_frame(fields)
+    return frame.span(subagent(frame, **rest))
+
+
+def chat_span(**fields: Any) -> SpanData:
+    """`chat` as a SpanData, the frame's fields among the keywords."""
+    frame, rest = _keyword_frame(fields)
+    return frame.span(chat(frame, **rest))
+
+
+def tool_span(**fields: Any) -> SpanData:
+    """`tool` as a SpanData, the frame's fields among the keywords."""
+    frame, rest = _keyword_frame(fields)
+    return frame.span(tool(frame, **rest))

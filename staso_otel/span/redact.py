@@ -20,6 +20,7 @@ __all__ = [
     "TRUNCATION_MARK",
     "cap_text",
     "clean_attributes",
+    "clean_parts",
     "clean_span",
     "redact_span",
     "redact_spans",
@@ -208,18 +209,32 @@ def clean_span(
     span: SpanData, max_bytes: int, memo: Memo | None = None
 ) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
     """What `redact_span` makes of a span, as (name, attributes, events, status
-    description): for a caller that sets them on a live span and needs no SpanData."""
-    attributes, secrets, cut_keys = clean_attributes(span.attributes, max_bytes, memo)
-    events = []
-    for event in span.events:
+    description)."""
+    return clean_parts(
+        span.name, span.attributes, span.events, span.status_description, max_bytes, memo
+    )
+
+
+def clean_parts(
+    name: str,
+    attributes: Mapping[str, Any],
+    events: Iterable[SpanEvent],
+    description: str | None,
+    max_bytes: int,
+    memo: Memo | None = None,
+) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
+    """`clean_span` of a span given by its parts: for a caller that sets them on a live
+    span and makes no SpanData (the library API)."""
+    attributes, secrets, cut_keys = clean_attributes(attributes, max_bytes, memo)
+    cleaned = []
+    for event in events:
         ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
-        events.append(SpanEvent(event.name, event.time_ns, ev_attrs))
+        cleaned.append(SpanEvent(event.name, event.time_ns, ev_attrs))
         secrets += found
-    description = span.status_description
     if description:
         description, found, _ = _clean_value(description, min(max_bytes, 4096) or 4096, memo)
         secrets += found
-    name, found, _ = _clean_value(span.name, 0, memo)  # 0: redacted, never cut
+    name, found, _ = _clean_value(name, 0, memo)  # 0: redacted, never cut
     secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
@@ -227,7 +242,7 @@ def clean_span(
         )
     if cut_keys:
         attributes[semconv.STASO_TRUNCATED] = tuple(sorted(cut_keys))
-    return name, attributes, tuple(events), description
+    return name, attributes, tuple(cleaned), description
 
 
 def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> SpanData:
