@@ -23,13 +23,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from staso_otel import log, semconv
+from staso_otel.api.attributes import set_attributes
 from staso_otel.api.config import Tracing, current
 from staso_otel.api.nested import CURRENT_TURN, NestedState
 from staso_otel.api.toolcalls import PendingToolCalls
 from staso_otel.span import build
 from staso_otel.span import messages as msgs
-from staso_otel.span.model import SpanData
-from staso_otel.span.redact import clean_span
+from staso_otel.span.redact import clean_parts
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NO_USAGE = build.Usage()  # a turn's total before its first call (immutable: one for all)
@@ -54,8 +54,8 @@ class _Scope:
     def _name(self) -> str:
         raise NotImplementedError
 
-    def _build(self, ids: dict[str, Any]) -> SpanData:
-        """The span for these ids, times, error and content setting (`_finish` fills them)."""
+    def _build(self, frame: build.Frame) -> build.Closed:
+        """The span in this frame: ids, times, error and content setting (`_finish`)."""
         raise NotImplementedError
 
     def _on_enter(self) -> None:
@@ -109,25 +109,34 @@ class _Scope:
         context = span.get_span_context()
         parent = getattr(span, "parent", None)
         tracing = self._tracing
-        data = self._build(
-            {
-                "trace_id": context.trace_id or 1,
-                "span_id": context.span_id or 1,
-                "parent_span_id": parent.span_id if parent is not None else None,
-                "start_ns": self.start_ns,
-                "end_ns": end_ns,
-                "error_type": type(exc).__name__ if exc is not None else None,
-                "error_message": str(exc) if exc is not None else None,
-                "capture_content": tracing.capture_content,
-            }
+        turn = _TURN.get()
+        closed = self._build(
+            build.Frame(
+                context.trace_id or 1,
+                context.span_id or 1,
+                self.start_ns,
+                end_ns,
+                turn.agent if turn else tracing.agent,
+                turn.session_id if turn else None,
+                parent.span_id if parent is not None else None,
+                type(exc).__name__ if exc is not None else None,
+                str(exc) if exc is not None else None,
+                tracing.capture_content,
+            )
         )
-        name, attributes, _, description = clean_span(
-            data, tracing.max_attribute_bytes, tracing.memo
-        )  # a scope's span has no events
+        # a scope's span has no events; its ids and times are the live span's own
+        name, attributes, _, description = clean_parts(
+            closed.name,
+            closed.attributes,
+            (),
+            closed.status_description,
+            tracing.max_attribute_bytes,
+            tracing.memo,
+        )
         if name != self._started_as:
             span.update_name(name)
-        span.set_attributes(attributes)
-        if data.status == semconv.STATUS_ERROR:
+        set_attributes(span, attributes)
+        if closed.status == semconv.STATUS_ERROR:
             span.set_status(Status(StatusCode.ERROR, description))
         span.end(end_time=end_ns)
 
@@ -192,12 +201,10 @@ class Turn(_Scope):
             _TURN.reset(self._turn_token)
             self._turn_token = None
 
-    def _build(self, ids: dict[str, Any]) -> SpanData:
-        return build.turn_span(
-            **ids,
+    def _build(self, frame: build.Frame) -> build.Closed:
+        return build.turn(
+            frame,
             agent_name=self.agent,
-            target=self.agent,
-            session_id=self.session_id,
             agent_id=self.agent_id,
             provider=self.provider,
             model=self.model,
@@ -205,7 +212,7 @@ class Turn(_Scope):
             response=self.response,
             usage=self.usage if self.model_calls else None,
             model_calls=self.model_calls,
-            outcome=semconv.TURN_FAILED if ids["error_type"] else semconv.TURN_COMPLETED,
+            outcome=semconv.TURN_FAILED if frame.error_type else semconv.TURN_COMPLETED,
             extra={semconv.USER_ID: self.user_id} if self.user_id else None,
         )
 
@@ -292,13 +299,11 @@ class LLMCall(_Scope):
                 # the tools this call asked for: the tool spans that run them take their ids
                 turn.tool_calls.offer(msgs.coerce(self.output, semconv.ROLE_ASSISTANT) or ())
 
-    def _build(self, ids: dict[str, Any]) -> SpanData:
+    def _build(self, frame: build.Frame) -> build.Closed:
         turn = _TURN.get()
-        return build.chat_span(
-            **ids,
+        return build.chat(
+            frame,
             request_model=self.model,
-            target=turn.agent if turn else self._tracing.agent,
-            session_id=turn.session_id if turn else None,
             provider=self.provider,
             response_model=self.response_model,
             response_id=self.response_id,
@@ -352,13 +357,10 @@ class ToolCall(_Scope):
         else:
             turn.tool_calls.take(self.call_id)
 
-    def _build(self, ids: dict[str, Any]) -> SpanData:
-        turn = _TURN.get()
-        return build.tool_span(
-            **ids,
+    def _build(self, frame: build.Frame) -> build.Closed:
+        return build.tool(
+            frame,
             tool_name=self.name,
-            target=turn.agent if turn else self._tracing.agent,
-            session_id=turn.session_id if turn else None,
             call_id=self.call_id,
             category=self.category,
             arguments=self.arguments,
