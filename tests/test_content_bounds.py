@@ -257,3 +257,25 @@ def test_import_keeps_what_the_cap_can_show(name, tmp_path, receiver):
 def test_import_cuts_past_the_cap_with_its_mark(name, tmp_path, receiver):
     case = CASES[name]
     _arrived_cut(_import(case, CUT, tmp_path, receiver), case)
+
+
+@pytest.mark.parametrize("cap", [WHOLE, CUT])
+def test_an_import_rebuilt_in_a_child_keeps_the_bound(cap, tmp_path, receiver, monkeypatch):
+    """A large import rebuilds in a child process (backfill/child.py): the cap reaches it."""
+    from clone_sessions import clone
+
+    from staso_otel import settings
+    from staso_otel.backfill import child, run, sources
+
+    case = CASES["codex-transcript"]
+    home = tmp_path / "agent-home"
+    _transcripts(case, home)
+    clone("codex", "tour_resume", home, 1)  # a second session: a child is worth it
+    monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
+    monkeypatch.setattr(child, "MIN_BYTES", 0)  # these few MB: a child all the same
+    found = sources.find(("codex",))
+    assert child.worth_it(found.sessions, dry_run=False)
+    st = settings.load(overrides={"endpoint": receiver.endpoint, "max_attribute_bytes": cap})
+    report = run.run(found, settings=st, home=tmp_path / "import-home")
+    assert not report.skipped and not report.errors, report
+    (_arrived_whole if cap == WHOLE else _arrived_cut)(receiver.spans, case)
