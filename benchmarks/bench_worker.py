@@ -17,8 +17,9 @@ Everything runs from a wheel-installed venv (benchmarks/wheel_venv.py).
         [--against OTHER_CHECKOUT/.cache/bench-wheel/bin/python]
     .venv/bin/python benchmarks/bench_worker.py --profile [--sessions 100]
 
-`--profile` runs one fresh worker on the same sessions under cProfile (in the wheel venv)
-and prints where its time went, by module group and by function.
+`--profile` runs one fresh worker on the same sessions under cProfile (in the wheel venv,
+or `--against`'s) and prints where its time went, by module group and by function, and
+how long it sat blocked reading the receiver's answers.
 """
 
 from __future__ import annotations
@@ -234,11 +235,11 @@ PROFILE_GROUPS = (
 )  # fmt: skip
 
 
-def profile(sessions: int, top: int = 25) -> None:
+def profile(sessions: int, top: int = 25, py: str | None = None) -> None:
     """One fresh worker under cProfile: self time by group, then the top functions."""
     import pstats
 
-    py = wheel_venv.python()
+    py = py or wheel_venv.python()
     receiver = Receiver().start()
     with tempfile.TemporaryDirectory(prefix="staso-bench-prof-") as tmp:
         home = Path(tmp)
@@ -280,6 +281,9 @@ def profile(sessions: int, top: int = 25) -> None:
     print(f"worker profile, {sessions} sessions / {expected} spans: {busy:.2f} s busy")
     for group, tt in sorted(groups.items(), key=lambda kv: -kv[1]):
         print(f"  {group:28s} {tt:6.3f} s  {tt / busy:5.1%}")
+    # what the worker's main thread spent blocked on the receiver's answers
+    waited = sum(v[3] for f, v in table.items() if f[2] == "getresponse")
+    print(f"  blocked reading answers (http.client getresponse, cumulative): {waited:.3f} s")
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)
 
@@ -295,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.profile:
-        profile(args.sessions)
+        profile(args.sessions, py=args.against)
         return 0
     wanted = args.only or ["idle", "throughput"]
     results: dict[str, Any] = {}
