@@ -17,6 +17,8 @@ session.
 
 from __future__ import annotations
 
+import functools
+
 from staso_otel import semconv as sc
 from staso_otel.span import ids
 from staso_otel.targets.codex import events, spans, tools, transcript
@@ -169,7 +171,8 @@ class Codex(spans.CodexSpans):
             if head is not None and head.get("type") == "session_meta":  # CLI version, agent path
                 transcript.ingest(fstate, [head], session.facts, most=most)
         until = cutoff + transcript.READ_AHEAD_NS
-        for lines, end in transcript.read_chunks(path, fstate["off"], until):
+        skip = functools.partial(transcript.unused, fstate)
+        for lines, end in transcript.read_chunks(path, fstate["off"], until, skip):
             transcript.ingest(fstate, lines, session.facts, most=most)
             fstate["off"] = end
             _gc_facts(session, turn.start)

@@ -33,6 +33,25 @@ first_line = jsonl.first_line
 _cap = jsonl.cap
 
 
+# Lines no reader uses, told by their head (their own `type`, and their payload's, come
+# first as Codex writes them, before any content): the tool catalogue Codex sends the
+# model (`additional_tools`) and the environment it describes to it (`world_state`), a
+# quarter of the recorded rollouts' bytes. A head that does not match is decoded.
+_PASSED_HEADS = (b'"type":"world_state","payload":', b'"payload":{"type":"additional_tools",')
+_HEAD = 160  # bytes: past a stamp, an ordinal and both types
+
+
+def unused(fstate: dict[str, Any], raw: bytes) -> bool:
+    """A line `ingest` would ignore, told without decoding it. It notes what ingest would
+    still have taken from it: that the rollout is paginated (it has an `ordinal`)."""
+    head = raw[:_HEAD]
+    if _PASSED_HEADS[0] not in head and _PASSED_HEADS[1] not in head:
+        return False
+    if b'"ordinal":' in head:
+        fstate["paginated"] = True
+    return True
+
+
 def start_offset(path: str, turn_id: str | None) -> int:
     """Where to start reading a rollout first seen mid-session (`codex exec resume`, or
     state lost): the line opening `turn_id` (task_started carries it), found by scanning
