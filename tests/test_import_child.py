@@ -19,6 +19,7 @@ from otlp_receiver import Receiver
 from staso_otel import settings
 from staso_otel.backfill import child, run, sources
 
+FREE_CORES = child._free_cores
 RECORDINGS = [("codex", "tour_resume"), ("claude-code", "agent")]
 
 
@@ -30,6 +31,7 @@ def sessions(isolated_homes, monkeypatch) -> Path:
     for n in range(8):
         clone(*RECORDINGS[n % 2], home, n)
     monkeypatch.setattr(child, "MIN_BYTES", 0)  # these few MB: a child all the same
+    monkeypatch.setattr(child, "_free_cores", lambda: 2.0)  # whatever the machine's load
     return home
 
 
@@ -116,3 +118,15 @@ def test_a_child_killed_mid_import_skips_the_rest_and_loses_nothing(
     ids = [s["span_id"] for s in receiver.spans]
     assert len(ids) == len(set(ids))  # nothing twice
     assert sorted(ids) == sorted(s["span_id"] for s in whole.spans)  # and nothing lost
+
+
+def test_no_child_without_a_free_core_nor_for_a_dry_run(sessions, monkeypatch):
+    found = sources.find(sources.TARGETS).sessions
+    assert child.worth_it(found, dry_run=False)
+    assert not child.worth_it(found, dry_run=True)  # no send to run beside
+    monkeypatch.setattr(child, "_free_cores", FREE_CORES)  # the machine's own, again
+    cores = child._cores()
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    assert not child.worth_it(found, dry_run=False)  # the others keep the cores busy
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert child.worth_it(found, dry_run=False) == (cores >= 2)

@@ -87,6 +87,7 @@ def test_import_sends_what_the_kernel_builds_record_by_record(
         monkeypatch.setattr(child, "MIN_BYTES", float("inf"))
     else:
         monkeypatch.setattr(child, "MIN_BYTES", 0)
+        monkeypatch.setattr(child, "_free_cores", lambda: 2.0)
     found = sources.find(sources.TARGETS)
     assert {s.target for s in found.sessions} == {"codex", "claude-code"}
     assert not found.skipped
