@@ -19,6 +19,7 @@ from clone_sessions import clone
 from staso_otel.backfill import run, sources
 from staso_otel.targets import jsonl
 from staso_otel.targets.codex import transcript
+from staso_otel.turns.state import MAX_TEXT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codex"
 ROLLOUTS = sorted(FIXTURES.glob("*/sessions/**/rollout-*.jsonl"))
@@ -52,7 +53,7 @@ def _facts(path: Path, skip: bool) -> tuple[dict, dict, int]:
         unused = functools.partial(transcript.unused, fstate) if skip else None
         for until in [*stamps[:: max(len(stamps) // 7, 1)], None]:  # a few horizons, then all
             for lines, end in jsonl.read_chunks(str(path), fstate["off"], until, unused):
-                transcript.ingest(fstate, lines, facts)
+                transcript.ingest(fstate, lines, facts, most=MAX_TEXT)
                 fstate["off"] = end
     finally:
         jsonl._loads = real
@@ -113,6 +114,6 @@ def test_the_kernel_never_decodes_them_when_it_rebuilds_a_session(isolated_homes
     report = run.Report()
     sink = run.Sink(isolated_homes["staso"], None, dry_run=True)
     for session in found.sessions:
-        run.import_session(session, sink, report)
+        run.import_session(session, sink, report, max_attribute_bytes=MAX_TEXT)
     assert report.spans > 0 and decoded
     assert not [raw[:80] for raw in decoded if any(m in raw[:160] for m in PASSED)]
