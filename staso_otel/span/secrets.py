@@ -615,17 +615,23 @@ def _gate(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)  # on first use, as the rules (see Rule.pattern)
 
 
-# Short text (most attributes: names, ids, a prompt) is first asked in one regex scan whether
-# anything a rule starts with is in it at all: a word, a `%` escape, or a run of 20 token
-# bytes (what `_token_spans` looks for). Only text with none of them skips the scan; on long
-# text the full scan's `find`s, memchr-fast, beat one regex and it runs directly.
+# Short text (most attributes: names, ids, a prompt) is first asked whether anything a rule
+# starts with is in it at all: a word or a `%` escape (one regex scan), or a run of 20 token
+# bytes (what `_token_spans` looks for, found as it finds it). Only text with none of them
+# skips the scan; on long text the full scan's `find`s, memchr-fast, beat the regex and it
+# runs directly. The run is not part of the regex: a class repeated 20 times is tried at
+# every letter of the text, and took half of a short text's redaction.
 _SUSPECT_BELOW = 256
 
 
 @cache
-def _suspect() -> re.Pattern[bytes]:
-    words = b"|".join(re.escape(literal) for literal, _, _ in WORDS)
-    return re.compile(words + b"|%|[" + re.escape(_RUN_BYTES) + b"]{%d}" % len(_RUN_MIN))
+def _words() -> re.Pattern[bytes]:
+    return re.compile(b"|".join(re.escape(literal) for literal, _, _ in WORDS) + b"|%")
+
+
+def _suspect(low: bytes) -> bool:
+    """Whether lower-cased `low` holds a rule's word, a `%` or a 20-byte token run."""
+    return _words().search(low) is not None or _RUN_MIN in low.translate(_RUN_TABLE)
 
 
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
@@ -760,7 +766,7 @@ def redact_text(text: str) -> tuple[str, int]:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: kept as they are
         data = text.encode("utf-8", "surrogatepass")
-    if len(data) < _SUSPECT_BELOW and _suspect().search(data.lower()) is None:
+    if len(data) < _SUSPECT_BELOW and not _suspect(data.lower()):
         return text, 0
     data, count = _redact_bytes(data)
     if b"%" in data:
