@@ -10,7 +10,7 @@ agents' recorded sessions, field for field, each session's in the same order.
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -113,22 +113,28 @@ def test_import_sends_what_the_kernel_builds_record_by_record(
 def test_the_import_rebuilds_on_while_a_send_waits_for_the_backend(
     transcripts, tmp_path, monkeypatch
 ):
-    """The backend holds its first answer until the import has spooled another batch:
-    an import that waited for the answer before rebuilding more would never spool one
-    (the wait gives up after 20 s, well inside the request's 60 s timeout, and the test
-    fails)."""
+    """The backend holds its first answer until the import has spooled another batch with
+    that send still in flight: an import that waited for the answer before rebuilding more
+    would never do so (the wait gives up after 20 s, well inside the request's 60 s
+    timeout, and the test fails). Asked of the import itself, not of the spool's files: a
+    batch written between the send's start and the request's arrival counts too."""
     monkeypatch.setattr(run, "FLUSH_SPANS", 20)
     monkeypatch.setattr(run, "SEND_EVERY", 20)
     spool = tmp_path / "import-home" / "spool"
+    spooled_while_sending = threading.Event()
+    flush = run.Sink.flush
+
+    def watched_flush(sink: run.Sink) -> None:
+        if sink.held and sink._sending is not None and sink._sending.is_alive():
+            spooled_while_sending.set()
+        flush(sink)
+
+    monkeypatch.setattr(run.Sink, "flush", watched_flush)
     rebuilt_meanwhile: list[bool] = []
 
     def answer(number: int) -> int:
         if number == 0:
-            before = set(spool.glob("*.batch"))
-            deadline = time.monotonic() + 20
-            while not set(spool.glob("*.batch")) - before and time.monotonic() < deadline:
-                time.sleep(0.01)
-            rebuilt_meanwhile.append(bool(set(spool.glob("*.batch")) - before))
+            rebuilt_meanwhile.append(spooled_while_sending.wait(timeout=20))
         return 200
 
     receiver = Receiver(mode=answer).start()
