@@ -152,9 +152,25 @@ def _ordered(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+# `--rtt-ms`: the receiver answers each request that much later, as a collector across a
+# network does (every receiver of the throughput rounds alike, the raw SDK's too)
+RTT_S = 0.0
+
+
+def _receiver() -> Receiver:
+    if not RTT_S:
+        return Receiver().start()
+
+    def late(_: int) -> int:
+        time.sleep(RTT_S)
+        return 200
+
+    return Receiver(mode=late).start()
+
+
 def _worker_run(py: str, home: Path, sessions: int, first: int, cwd: Path) -> tuple[float, list]:
     """One fresh worker of `py` on `sessions` new sessions: (seconds, spans received)."""
-    receiver = Receiver().start()
+    receiver = _receiver()
     try:
         expected = _record(home, sessions, first)
         env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.5")
@@ -184,7 +200,7 @@ def throughput(sessions: int, runs: int, against: str | None = None) -> dict[str
                 theirs.append(took)
             dump = base / f"spans{r}.json"
             dump.write_text(json.dumps(spans))
-            receiver = Receiver().start()
+            receiver = _receiver()
             start = time.monotonic()
             proc = subprocess.Popen([py, "-c", RAW_SDK, receiver.endpoint, str(dump)], cwd=base)
             raw.append(_until_all(receiver, expected, start))
@@ -297,7 +313,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--against", help="throughput: another wheel venv's python (e.g. main's) alternated in"
     )
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=0.0,
+        help="throughput: every receiver answers this much later, as across a network",
+    )
     args = parser.parse_args(argv)
+    global RTT_S
+    RTT_S = args.rtt_ms / 1000
     if args.profile:
         profile(args.sessions, py=args.against)
         return 0
