@@ -12,43 +12,16 @@ from pathlib import Path
 
 import orjson
 import pytest
+from transcript_reads import read_turn_by_turn
 
-from staso_otel.targets import jsonl
 from staso_otel.targets.claude_code import transcript
-from staso_otel.turns.state import MAX_TEXT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "claude-code"
 TRANSCRIPTS = sorted(FIXTURES.glob("*/projects/**/*.jsonl"))
 
 
 def _facts(path: Path, unused) -> tuple[dict, dict, int]:
-    """(facts, file state, bytes decoded) of the whole file read turn by turn: each read
-    stops past the first prompt it has not reached yet, as the worker's reads do."""
-    decoded = 0
-    real = jsonl._loads
-
-    def counting(raw: bytes):
-        nonlocal decoded
-        decoded += len(raw)
-        return real(raw)
-
-    jsonl._loads = counting
-    try:
-        fstate: dict = {"off": 0}
-        facts: dict = {}
-        stamps = sorted(
-            {
-                jsonl.parse_ts(orjson.loads(r).get("timestamp")) or 0
-                for r in path.read_bytes().splitlines()
-            }
-        )
-        for until in [*stamps[:: max(len(stamps) // 7, 1)], None]:  # a few horizons, then all
-            for lines, end in jsonl.read_chunks(str(path), fstate["off"], until, unused):
-                transcript.ingest(fstate, lines, facts, most=MAX_TEXT)
-                fstate["off"] = end
-    finally:
-        jsonl._loads = real
-    return facts, fstate, decoded
+    return read_turn_by_turn(path, transcript.ingest, (lambda _: unused) if unused else None)
 
 
 @pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parts[-4]}/{p.name[:12]}")

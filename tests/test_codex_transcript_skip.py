@@ -15,9 +15,9 @@ from pathlib import Path
 import orjson
 import pytest
 from clone_sessions import clone
+from transcript_reads import counting_decodes, read_turn_by_turn
 
 from staso_otel.backfill import run, sources
-from staso_otel.targets import jsonl
 from staso_otel.targets.codex import transcript
 from staso_otel.turns.state import MAX_TEXT
 
@@ -26,38 +26,9 @@ ROLLOUTS = sorted(FIXTURES.glob("*/sessions/**/rollout-*.jsonl"))
 PASSED = (b'"type":"additional_tools"', b'"type":"world_state"')
 
 
-def _counting(decoded: list[bytes]):
-    real = jsonl._loads
-
-    def counting(raw: bytes):
-        decoded.append(raw)
-        return real(raw)
-
-    return real, counting
-
-
 def _facts(path: Path, skip: bool) -> tuple[dict, dict, int]:
-    """(facts, file state, bytes decoded) of the whole file read turn by turn: each read
-    stops a little past a horizon, as the worker's reads do."""
-    decoded: list[bytes] = []
-    real, jsonl._loads = _counting(decoded)
-    try:
-        fstate: dict = {"off": 0}
-        facts: dict = {}
-        stamps = sorted(
-            {
-                jsonl.parse_ts(orjson.loads(r).get("timestamp")) or 0
-                for r in path.read_bytes().splitlines()
-            }
-        )
-        unused = functools.partial(transcript.unused, fstate) if skip else None
-        for until in [*stamps[:: max(len(stamps) // 7, 1)], None]:  # a few horizons, then all
-            for lines, end in jsonl.read_chunks(str(path), fstate["off"], until, unused):
-                transcript.ingest(fstate, lines, facts, most=MAX_TEXT)
-                fstate["off"] = end
-    finally:
-        jsonl._loads = real
-    return facts, fstate, sum(map(len, decoded))
+    unused = (lambda fstate: functools.partial(transcript.unused, fstate)) if skip else None
+    return read_turn_by_turn(path, transcript.ingest, unused)
 
 
 @pytest.mark.parametrize("path", ROLLOUTS, ids=lambda p: f"{p.parts[-6]}/{p.name[-14:-6]}")
@@ -107,13 +78,10 @@ def test_the_kernel_never_decodes_them_when_it_rebuilds_a_session(isolated_homes
     home = isolated_homes["home"]
     monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
     clone("codex", "tour_resume", home, 0)
-    decoded: list[bytes] = []
-    _, counting = _counting(decoded)
-    monkeypatch.setattr(jsonl, "_loads", counting)
-    found = sources.find(["codex"])
     report = run.Report()
     sink = run.Sink(isolated_homes["staso"], None, dry_run=True)
-    for session in found.sessions:
-        run.import_session(session, sink, report, max_attribute_bytes=MAX_TEXT)
+    with counting_decodes() as decoded:
+        for session in sources.find(["codex"]).sessions:
+            run.import_session(session, sink, report, max_attribute_bytes=MAX_TEXT)
     assert report.spans > 0 and decoded
     assert not [raw[:80] for raw in decoded if any(m in raw[:160] for m in PASSED)]
