@@ -110,6 +110,40 @@ def test_cap_cuts_plain_text_on_a_utf8_boundary():
     text.encode("utf-8")
 
 
+def _conversation(turns: int) -> str:
+    """What a chat span's `gen_ai.input.messages` holds: messages, their parts, texts."""
+    message = {"role": "user", "parts": [{"type": "text", "content": "ls -la\n" * 200}]}
+    return json.dumps([message] * turns)
+
+
+def test_a_long_conversation_is_cut_to_the_cap_and_parses():
+    for cap in (300, 4096, 16384):
+        text, cut = cap_text(_conversation(40), cap)
+        assert cut and len(text.encode()) <= cap
+        assert isinstance(json.loads(text), list)
+
+
+def test_cutting_a_conversation_writes_it_out_less_than_twice(monkeypatch):
+    """Each level of nesting adds up its children's lengths, and a text longer than its
+    share is cut without being serialised whole: a cut that serialised every item again
+    at each level wrote the conversation out 4-5 times over."""
+    from staso_otel.span import redact
+
+    text = _conversation(40)
+    written = []
+    real = redact.json.dumps
+
+    def counting(value, **kw):
+        out = real(value, **kw)
+        written.append(len(out))
+        return out
+
+    monkeypatch.setattr(redact.json, "dumps", counting)
+    out, cut = cap_text(text, 16384)
+    assert cut and json.loads(out)
+    assert sum(written) <= 2 * len(text)  # was 4.7 times
+
+
 # -- secrets next to JSON escapes, new kinds, look-alikes (issue 12) ------------------------
 
 

@@ -39,54 +39,87 @@ def _cut_utf8(text: str, max_bytes: int) -> str:
     return data[:max_bytes].decode("utf-8", "ignore")
 
 
-def _json_len(value: Any) -> int:
-    return len(json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-
-
 def shrink(value: Any, budget: int) -> Any:
     """Shorten a parsed JSON value so its serialisation fits roughly in `budget` bytes;
     what was cut is marked where it was (TRUNCATION_MARK, "more items truncated")."""
+    if not isinstance(value, (str, list, dict)):
+        return value  # nothing to cut (and nothing serialised: it may not be JSON)
+    return _shrink(value, budget)[0]
+
+
+def _dumped_len(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False))
+
+
+def _joined(sizes: list[int]) -> int:
+    """The length of a JSON array or object whose items serialise to `sizes` characters
+    (json.dumps's default `, ` between them)."""
+    return 2 + sum(sizes) + 2 * max(len(sizes) - 1, 0)
+
+
+def _shrink(value: Any, budget: int) -> tuple[Any, int]:
+    """`shrink`, with the length of the result as json.dumps writes it. Each level adds
+    its children's lengths instead of serialising them again, so a long conversation
+    (messages, parts, texts) is serialised once, not once per level of nesting."""
     if isinstance(value, str):
-        if _json_len(value) <= budget:
-            return value
+        # serialised, a string takes at least its length and two quotes
+        dumped = json.dumps(value, ensure_ascii=False) if len(value) + 2 <= budget else ""
+        if dumped and _utf8_len(dumped) <= budget:
+            return value, len(dumped)
         # Measured as serialised: a newline or tab takes two bytes once escaped, so a
         # cut by raw length overshoots and the caller would drop the whole key instead.
         keep = max(budget - len(TRUNCATION_MARK) * 3 - 2, 16)
         cut = _cut_utf8(value, keep)
         for _ in range(8):  # bounded: each round keeps three quarters
-            if _json_len(cut + TRUNCATION_MARK) <= budget or keep <= 16:
+            dumped = json.dumps(cut + TRUNCATION_MARK, ensure_ascii=False)
+            if _utf8_len(dumped) <= budget or keep <= 16:
                 break
             keep = max(keep * 3 // 4, 16)
             cut = _cut_utf8(cut, keep)
-        return cut + TRUNCATION_MARK
+        else:
+            dumped = json.dumps(cut + TRUNCATION_MARK, ensure_ascii=False)
+        return cut + TRUNCATION_MARK, len(dumped)
     if isinstance(value, list):
         out: list[Any] = []
+        sizes: list[int] = []
         used = 2
         for i, item in enumerate(value):
             share = max((budget - used) // max(len(value) - i, 1), 64)
-            small = shrink(item, share)
-            size = len(json.dumps(small, ensure_ascii=False)) + 1
-            if used + size > budget:
-                out.append(f"…[{len(value) - i} more items truncated]")
+            small, size = _shrink(item, share)
+            if used + size + 1 > budget:
+                mark = f"…[{len(value) - i} more items truncated]"
+                out.append(mark)
+                sizes.append(_dumped_len(mark))
                 break
             out.append(small)
-            used += size
-        return out
+            sizes.append(size)
+            used += size + 1
+        return out, _joined(sizes)
     if isinstance(value, dict):
         result: dict[str, Any] = {}
+        sizes = []
         used = 2
         items = list(value.items())
         for i, (key, item) in enumerate(items):
             share = max((budget - used) // max(len(items) - i, 1), 64)
-            small = shrink(item, share)
-            size = len(json.dumps({key: small}, ensure_ascii=False))
+            small, size = _shrink(item, share)
+            if isinstance(key, str):  # the length of `{"key": small}`
+                size += _dumped_len(key) + 4
+            else:  # json.dumps makes a number or None a key its own way
+                size = _dumped_len({key: small})
             if used + size > budget:
                 result["…"] = f"[{len(items) - i} more keys truncated]"
+                sizes.append(_dumped_len({"…": result["…"]}) - 2)
                 break
             result[key] = small
+            sizes.append(size - 2)
             used += size
-        return result
-    return value
+        return result, _joined(sizes)
+    return value, _dumped_len(value)
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
