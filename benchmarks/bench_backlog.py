@@ -22,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +31,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import user_homes  # noqa: E402
 import wheel_venv  # noqa: E402
 from bench_transcript import filler as codex_backlog  # noqa: E402
 from clone_sessions import clone  # noqa: E402
@@ -132,7 +132,7 @@ def measure(target: str, sizes: list[float], runs: int) -> list[dict]:
     peaks: dict[float, list[float]] = {mb: [] for mb in sizes}
     names: dict[float, list[Counter]] = {mb: [] for mb in sizes}
     bare: list[float] = []
-    with user_homes.scratch("staso-bench-backlog-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="staso-bench-backlog-") as tmp:
         base = Path(tmp)
         n = 0
         for _ in range(runs):  # interleaved: drift hits every size alike

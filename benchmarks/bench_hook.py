@@ -37,7 +37,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import user_homes  # noqa: E402
 import wheel_venv  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
 
@@ -161,7 +160,7 @@ def collector(state: str) -> tuple[Receiver | None, str]:
 
 def measure(python: Path, target: str, state: str, rounds: int, events: dict[str, bytes]) -> dict:
     receiver, endpoint = collector(state)
-    home = user_homes.mkdtemp(f"staso-bench-{state}-")
+    home = tempfile.mkdtemp(prefix=f"staso-bench-{state}-")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("STASO_")},
         "STASO_HOME": home,

@@ -31,13 +31,13 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import user_homes  # noqa: E402
 import wheel_venv  # noqa: E402
 from clone_sessions import clone  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     wheel_venv.venv()
     receiver = Receiver(decode=args.receiver == "decode").start()
     rows = []
-    with user_homes.scratch("staso-bench-import-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="staso-bench-import-") as tmp:
         base = Path(tmp)
         homes = {mb: base / f"home-{mb:g}" for mb in sizes}
         written = {mb: build(homes[mb], mb) for mb in sizes}

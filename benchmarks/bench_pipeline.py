@@ -50,7 +50,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import user_homes  # noqa: E402
 import wheel_venv  # noqa: E402
 from clone_sessions import Session, clone  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
@@ -66,7 +65,7 @@ HOOK_TARGET_RATIO = 2.0
 def _scratch(prefix: str) -> Iterator[Path]:
     """A temporary home that is removed only once its detached worker has exited: the
     worker may still be writing there when a measurement ends (bounded wait)."""
-    with user_homes.scratch(prefix) as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
         try:
             yield Path(tmp)
         finally:

@@ -31,6 +31,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-import user_homes  # noqa: E402
 import wheel_venv  # noqa: E402
 from clone_sessions import journal_tours  # noqa: E402
 from otlp_receiver import Receiver  # noqa: E402
@@ -102,7 +102,7 @@ def _record(home: Path, sessions: int, first: int = 0) -> int:
 def idle(runs: int) -> dict[str, Any]:
     py = wheel_venv.python()
     receiver = Receiver().start()
-    with user_homes.scratch("staso-bench-idle-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="staso-bench-idle-") as tmp:
         home = Path(tmp)
         expected = _record(home, 20)
         env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.1")
@@ -186,7 +186,7 @@ def _worker_run(py: str, home: Path, sessions: int, first: int, cwd: Path) -> tu
 def throughput(sessions: int, runs: int, against: str | None = None) -> dict[str, Any]:
     py = wheel_venv.python()
     ours, raw, theirs = [], [], []
-    with user_homes.scratch("staso-bench-tp-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="staso-bench-tp-") as tmp:
         base = Path(tmp)
         for r in range(runs):  # interleaved: load from elsewhere hits both alike
             took, got = _worker_run(py, base / f"w{r}", sessions, 2 * r * sessions, base)
@@ -257,7 +257,7 @@ def profile(sessions: int, top: int = 25, py: str | None = None) -> None:
 
     py = py or wheel_venv.python()
     receiver = Receiver().start()
-    with user_homes.scratch("staso-bench-prof-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="staso-bench-prof-") as tmp:
         home = Path(tmp)
         expected = _record(home, sessions)
         env = _env(home, receiver.endpoint, STASO_WORKER_IDLE_SECONDS="0.2")
