@@ -282,3 +282,55 @@ def test_a_live_worker_holding_the_lock_gets_the_import_spooled_not_lost(
     assert len(ids) == len(set(ids)) == 16
     code, again = _import()
     assert code == 0 and again["spans"] == 0 and len(receiver.spans) == 16
+
+
+def test_a_ledger_the_previous_release_wrote_is_still_honoured(
+    isolated_homes, claude_home, receiver, monkeypatch
+):
+    """Releases before the shared ledger files kept one `<session>.ids` per session, a span
+    id a line: a session traced live by one of them is not sent again by an import."""
+    monkeypatch.setenv("STASO_ENDPOINT", receiver.endpoint)
+    sent = _live(
+        "codex", ["tour_resume", "spawn_v1"], isolated_homes, claude_home, receiver.endpoint
+    )
+    folder = paths.staso_home() / "ledger" / "codex"
+    lines = [line.split() for f in folder.iterdir() for line in f.read_text().splitlines()]
+    shutil.rmtree(folder)
+    folder.mkdir()
+    for unit, session in lines:  # as the previous release wrote them
+        with open(folder / f"{session}.ids", "a") as fh:
+            fh.write(f"{unit}\n")
+    code, report = _import("--target", "codex")
+    assert code == 0 and report["spans"] == 0 and report["already"] == len(lines) > 0
+    assert len(receiver.spans) == sent
+
+
+def test_the_ledger_keeps_a_bounded_number_of_files_whatever_the_sessions(isolated_homes):
+    """One file per session cost a file creation per session (0.3-1 ms on a filesystem
+    with recent churn); the sessions share ledger.SHARDS files."""
+    from staso_otel.export import ledger
+    from staso_otel.span.model import SpanData
+
+    def root(session: str, span_id: int) -> SpanData:
+        attrs = {
+            semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
+            semconv.SESSION_ID: session,
+        }
+        return SpanData(
+            1, span_id, None, "invoke_agent codex", "INTERNAL", 1, 2, attrs, target="codex"
+        )
+
+    sessions = [f"019a{n:04x}-0000-7000-8000-{n:012x}" for n in range(600)]
+    for n, session in enumerate(sessions):
+        ledger.note([root(session, 2 * n + 1), root(session, 2 * n + 2)])
+    files = list((paths.staso_home() / "ledger" / "codex").iterdir())
+    assert 0 < len(files) <= ledger.SHARDS < len(sessions)
+    for n, session in enumerate(sessions):
+        assert ledger.known("codex", session) == {2 * n + 1, 2 * n + 2}
+    # a writer killed mid-line, the next append glued to it: that unit alone is lost
+    shard = ledger.shard_path("codex", sessions[0])
+    with open(shard, "ab") as fh:
+        fh.write(b"00000000deadbe")
+    ledger.note([root(sessions[0], 999)])
+    assert ledger.known("codex", sessions[0]) == {1, 2}
+    assert ledger.known("codex", "no-such-session") == set()
