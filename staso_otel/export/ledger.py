@@ -61,15 +61,20 @@ def roots(spans: Iterable[SpanData]) -> dict[tuple[str, str], list[int]]:
 
 
 def note(spans: Iterable[SpanData], home: Path | None = None) -> None:
-    """Record the unit roots of spans just spooled (one append per session: whole lines
-    in one write, so the worker and an import appending to one shard do not interleave)."""
+    """Record the unit roots of spans just spooled: one append per shard, whole lines in one
+    write, so the worker and an import appending to one shard do not interleave."""
+    lines: dict[Path, list[str]] = {}
     for (target, session), ids in roots(spans).items():
-        path = shard_path(target, session, home)
-        paths.ensure_dir(path.parent)
-        fd = paths.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         key = _key(session)
+        lines.setdefault(shard_path(target, session, home), []).extend(
+            f"{i:016x} {key}\n" for i in ids
+        )
+    for folder in {path.parent for path in lines}:  # one check of the folders, not per session
+        paths.ensure_dir(folder)
+    for path, text in lines.items():
+        fd = paths.open_private(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         try:
-            os.write(fd, "".join(f"{i:016x} {key}\n" for i in ids).encode())
+            os.write(fd, "".join(text).encode())
         finally:
             os.close(fd)
 
