@@ -126,7 +126,24 @@ def test_no_child_without_a_free_core_nor_for_a_dry_run(sessions, monkeypatch):
     assert not child.worth_it(found, dry_run=True)  # no send to run beside
     monkeypatch.setattr(child, "_free_cores", FREE_CORES)  # the machine's own, again
     cores = child._cores()
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    monkeypatch.setattr(child, "_others_running", lambda: cores - 0.5)
     assert not child.worth_it(found, dry_run=False)  # the others keep the cores busy
-    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    monkeypatch.setattr(child, "_others_running", lambda: 0.0)
     assert child.worth_it(found, dry_run=False) == (cores >= 2)
+
+
+def test_a_core_free_now_is_used_whatever_the_last_minute_held(tmp_path, monkeypatch):
+    """The decision reads the tasks runnable now: the 1-minute load average still counts
+    a build, or an earlier import, that ended seconds ago."""
+    loadavg = tmp_path / "loadavg"
+    monkeypatch.setattr(child, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 4.0, 3.0))
+    loadavg.write_text("5.00 4.00 3.00 1/214 9071\n")  # only the reader runs now
+    assert child._others_running() == 0
+    loadavg.write_text("5.00 4.00 3.00 4/214 9071\n")
+    assert child._others_running() == 3
+    monkeypatch.setattr(child, "LOADAVG", str(tmp_path / "missing"))  # not Linux
+    assert child._others_running() == 5.0
+    monkeypatch.setattr(child, "LOADAVG", "/proc/loadavg")
+    if Path("/proc/loadavg").exists():
+        assert 0 <= child._others_running() < 1000
