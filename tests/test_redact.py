@@ -391,3 +391,20 @@ def test_redact_span_carries_over_every_field_it_does_not_clean():
     assert len(names) == 12, names
     for name in names:
         assert getattr(out, name) == getattr(span, name), name
+
+
+def test_a_span_pickles_with_every_field():
+    """SpanData and SpanEvent pickle by their fields in order (the import's rebuild child
+    hands spans to its parent so): a field added to either must be added there too."""
+    import dataclasses
+    import pickle
+
+    event = SpanEvent("e", 15, {"a": "b"})
+    span = SpanData(
+        7, 8, 9, "n", semconv.KIND_CLIENT, 10, 20, {"k": ("v",)}, "ERROR", "d", (event,), "codex"
+    )
+    assert len(dataclasses.fields(SpanData)) == 12 and len(dataclasses.fields(SpanEvent)) == 3
+    back = pickle.loads(pickle.dumps([span, event], pickle.HIGHEST_PROTOCOL))
+    assert back == [span, event]
+    for name in (f.name for f in dataclasses.fields(SpanData)):
+        assert getattr(back[0], name) == getattr(span, name), name
