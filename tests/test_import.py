@@ -334,3 +334,27 @@ def test_the_ledger_keeps_a_bounded_number_of_files_whatever_the_sessions(isolat
     ledger.note([root(sessions[0], 999)])
     assert ledger.known("codex", sessions[0]) == {1, 2}
     assert ledger.known("codex", "no-such-session") == set()
+
+
+def test_the_import_sends_what_it_spooled_from_memory(
+    isolated_homes, claude_home, receiver, monkeypatch
+):
+    """Each batch the import spools is sent next, on its send thread: from memory, not read
+    back from disk and decoded again (the file is still checked to be the one written)."""
+    from staso_otel.export import spool
+
+    read_back = []
+    real = spool.Spool._recall
+
+    def recall(self, path):
+        batch = real(self, path)
+        read_back.append(batch is None)
+        return batch
+
+    monkeypatch.setattr(spool.Spool, "_recall", recall)
+    for name in ("tour_resume", "spawn_v1", "codemode"):
+        record_fixture(name, isolated_homes["codex"])
+    shutil.rmtree(paths.staso_home() / "journal")  # live hooks ran, no worker ever did
+    code, report = _import("--endpoint", receiver.endpoint)
+    assert code == 0 and report["spans_sent"] == report["spans"] == len(receiver.spans) > 0
+    assert read_back and not any(read_back), read_back

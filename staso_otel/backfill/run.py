@@ -95,7 +95,9 @@ class Sink:
         spans, self.held, self.chars = self.held, [], 0
         if not spans or self.pipeline is None:
             return
-        kept = self.pipeline.spool_spans(f"import.{time.time_ns()}.{next(self.batches):06d}", spans)
+        name = f"import.{time.time_ns()}.{next(self.batches):06d}"
+        # kept in memory for the send that follows (not read back and decoded again)
+        kept = self.pipeline.spool_spans(name, spans, remember=True)
         self.unsent += kept
         if self.unsent >= SEND_EVERY:
             self._send_behind()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,8 +44,9 @@ REPAIR_CAUSE = "lone surrogates replaced with U+FFFD"
 RECOUNT_S = 1.0
 # Batches the worker staged are kept in memory for their first send (it spools a
 # session's spans, then sends them: reading them back cost a fifth of the send), up to
-# this many bytes as written; a batch changed on disk meanwhile is read from disk. Not
-# for `write` (`staso import`, the library): they do not send what they write next.
+# this many bytes as written; a batch changed on disk meanwhile is read from disk. `write`
+# keeps one only when asked (`staso import` sends what it wrote next, on its send thread;
+# the library's durable mode does not send what it writes).
 WRITTEN_CACHE_BYTES = 4 * 1024 * 1024
 
 
@@ -84,14 +86,16 @@ class Spool:
         # path -> (inode, mtime, size) as written, the batch, its size (WRITTEN_CACHE_BYTES)
         self._written: dict[Path, tuple[tuple[int, int, int], Batch, int]] = {}
         self._written_bytes = 0
+        self._written_lock = threading.Lock()  # the import stages here and sends on a thread
 
     @property
     def parked_dir(self) -> Path:
         return self.root / PARKED
 
-    def write(self, name: str, spans: Iterable[SpanData]) -> Path | None:
-        """Write a batch durably (fsync before the rename); returns its path."""
-        staged = self._stage(name, spans)
+    def write(self, name: str, spans: Iterable[SpanData], *, remember: bool = False) -> Path | None:
+        """Write a batch durably (fsync before the rename); returns its path. With
+        `remember`, it is kept in memory for its first send, as `stage` keeps one."""
+        staged = self._stage(name, spans, remember=remember)
         if staged is None:
             return None
         self.publish(staged)
@@ -233,16 +237,18 @@ class Spool:
         """Keep a batch just staged for its first send, while the batches kept fit in
         WRITTEN_CACHE_BYTES: the oldest are kept, as they are sent first."""
         self.forget(batch.path)
-        if self._written_bytes + size > WRITTEN_CACHE_BYTES:
-            return
-        self._written[batch.path] = (stat, batch, size)
-        self._written_bytes += size
+        with self._written_lock:
+            if self._written_bytes + size > WRITTEN_CACHE_BYTES:
+                return
+            self._written[batch.path] = (stat, batch, size)
+            self._written_bytes += size
 
     def forget(self, path: Path) -> tuple[tuple[int, int, int], Batch, int] | None:
         """Drop what is kept in memory of a batch (it was sent, or is being deleted)."""
-        kept = self._written.pop(path, None)
-        if kept is not None:
-            self._written_bytes -= kept[2]
+        with self._written_lock:
+            kept = self._written.pop(path, None)
+            if kept is not None:
+                self._written_bytes -= kept[2]
         return kept
 
     def _recall(self, path: Path) -> Batch | None:

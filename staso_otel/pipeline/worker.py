@@ -352,18 +352,24 @@ class Pipeline:
         return produced
 
     def spool_spans(
-        self, name: str, spans: list[SpanData], staged: list[Staged] | None = None
+        self,
+        name: str,
+        spans: list[SpanData],
+        staged: list[Staged] | None = None,
+        *,
+        remember: bool = False,
     ) -> int:
         """Sample, redact and spool finished spans (the worker's, and `staso import`'s);
         returns how many were kept. With `staged`, the batch is only staged and added to
-        it, for the caller to publish (commit.py); else it is durable on return."""
+        it, for the caller to publish (commit.py); else it is durable on return, and kept
+        in memory for its first send with `remember` (Spool.write)."""
         spans = self.policy.keep(spans)  # OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...
         if not spans:
             return 0
         cap = int(self.settings.max_attribute_bytes)
         clean = redact_spans(spans, cap, self.redacted)
         if staged is None:
-            self.spool.write(name, clean)
+            self.spool.write(name, clean, remember=remember)
         else:
             one = self.spool.stage(name, clean)
             if one is not None:
