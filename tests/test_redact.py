@@ -395,7 +395,7 @@ def test_redact_span_carries_over_every_field_it_does_not_clean():
 
 def test_a_span_pickles_with_every_field():
     """SpanData and SpanEvent pickle by their fields in order (the import's rebuild child
-    hands spans to its parent so): a field added to either must be added there too."""
+    hands spans to its parent so): every field survives the round trip."""
     import dataclasses
     import pickle
 

@@ -86,7 +86,8 @@ class Spool:
         # path -> (inode, mtime, size) as written, the batch, its size (WRITTEN_CACHE_BYTES)
         self._written: dict[Path, tuple[tuple[int, int, int], Batch, int]] = {}
         self._written_bytes = 0
-        self._written_lock = threading.Lock()  # the import stages here and sends on a thread
+        # the import writes on its thread and sends on another; re-entrant: _remember forgets
+        self._written_lock = threading.RLock()
 
     @property
     def parked_dir(self) -> Path:
@@ -236,8 +237,8 @@ class Spool:
     def _remember(self, batch: Batch, size: int, stat: tuple[int, int, int]) -> None:
         """Keep a batch just staged for its first send, while the batches kept fit in
         WRITTEN_CACHE_BYTES: the oldest are kept, as they are sent first."""
-        self.forget(batch.path)
         with self._written_lock:
+            self.forget(batch.path)
             if self._written_bytes + size > WRITTEN_CACHE_BYTES:
                 return
             self._written[batch.path] = (stat, batch, size)
