@@ -408,3 +408,90 @@ def test_a_span_pickles_with_every_field():
     assert back == [span, event]
     for name in (f.name for f in dataclasses.fields(SpanData)):
         assert getattr(back[0], name) == getattr(span, name), name
+
+
+def _model_calls(history: list[dict], calls: int) -> list[SpanData]:
+    """The chat spans of one session: every call sends the system prompt and the whole
+    history so far (an agent that resends its context, as Claude Code does)."""
+    from staso_otel.span import build
+
+    spans = []
+    for i in range(calls):
+        spans.append(
+            build.chat_span(
+                trace_id=1,
+                span_id=i + 2,
+                parent_span_id=1,
+                start_ns=i,
+                end_ns=i + 1,
+                target="codex",
+                session_id="s-1",
+                request_model="gpt-x",
+                input_messages=history[: 2 + i],
+            )
+        )
+    return spans
+
+
+def test_a_conversation_resent_on_every_call_is_scanned_once(monkeypatch):
+    # Each model call repeats the system prompt and the history before it: scanning the
+    # messages array whole on every call read the same text again each time (17 calls:
+    # 9x the distinct content); message by message, each text is read once per session.
+    from staso_otel.span import redact
+
+    scanned: list[int] = []
+    real = redact.redact_text
+    monkeypatch.setattr(redact, "redact_text", lambda t: scanned.append(len(t)) or real(t))
+    key = "ghp_" + "Zx9" * 12
+    system = {"role": "system", "content": "You are a coding agent. " * 40}
+    history = [system] + [
+        {"role": "user" if i % 2 else "assistant", "content": f"step {i}: " + "ls -la src/ " * 12}
+        for i in range(16)
+    ]
+    history[5] = {"role": "user", "content": f"use the token {key} to push"}
+    spans = redact.redact_spans(_model_calls(history, 16), 16384)
+    distinct = sum(len(json.dumps(m["content"])) for m in history)
+    # each message twice: in the array, and as its OpenInference copy
+    assert sum(scanned) < 3 * distinct
+    for span in spans:
+        text = span.attributes["gen_ai.input.messages"]
+        assert key not in text and json.loads(text)  # still one parseable array
+        assert type(text) is str  # what reaches the spool is a plain string
+    assert spans == [redact_span(s, 16384) for s in _model_calls(history, 16)]
+
+
+def test_a_messages_array_is_redacted_as_its_text_whole_for_every_corpus_secret():
+    # redacted message by message, the array must come out as its whole text would
+    from staso_otel.span import messages, redact
+
+    for secret in CORPUS:
+        for name, place in FORMATS + KEYED_FORMATS:
+            convo = [
+                messages.Message("system", (messages.TextPart("You are helpful."),)),
+                messages.Message("user", (messages.TextPart(place(secret.line)),)),
+                messages.Message("assistant", (messages.TextPart("done"),), "stop"),
+            ]
+            joined = messages.to_json(convo)
+            assert joined == messages.dumps([m.to_dict() for m in convo])
+            for cap in (16384, 256, 0):
+                done = redact.Memo().clean(joined, cap)
+                assert done == redact._clean_text(str(joined), cap), (secret.kind, name, cap)
+                if cap != 256:  # 256 may cut the secret's tail away with the rest
+                    assert not any(n in done[0] for n in needles(secret, name))
+
+
+def test_a_message_that_ends_in_an_assignment_leaves_the_next_message_whole():
+    # `API_KEY=` closing one message once took the array's own `"}]},{"` as its value,
+    # and the redacted array no longer parsed
+    from staso_otel.span import redact
+
+    history = [
+        {"role": "user", "content": "what should I run? export API_KEY="},
+        {"role": "assistant", "content": "nothing yet"},
+    ]
+    (span,) = redact.redact_spans(_model_calls(history, 1), 16384)
+    text = span.attributes["gen_ai.input.messages"]
+    assert [m["parts"][0]["content"] for m in json.loads(text)] == [
+        "what should I run? export API_KEY=",
+        "nothing yet",
+    ]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from staso_otel import semconv as sc
+from staso_otel.span.model import JoinedText
 
 __all__ = [
     "Message",
@@ -202,15 +203,16 @@ def _text_message_json(m: Message) -> str | None:
     return '{"role":' + _quote(role) + ',"parts":[' + ",".join(texts) + "]" + tail + "}"
 
 
-def to_json(messages: Sequence[Message]) -> str:
-    """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array."""
-    pieces = []
-    for m in messages:
-        piece = _text_message_json(m)
-        if piece is None:
-            return dumps([m.to_dict() for m in messages])
-        pieces.append(piece)
-    return "[" + ",".join(pieces) + "]"
+def to_json(messages: Sequence[Message]) -> JoinedText:
+    """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array, the same text as
+    `dumps([m.to_dict() for m in messages])`, kept as its messages for redaction."""
+    pieces = ["["]
+    for i, m in enumerate(messages):
+        if i:
+            pieces.append(",")
+        pieces.append(_text_message_json(m) or dumps(m.to_dict()))
+    pieces.append("]")
+    return JoinedText(pieces)
 
 
 def parts_json(parts: Sequence[Part]) -> str:

@@ -17,6 +17,24 @@ from staso_otel import semconv
 AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int] | Sequence[float]
 
 
+class JoinedText(str):
+    """A text that is its `pieces` joined: a JSON array of messages, made one message at a
+    time. It is a str everywhere; redaction alone reads the pieces, so a message met again
+    (the system prompt of every model call, the history each call repeats) is looked up
+    instead of scanned again. Anything made from it (a slice, a cut, a copy through JSON)
+    is a plain str."""
+
+    pieces: tuple[str, ...]
+
+    def __new__(cls, pieces: Sequence[str]) -> JoinedText:
+        self = super().__new__(cls, "".join(pieces))
+        self.pieces = tuple(pieces)
+        return self
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return JoinedText, (self.pieces,)
+
+
 @dataclass(frozen=True, slots=True)
 class SpanEvent:
     name: str
