@@ -184,7 +184,10 @@ class Memo:
         if done is None:
             if type(text) is JoinedText:
                 done = self._clean_joined(text, max_bytes)
-                key = (str.__str__(text), max_bytes)  # kept without its pieces
+                # kept as a plain str, not the pieces: the clean text itself when
+                # nothing changed, so the key and the result are one string
+                plain = done[0] if not done[1] and not done[2] else str.__str__(text)
+                key = (plain, max_bytes)
             else:
                 done = _clean_text(text, max_bytes)
             size = len(text) + len(done[0])
