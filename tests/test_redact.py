@@ -411,8 +411,8 @@ def test_a_span_pickles_with_every_field():
 
 
 def _model_calls(history: list[dict], calls: int) -> list[SpanData]:
-    """The chat spans of one session: every call sends the system prompt and the whole
-    history so far (an agent that resends its context, as Claude Code does)."""
+    """The chat spans of one session: every call's input holds the system prompt and the
+    whole history so far (a span that carries the context its call resent)."""
     from staso_otel.span import build
 
     spans = []
@@ -435,8 +435,8 @@ def _model_calls(history: list[dict], calls: int) -> list[SpanData]:
 
 def test_a_conversation_resent_on_every_call_is_scanned_once(monkeypatch):
     # Each model call repeats the system prompt and the history before it: scanning the
-    # messages array whole on every call read the same text again each time (17 calls:
-    # 9x the distinct content); message by message, each text is read once per session.
+    # messages array whole on every call read the same text again each time (16 calls:
+    # 14x the distinct content); message by message, each text is read once per session.
     from staso_otel.span import redact
 
     scanned: list[int] = []

@@ -9,7 +9,7 @@ stdlib only.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from staso_otel import semconv
@@ -146,11 +146,15 @@ def cap_text(text: str, max_bytes: int) -> tuple[str, bool]:
     return cut + TRUNCATION_MARK, True
 
 
-def _clean_text(value: str, max_bytes: int) -> tuple[str, int, bool]:
+def _clean_text(
+    value: str, max_bytes: int, scan: Callable[[str], tuple[str, int]] | None = None
+) -> tuple[str, int, bool]:
+    """Redact and cap one text; `scan` finds the secrets (redact_text unless given)."""
+    scan = scan or redact_text
     if max_bytes <= 0 or len(value) <= max_bytes // 4:
         # Surely under the cap (cap_text's own fast path, taken here to skip both calls):
         # only a replacement marker longer than its secret can push it over.
-        text, count = redact_text(value)
+        text, count = scan(value)
         if count and max_bytes > 0:
             text, cut = cap_text(text, max_bytes)
             return text, count, cut
@@ -158,7 +162,7 @@ def _clean_text(value: str, max_bytes: int) -> tuple[str, int, bool]:
     # Cap before scanning (bounded work on a 50 MB output), then cap again because a
     # replacement marker can be longer than the secret it replaced.
     capped, cut = cap_text(value, max_bytes * 2 if max_bytes else 0)
-    text, count = redact_text(capped)
+    text, count = scan(capped)
     text, cut2 = cap_text(text, max_bytes)
     return text, count, cut or cut2
 
@@ -183,7 +187,7 @@ class Memo:
         done = self._done.get(key)
         if done is None:
             if type(text) is JoinedText:
-                done = self._clean_joined(text, max_bytes)
+                done = _clean_text(text, max_bytes, self._scan_pieces)
                 # kept as a plain str, not the pieces: the clean text itself when
                 # nothing changed, so the key and the result are one string
                 plain = done[0] if not done[1] and not done[2] else str.__str__(text)
@@ -199,26 +203,21 @@ class Memo:
                 self._used += size
         return done
 
-    def _clean_joined(self, text: JoinedText, max_bytes: int) -> tuple[str, int, bool]:
-        """`_clean_text` of the whole, with each piece scanned (or looked up) on its own.
-        Every corpus secret comes out the same both ways (a test holds them to it). What
-        differs is only a match across two messages, which took the array's own `"}]},{"`
-        as the value of an `API_KEY=` ending the first and broke the JSON. A text over
-        twice the cap is cut before it is scanned, as any text is, and that cut is of the
-        whole."""
-        if max_bytes > 0 and len(text) > max_bytes // 4 and _utf8_len(text) > 2 * max_bytes:
-            return _clean_text(text, max_bytes)
+    def _scan_pieces(self, text: str) -> tuple[str, int]:
+        """redact_text of a messages array, each message scanned (or looked up) on its
+        own. Every corpus secret comes out the same as from the whole (a test holds them
+        to it); what differs is only a match across two messages, which took the array's
+        own `"}]},{"` as the value of an `API_KEY=` ending the first and broke the JSON.
+        An array over twice the cap arrives here already cut: a plain str, scanned whole."""
+        if type(text) is not JoinedText:
+            return redact_text(text)
         count = 0
         pieces = []
         for piece in text.pieces:
             clean, found, _ = self.clean(piece, 0)  # 0: redacted, not cut
             pieces.append(clean)
             count += found
-        joined = "".join(pieces)
-        if max_bytes > 0 and (count or len(text) > max_bytes // 4):
-            joined, cut = cap_text(joined, max_bytes)
-            return joined, count, cut
-        return joined, count, False
+        return "".join(pieces), count
 
 
 def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[Any, int, bool]:
