@@ -305,24 +305,22 @@ def test_a_ledger_the_previous_release_wrote_is_still_honoured(
     assert len(receiver.spans) == sent
 
 
+def _root(session: str, span_id: int):
+    """A turn's root span, as the ledger notes it."""
+    from staso_otel.span.model import SpanData
+
+    attrs = {semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT, semconv.SESSION_ID: session}
+    return SpanData(1, span_id, None, "invoke_agent codex", "INTERNAL", 1, 2, attrs, target="codex")
+
+
 def test_the_ledger_keeps_a_bounded_number_of_files_whatever_the_sessions(isolated_homes):
     """One file per session cost a file creation per session (0.3-1 ms on a filesystem
     with recent churn); the sessions share ledger.SHARDS files."""
     from staso_otel.export import ledger
-    from staso_otel.span.model import SpanData
-
-    def root(session: str, span_id: int) -> SpanData:
-        attrs = {
-            semconv.GEN_AI_OPERATION_NAME: semconv.OP_INVOKE_AGENT,
-            semconv.SESSION_ID: session,
-        }
-        return SpanData(
-            1, span_id, None, "invoke_agent codex", "INTERNAL", 1, 2, attrs, target="codex"
-        )
 
     sessions = [f"019a{n:04x}-0000-7000-8000-{n:012x}" for n in range(600)]
     for n, session in enumerate(sessions):
-        ledger.note([root(session, 2 * n + 1), root(session, 2 * n + 2)])
+        ledger.note([_root(session, 2 * n + 1), _root(session, 2 * n + 2)])
     files = list((paths.staso_home() / "ledger" / "codex").iterdir())
     assert 0 < len(files) <= ledger.SHARDS < len(sessions)
     for n, session in enumerate(sessions):
@@ -331,9 +329,34 @@ def test_the_ledger_keeps_a_bounded_number_of_files_whatever_the_sessions(isolat
     shard = ledger.shard_path("codex", sessions[0])
     with open(shard, "ab") as fh:
         fh.write(b"00000000deadbe")
-    ledger.note([root(sessions[0], 999)])
+    ledger.note([_root(sessions[0], 999)])
     assert ledger.known("codex", sessions[0]) == {1, 2}
     assert ledger.known("codex", "no-such-session") == set()
+
+
+def test_units_noted_in_the_256_shards_of_12_02_are_still_known(isolated_homes):
+    """12-02's release noted units in 256 shards (`<xx>.ids`); a fresh STASO_HOME's first
+    import created up to 512 of them. Now 16 a target: what the old layout holds still
+    counts, or an import after the upgrade would send those turns again."""
+    from staso_otel.export import ledger
+
+    session = "019a0001-0000-7000-8000-000000000001"
+    other = "x" + session  # a session whose id ends with the first's: not its lines
+    old = ledger.legacy_shard_path("codex", session)
+    assert old != ledger.shard_path("codex", session)
+    assert old.parent == ledger.shard_path("codex", session).parent
+    old.parent.mkdir(parents=True)
+    # the session's lines among another's, one torn (a writer killed mid-line)
+    old.write_text(
+        f"{5:016x} {other}\n"
+        f"{7:016x} {session}\n"
+        f"00000000dead{8:016x} {session}\n"
+        f"{9:016x} {session}x\n"
+        f"{10:016x} {session}\n"
+    )
+    assert ledger.known("codex", session) == {7, 10}
+    ledger.note([_root(session, 11)])  # the new layout's shard, read beside the old
+    assert ledger.known("codex", session) == {7, 10, 11}
 
 
 def test_the_import_sends_what_it_spooled_from_memory(
