@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 from staso_otel.targets import jsonl
@@ -42,12 +43,22 @@ SYNTHETIC_MODEL = "<synthetic>"
 # writes them (compact JSON).
 _READ = (b'"type":"user"', b'"type":"assistant"', b'"type":"api-request"')
 _PASSED = (b'"type":"attachment"', b'"type":"api-request-shape"', b'"type":"api-request-blob"')
+# Both lists in one pass over the line (six `in` scans ran at 0.8 GB/s, this at 2)
+_TYPES = re.compile(
+    rb'"type":"(user|assistant|api-request-shape|api-request-blob|api-request|attachment)"'
+)
+_READ_TYPES = frozenset(m[len(b'"type":"') : -1] for m in _READ)
 
 
 def unused(raw: bytes) -> bool:
     """A line ingest would ignore, told without decoding it, and only when sure: it
     names a type passed over and none that ingest reads, at any depth."""
-    return any(m in raw for m in _PASSED) and not any(m in raw for m in _READ)
+    passed = False
+    for found in _TYPES.finditer(raw):
+        if found[1] in _READ_TYPES:
+            return False
+        passed = True
+    return passed
 
 
 def empty() -> dict[str, Any]:
