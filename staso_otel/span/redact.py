@@ -214,6 +214,9 @@ class Memo:
         count = 0
         pieces = []
         for piece in text.pieces:
+            if len(piece) == 1:  # the array's own brackets and commas: nothing to look up
+                pieces.append(piece)
+                continue
             clean, found, _ = self.clean(piece, 0)  # 0: redacted, not cut
             pieces.append(clean)
             count += found
