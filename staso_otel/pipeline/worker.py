@@ -13,7 +13,6 @@ hook or `staso flush` takes over. `drain()` is the same loop run once to complet
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import sys
@@ -23,16 +22,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from staso_otel import log, paths, targets
+from staso_otel import log, paths
 from staso_otel import settings as settings_mod
 from staso_otel.export import ledger, losses, policy, retention
 from staso_otel.export.spool import Batch, Spool, Staged
 from staso_otel.hook.spawn import worker_lock_path
+from staso_otel.pipeline import session
 from staso_otel.pipeline.commit import Commits
+from staso_otel.pipeline.session import CLOSED_GRACE_NS
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import Memo, redact_spans
-from staso_otel.targets.base import IDLE_EXPIRY_NS, SESSION_END_EVENT, Context
+from staso_otel.targets.base import IDLE_EXPIRY_NS, Context
 
 # `otlp` loads the encoder and http.client/ssl (no SDK, no protobuf, no requests): it is
 # imported where spans are sent, so a worker that finds nothing to do never loads it.
@@ -41,10 +42,7 @@ if TYPE_CHECKING:
 
     from staso_otel.export import otlp
 
-READ_LIMIT_BYTES = 8 * 1024 * 1024
 POLL_S = 0.1
-# An ended session may be resumed (same session id): its journal and state stay this long.
-CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000
 WAIT_POLL_S = 1.0  # while only waiting for a retry: journals are still looked at this often
 
 
@@ -220,136 +218,57 @@ class Pipeline:
             return False
 
     def _process_one(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
-        target = targets.get(target_name)
         spath = state.state_path(target_name, path.name, self.home)
         held = state.acquire(spath)
         staged: list[Staged] = []
         try:
-            records_done, spans_done, offset, expired = self._consume(
-                target, target_name, path, ctx, held.data, staged
+            done = session.reduce(
+                target_name, path, ctx, held.data, self._spooler(staged), self.home
             )
         except BaseException:
             self.spool.discard(staged)
             state.release(held)
             raise
+        return self._settle(path, spath, held, staged, done)
+
+    def _spooler(self, staged: list[Staged]) -> session.Emit:
+        def emit(name: str, spans: list[SpanData]) -> None:
+            self.spool_spans(name, spans, staged)
+
+        return emit
+
+    def _settle(
+        self,
+        path: Path,
+        spath: Path,
+        held: state.Held,
+        staged: list[Staged],
+        done: session.Reduced,
+    ) -> tuple[int, int]:
+        """A session reduced: its commit handed to the commit thread, and what the worker
+        keeps of it (consumed offset, polling, end time) noted; an expired one removed."""
         # The batches are made durable, the state saved and the lock released on the
         # commit thread, while the next session is reduced (pipeline/commit.py).
         self.commits.submit(path, staged, held)
-        if expired:
+        if done.polling:
+            self.polling.add(path)
+        else:
+            self.polling.discard(path)
+        if done.ended_ns:
+            self.ended[path] = done.ended_ns
+        else:
+            self.ended.pop(path, None)
+        self.known[path] = done.offset
+        if done.expired:
             if path in self.commits.wait():
                 return 0, 0
             # Only if no hook appended meanwhile; otherwise the next pass picks it up.
-            if path.stat().st_size == offset:
+            if path.stat().st_size == done.offset:
                 path.unlink(missing_ok=True)
                 state.delete(spath)
                 self.known.pop(path, None)
                 self.ended.pop(path, None)
-        return records_done, spans_done
-
-    def _consume(
-        self, target, target_name: str, path: Path, ctx: Context, st: dict, staged: list[Staged]
-    ) -> tuple[int, int, int, bool]:
-        """Fold the journal's new records into `st` and stage their spans; returns
-        (records, spans, offset consumed, whether the session expired)."""
-        records_done = spans_done = 0
-        expired = False
-        offset = int(st.get("offset", 0))
-        size = path.stat().st_size
-        if size < offset:
-            log.warning("worker", f"journal {path.name} shrank; starting it over")
-            offset, st["target"] = 0, {}
-        while True:
-            unreadable = journal.stats["skipped"]
-            records, end = journal.read_batch(path, offset, READ_LIMIT_BYTES)
-            unreadable = journal.stats["skipped"] - unreadable
-            losses.add(losses.SKIPPED, "unreadable journal line", unreadable, self.home)
-            if end == offset:
-                break
-            tstate = st.setdefault("target", {})
-            produced = self._run_target(target, tstate, records, ctx, st)
-            self.spool_spans(f"{target_name}.{path.stem}.{offset:014d}", produced, staged)
-            spans_done += len(produced)
-            records_done += len(records)
-            offset = end
-            st["offset"] = offset
-            if records:
-                st["last_ns"] = max(int(st.get("last_ns", 0)), records[-1].received_ns)
-                last = records[-1]
-                ended = last.payload.get("hook_event_name") == SESSION_END_EVENT
-                st["ended_ns"] = last.received_ns if ended else 0
-        skipped = journal.torn_tail(path, offset, ctx.now_ns)
-        if skipped:
-            offset += skipped
-            st["offset"] = offset
-        tstate = st.setdefault("target", {})
-        if tstate.get("poll") and not records_done:
-            # the target waits on something outside the journal (Codex: whether the
-            # rollout ended a turn at its Stop or a Stop hook continued it): ask again
-            produced = self._run_poll(target, tstate, ctx)
-            name = f"{target_name}.{path.stem}.{offset:014d}.poll{ctx.now_ns}"
-            self.spool_spans(name, produced, staged)
-            spans_done += len(produced)
-        if tstate.get("poll"):
-            self.polling.add(path)
-        else:
-            self.polling.discard(path)
-        last_ns = int(st.get("last_ns", 0)) or path.stat().st_mtime_ns
-        ended_ns = int(st.get("ended_ns", 0) or 0)
-        if ended_ns:
-            self.ended[path] = ended_ns
-        else:
-            self.ended.pop(path, None)
-        # Done with: idle for a day, or ended (and not resumed) for CLOSED_GRACE_NS. Its
-        # journal and state hold every prompt and output: they go, once spooled.
-        done = ctx.now_ns - last_ns > IDLE_EXPIRY_NS or (
-            ended_ns and ctx.now_ns - ended_ns > CLOSED_GRACE_NS
-        )
-        if offset == path.stat().st_size and done:
-            produced = target.expire(st.setdefault("target", {}), ctx)
-            self.spool_spans(f"{target_name}.{path.stem}.expired", produced, staged)
-            spans_done += len(produced)
-            expired = True
-        self.known[path] = offset
-        return records_done, spans_done, offset, expired
-
-    def _run_poll(self, target, tstate: dict, ctx: Context) -> list[SpanData]:
-        backup = copy.deepcopy(tstate)
-        try:
-            return target.process(tstate, [], ctx)
-        except Exception:
-            log.internal_error("worker")
-            tstate.clear()
-            tstate.update(backup)
-            tstate["poll"] = False  # never spin on a target that cannot settle
-            return []
-
-    def _run_target(
-        self, target, tstate: dict, records: list[journal.Record], ctx: Context, st: dict
-    ) -> list[SpanData]:
-        if not records:
-            return []
-        backup = copy.deepcopy(tstate)
-        try:
-            return target.process(tstate, records, ctx)
-        except Exception:
-            log.internal_error("worker")
-        # One record broke the target: replay one at a time from the saved state, skipping
-        # the records that raise, so one bad event cannot wedge the session forever.
-        tstate.clear()
-        tstate.update(backup)
-        produced: list[SpanData] = []
-        for record in records:
-            before = copy.deepcopy(tstate)
-            try:
-                produced.extend(target.process(tstate, [record], ctx))
-            except Exception:
-                log.warning(
-                    "worker", f"skipped a record the target could not use at offset {record.offset}"
-                )
-                losses.add(losses.SKIPPED, "a record the target could not use", 1, self.home)
-                tstate.clear()
-                tstate.update(before)
-        return produced
+        return done.records, done.spans
 
     def spool_spans(
         self,
