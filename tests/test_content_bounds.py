@@ -21,6 +21,7 @@ import pytest
 from pipeline_helpers import run_staso, run_worker_process
 from replay import Recorded, Transcripts, record
 
+from staso_otel import cores
 from staso_otel import semconv as sc
 from staso_otel.span.redact import TRUNCATION_MARK
 
@@ -273,7 +274,7 @@ def test_an_import_rebuilt_in_a_child_keeps_the_bound(cap, tmp_path, receiver, m
     clone("codex", "tour_resume", home, 1)  # a second session: a child is worth it
     monkeypatch.setenv("CODEX_HOME", str(home / ".codex"))
     monkeypatch.setattr(child, "MIN_BYTES", 0)  # these few MB: a child all the same
-    monkeypatch.setattr(child, "_free_cores", lambda: 2.0)  # whatever the machine's load
+    monkeypatch.setattr(cores, "free", lambda: 2.0)  # whatever the machine's load
     found = sources.find(("codex",))
     assert child.worth_it(found.sessions, dry_run=False)
     st = settings.load(overrides={"endpoint": receiver.endpoint, "max_attribute_bytes": cap})

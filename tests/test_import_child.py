@@ -16,10 +16,10 @@ import pytest
 from clone_sessions import clone
 from otlp_receiver import Receiver
 
-from staso_otel import settings
+from staso_otel import cores, settings
 from staso_otel.backfill import child, run, sources
 
-FREE_CORES = child._free_cores
+FREE_CORES = cores.free
 RECORDINGS = [("codex", "tour_resume"), ("claude-code", "agent")]
 
 
@@ -31,7 +31,7 @@ def sessions(isolated_homes, monkeypatch) -> Path:
     for n in range(8):
         clone(*RECORDINGS[n % 2], home, n)
     monkeypatch.setattr(child, "MIN_BYTES", 0)  # these few MB: a child all the same
-    monkeypatch.setattr(child, "_free_cores", lambda: 2.0)  # whatever the machine's load
+    monkeypatch.setattr(cores, "free", lambda: 2.0)  # whatever the machine's load
     return home
 
 
@@ -124,26 +124,26 @@ def test_no_child_without_a_free_core_nor_for_a_dry_run(sessions, monkeypatch):
     found = sources.find(sources.TARGETS).sessions
     assert child.worth_it(found, dry_run=False)
     assert not child.worth_it(found, dry_run=True)  # no send to run beside
-    monkeypatch.setattr(child, "_free_cores", FREE_CORES)  # the machine's own, again
-    cores = child._cores()
-    monkeypatch.setattr(child, "_others_running", lambda: cores - 0.5)
+    monkeypatch.setattr(cores, "free", FREE_CORES)  # the machine's own, again
+    count = cores.count()
+    monkeypatch.setattr(cores, "others_running", lambda: count - 0.5)
     assert not child.worth_it(found, dry_run=False)  # the others keep the cores busy
-    monkeypatch.setattr(child, "_others_running", lambda: 0.0)
-    assert child.worth_it(found, dry_run=False) == (cores >= 2)
+    monkeypatch.setattr(cores, "others_running", lambda: 0.0)
+    assert child.worth_it(found, dry_run=False) == (count >= 2)
 
 
 def test_a_core_free_now_is_used_whatever_the_last_minute_held(tmp_path, monkeypatch):
     """The decision reads the tasks runnable now: the 1-minute load average still counts
     a build, or an earlier import, that ended seconds ago."""
     loadavg = tmp_path / "loadavg"
-    monkeypatch.setattr(child, "LOADAVG", str(loadavg))
+    monkeypatch.setattr(cores, "LOADAVG", str(loadavg))
     monkeypatch.setattr(os, "getloadavg", lambda: (5.0, 4.0, 3.0))
     loadavg.write_text("5.00 4.00 3.00 1/214 9071\n")  # only the reader runs now
-    assert child._others_running() == 0
+    assert cores.others_running() == 0
     loadavg.write_text("5.00 4.00 3.00 4/214 9071\n")
-    assert child._others_running() == 3
-    monkeypatch.setattr(child, "LOADAVG", str(tmp_path / "missing"))  # not Linux
-    assert child._others_running() == 5.0
-    monkeypatch.setattr(child, "LOADAVG", "/proc/loadavg")
+    assert cores.others_running() == 3
+    monkeypatch.setattr(cores, "LOADAVG", str(tmp_path / "missing"))  # not Linux
+    assert cores.others_running() == 5.0
+    monkeypatch.setattr(cores, "LOADAVG", "/proc/loadavg")
     if Path("/proc/loadavg").exists():
-        assert 0 <= child._others_running() < 1000
+        assert 0 <= cores.others_running() < 1000

@@ -17,7 +17,7 @@ import pytest
 from clone_sessions import AGENT_FILES, FIXTURES, clone
 from otlp_receiver import Receiver
 
-from staso_otel import semconv, settings, targets
+from staso_otel import cores, semconv, settings, targets
 from staso_otel.backfill import child, run, sources
 from staso_otel.pipeline import worker
 from staso_otel.targets.base import Context
@@ -87,7 +87,7 @@ def test_import_sends_what_the_kernel_builds_record_by_record(
         monkeypatch.setattr(child, "MIN_BYTES", float("inf"))
     else:
         monkeypatch.setattr(child, "MIN_BYTES", 0)
-        monkeypatch.setattr(child, "_free_cores", lambda: 2.0)
+        monkeypatch.setattr(cores, "free", lambda: 2.0)
     found = sources.find(sources.TARGETS)
     assert {s.target for s in found.sessions} == {"codex", "claude-code"}
     assert not found.skipped

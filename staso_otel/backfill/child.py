@@ -22,10 +22,10 @@ import os
 import pickle
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
+from staso_otel import cores
 from staso_otel.backfill import run
 from staso_otel.backfill.sources import Session
 
@@ -43,42 +43,9 @@ def worth_it(sessions: list[Session], dry_run: bool) -> bool:
     to read. On cores the others keep busy it does not: the child's start, the pickling
     and the switching between the two cost 10-15% more CPU and the rebuild waits for a
     core all the same (100 MB at load 9-11: 4.8 MB/s against 5.5 in one process)."""
-    if dry_run or len(sessions) < 2 or os.name != "posix" or _free_cores() < 1:
+    if dry_run or len(sessions) < 2 or os.name != "posix" or cores.free() < 1:
         return False
     return sum(s.size for s in sessions) >= MIN_BYTES
-
-
-def _free_cores() -> float:
-    """The cores this process may use less those the other runnable tasks hold now."""
-    return _cores() - _others_running()
-
-
-LOADAVG = "/proc/loadavg"  # `1.05 0.80 0.60 3/214 9071`: the fourth field, runnable now
-
-
-def _others_running() -> float:
-    """The tasks runnable besides this one, now: the median of five reads of LOADAVG's
-    count, 2 ms apart (a read counts its reader). The 1-minute load average lags by a
-    minute: right after a build or an earlier import it still counts them, and a core
-    that was free went unused (100 MB in one process, 41-45 MB/s, against 51-57 with the
-    child, the runs a minute apart). Elsewhere than Linux, that average is what there is."""
-    counts = []
-    for i in range(5):
-        try:
-            with open(LOADAVG, "rb") as fh:
-                counts.append(int(fh.read().split()[3].split(b"/")[0]) - 1)
-        except (OSError, ValueError, IndexError):
-            return os.getloadavg()[0]
-        if i < 4:
-            time.sleep(0.002)
-    return float(sorted(counts)[2])
-
-
-def _cores() -> int:
-    """The cores this process may run on (a container's share, not the machine's)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 class _PipeSink:
