@@ -34,6 +34,7 @@ from staso_otel.record.append import session_file_name
 from staso_otel.span.model import SpanData
 
 SHARDS = 16
+Units = dict[tuple[str, str], list[int]]  # (target, session) -> unit root span ids
 LEGACY_SHARDS = 256  # 12-02's layout, read not written
 
 
@@ -66,9 +67,9 @@ def is_unit_root(span: SpanData) -> bool:
     return span.attributes.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_INVOKE_AGENT
 
 
-def roots(spans: Iterable[SpanData]) -> dict[tuple[str, str], list[int]]:
+def roots(spans: Iterable[SpanData]) -> Units:
     """(target, session) -> the unit roots among `spans`."""
-    out: dict[tuple[str, str], list[int]] = {}
+    out: Units = {}
     for span in spans:
         session = span.attributes.get(sc.SESSION_ID)
         if is_unit_root(span) and isinstance(session, str) and span.target:
@@ -77,10 +78,15 @@ def roots(spans: Iterable[SpanData]) -> dict[tuple[str, str], list[int]]:
 
 
 def note(spans: Iterable[SpanData], home: Path | None = None) -> None:
-    """Record the unit roots of spans just spooled: one append per shard, whole lines in one
+    """Record the unit roots of spans just spooled."""
+    note_roots(roots(spans), home)
+
+
+def note_roots(units: Units, home: Path | None = None) -> None:
+    """Record unit roots (as `roots` finds them): one append per shard, whole lines in one
     write, so the worker and an import appending to one shard do not interleave."""
     lines: dict[Path, list[str]] = {}
-    for (target, session), ids in roots(spans).items():
+    for (target, session), ids in units.items():
         key = _key(session)
         lines.setdefault(shard_path(target, session, home), []).extend(
             f"{i:016x} {key}\n" for i in ids

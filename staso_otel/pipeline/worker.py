@@ -27,7 +27,7 @@ from staso_otel import settings as settings_mod
 from staso_otel.export import ledger, losses, policy, retention
 from staso_otel.export.spool import Batch, Spool, Staged
 from staso_otel.hook.spawn import worker_lock_path
-from staso_otel.pipeline import session
+from staso_otel.pipeline import ahead, session
 from staso_otel.pipeline.commit import Commits
 from staso_otel.pipeline.session import CLOSED_GRACE_NS
 from staso_otel.record import journal, state
@@ -69,6 +69,18 @@ def read_status(home: Path | None = None) -> dict:
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError):
         return {}
+
+
+@dataclass
+class _Handed:
+    """A session handed to the child process, its lock held here meanwhile."""
+
+    target_name: str
+    path: Path
+    size: int  # the journal's, when handed over
+    held: state.Held
+    staged: list[Staged] = field(default_factory=list)
+    failed: bool = False  # spooling its spans failed here: left, as a session that raised
 
 
 class Pipeline:
@@ -164,7 +176,10 @@ class Pipeline:
         )
         done: dict[Path, tuple[int, int]] = {}
         try:
-            for target_name, path in list(journal.journals(self.home)):
+            due = [(t, p) for t, p in journal.journals(self.home) if self._due(p, ctx.now_ns)]
+            if ahead.worth_it(len(due)):
+                due = self._process_ahead(due, ctx, done, send=send)
+            for target_name, path in due:
                 done[path] = self._process_journal(target_name, path, ctx)
                 if send:
                     self._send_ready()
@@ -190,13 +205,22 @@ class Pipeline:
             self._pass_sent = 0
         return sum(r for r, _ in done.values()), sum(s for _, s in done.values())
 
+    def _due(self, path: Path, now_ns: int) -> bool:
+        """The journal has records not consumed yet, its target asked to be asked again,
+        or its session may have expired."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return False
+        unchanged = self.known.get(path) == size and path not in self.polling
+        return not unchanged or self._maybe_expired(path, now_ns)
+
     def _process_journal(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             return 0, 0
-        unchanged = self.known.get(path) == size and path not in self.polling
-        if unchanged and not self._maybe_expired(path, ctx.now_ns):
+        if not self._due(path, ctx.now_ns):
             return 0, 0
         try:
             return self._process_one(target_name, path, ctx)
@@ -206,6 +230,115 @@ class Pipeline:
             # worker spinning (and alive) on it; the next append retries it.
             self.known[path] = size
             return 0, 0
+
+    def _process_ahead(
+        self,
+        due: list[tuple[str, Path]],
+        ctx: Context,
+        done: dict[Path, tuple[int, int]],
+        *,
+        send: bool,
+    ) -> list[tuple[str, Path]]:
+        """Sessions reduced by a child process (ahead.py), a few ahead of this one, which
+        ships them as its own and reduces others itself until the child's first answer.
+        Returns the sessions left to this process: those the child held if it
+        died or went silent."""
+        queue = deque(due)
+        try:
+            child = ahead.Child(self.home)
+        except OSError as exc:
+            log.warning("worker", f"reducing here: no second process ({exc})")
+            return due
+        later = list(queue)[ahead.WINDOW : -ahead.WINDOW]  # not the first, nor those stolen
+        child.prepare([state.state_path(t, p.name, self.home) for t, p in later])
+        handed: deque[_Handed] = deque()
+        finished = heard = False
+        try:
+            while queue or handed:
+                while queue and len(handed) < ahead.WINDOW:
+                    one = self._hand(child, *queue.popleft(), ctx)
+                    if one is not None:
+                        handed.append(one)
+                if not handed:
+                    break
+                if queue and not heard and not child.ready():
+                    # the child is still starting (its imports): reduce here meanwhile.
+                    # Not after: shipping what it sends keeps this process busier than
+                    # the reducing keeps the child.
+                    target_name, path = queue.pop()  # from the other end: no overlap
+                    done[path] = self._process_journal(target_name, path, ctx)
+                    if send:
+                        self._send_ready()
+                    continue
+                message = child.read()
+                heard = True
+                if message is None:  # gone or silent: what it held is redone here
+                    log.warning("worker", "the second process stopped; reducing here")
+                    return [(one.target_name, one.path) for one in handed] + list(queue)
+                if message[0] == "spans":
+                    self._ship(handed[0], *message[1:])
+                    continue
+                one = handed.popleft()
+                if message[0] == "done" and not one.failed:
+                    done[one.path] = self._settle_handed(one, message[1], message[2])
+                    if send:
+                        self._send_ready()
+                else:  # its reduce raised (logged there), or its spooling here did
+                    self._release(one)
+                    self.known[one.path] = one.size
+            finished = True
+            return []
+        finally:
+            for one in handed:
+                self._release(one)
+            child.close(finished=finished)
+
+    def _hand(
+        self, child: ahead.Child, target_name: str, path: Path, ctx: Context
+    ) -> _Handed | None:
+        """Take the session's lock and hand it to the child (None: left as it is)."""
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return None
+        try:
+            held = state.acquire(state.state_path(target_name, path.name, self.home))
+        except Exception:
+            log.internal_error("worker")
+            self.known[path] = size  # as _process_journal leaves a session that raised
+            return None
+        child.submit(target_name, path, ctx, held.data)
+        return _Handed(target_name, path, size, held)
+
+    def _ship(
+        self,
+        one: _Handed,
+        name: str,
+        clean: list[SpanData],
+        units: ledger.Units,
+    ) -> None:
+        if one.failed:
+            return
+        try:
+            self.spool_redacted(name, clean, units, one.staged)
+        except Exception:
+            log.internal_error("worker")
+            one.failed = True
+
+    def _settle_handed(self, one: _Handed, st: dict, reduced: session.Reduced) -> tuple[int, int]:
+        one.held.data.clear()
+        one.held.data.update(st)
+        spath = state.state_path(one.target_name, one.path.name, self.home)
+        try:
+            return self._settle(one.path, spath, one.held, one.staged, reduced)
+        except Exception:
+            log.internal_error("worker")
+            self.known[one.path] = one.size
+            return 0, 0
+
+    def _release(self, one: _Handed) -> None:
+        self.spool.discard(one.staged)
+        state.release(one.held)
 
     def _closed_due(self, path: Path, now_ns: int) -> bool:
         ended = self.ended.get(path)
@@ -285,8 +418,36 @@ class Pipeline:
         spans = self.policy.keep(spans)  # OTEL_SDK_DISABLED, OTEL_TRACES_SAMPLER, ...
         if not spans:
             return 0
-        cap = int(self.settings.max_attribute_bytes)
-        clean = redact_spans(spans, cap, self.redacted)
+        clean = redact_spans(spans, int(self.settings.max_attribute_bytes), self.redacted)
+        return self._spool_clean(name, clean, ledger.roots(spans), staged, remember=remember)
+
+    def spool_redacted(
+        self,
+        name: str,
+        clean: list[SpanData],
+        units: ledger.Units,
+        staged: list[Staged],
+    ) -> int:
+        """spool_spans of spans redacted elsewhere (the child process, ahead.py), with the
+        unit roots `ledger.roots` found among them before: the sampler decides by trace,
+        which redaction leaves as it is."""
+        kept = self.policy.keep(clean)
+        if not kept:
+            return 0
+        if len(kept) < len(clean):
+            ids = {span.span_id for span in kept}
+            units = {key: [i for i in roots if i in ids] for key, roots in units.items()}
+        return self._spool_clean(name, kept, units, staged)
+
+    def _spool_clean(
+        self,
+        name: str,
+        clean: list[SpanData],
+        units: ledger.Units,
+        staged: list[Staged] | None,
+        *,
+        remember: bool = False,
+    ) -> int:
         if staged is None:
             self.spool.write(name, clean, remember=remember)
         else:
@@ -294,8 +455,8 @@ class Pipeline:
             if one is not None:
                 staged.append(one)
         with contextlib.suppress(OSError):  # what `staso import` must not send again
-            ledger.note(spans, self.home)
-        return len(spans)
+            ledger.note_roots(units, self.home)
+        return len(clean)
 
     # -- spool -> backend ----------------------------------------------------------------
     def _send_ready(self, *, final: bool = False) -> bool:
