@@ -51,10 +51,8 @@ def test_the_worker_sends_while_it_still_reduces_sessions(isolated_homes, receiv
     monkeypatch.setenv("STASO_WORKER_IDLE_SECONDS", "0.01")  # a pass or two, then it returns
     pipeline = _pipeline(receiver.endpoint)
     order: list[str] = []
-    reduce_one = pipeline._process_journal
-    monkeypatch.setattr(
-        pipeline, "_process_journal", lambda *a: order.append("session") or reduce_one(*a)
-    )
+    settle = pipeline._settle  # every session, reduced here or by the backlog's child
+    monkeypatch.setattr(pipeline, "_settle", lambda *a: order.append("session") or settle(*a))
     request = http.client.HTTPConnection.request
     monkeypatch.setattr(
         http.client.HTTPConnection,

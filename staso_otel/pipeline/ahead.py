@@ -24,7 +24,6 @@ import os
 import pickle
 import select
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -51,6 +50,8 @@ class Child:
     """The worker's end: hand sessions over, read back what came of them."""
 
     def __init__(self, home: Path) -> None:
+        import subprocess  # here: a cold worker with one session to send never loads it
+
         read_fd, write_fd = os.pipe()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "staso_otel.pipeline.ahead", str(write_fd), str(home)],
@@ -121,6 +122,8 @@ class Child:
         if not finished:
             self._proc.kill()
         self._jobs.put(None)  # the writer closes the child's stdin: it exits when done
+        import subprocess
+
         try:
             self._proc.wait(5)
         except subprocess.TimeoutExpired:
