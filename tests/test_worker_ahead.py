@@ -150,3 +150,18 @@ def test_a_second_process_only_for_a_backlog_and_a_free_core(monkeypatch):
     assert not ahead.worth_it(ahead.MIN_SESSIONS - 1)  # its start costs more than it saves
     monkeypatch.setattr(cores, "free", lambda: 0.5)  # the other jobs keep the cores busy
     assert not ahead.worth_it(10 * ahead.MIN_SESSIONS)
+
+
+def test_a_second_process_that_cannot_start_leaves_the_backlog_to_the_worker(backlog, monkeypatch):
+    one, other, expected = backlog
+    alone, alone_states = _drain(other, monkeypatch, child=False)
+
+    def refused(home: Path) -> ahead.Child:
+        raise OSError(11, "Resource temporarily unavailable")  # fork refused: no process left
+
+    monkeypatch.setattr(ahead, "Child", refused)
+    beside, beside_states = _drain(one, monkeypatch, child=True)
+    assert _by_id(beside) == _by_id(alone) and len(beside) == expected
+    assert beside_states == alone_states
+    log = (paths.logs_dir(one) / "staso.log").read_text()
+    assert "reducing here: no second process" in log

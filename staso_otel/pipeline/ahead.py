@@ -53,13 +53,18 @@ class Child:
         import subprocess  # here: a cold worker with one session to send never loads it
 
         read_fd, write_fd = os.pipe()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "staso_otel.pipeline.ahead", str(write_fd), str(home)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            pass_fds=(write_fd,),
-        )
-        os.close(write_fd)  # the child's end: its exit reads as EOF here
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "staso_otel.pipeline.ahead", str(write_fd), str(home)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                pass_fds=(write_fd,),
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)  # the child's end: its exit reads as EOF here
         with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only
             import fcntl
 
