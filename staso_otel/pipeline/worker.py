@@ -2,7 +2,8 @@
 
 One worker per STASO_HOME holds `run/worker.lock` (flock) while it runs; the hook starts
 one when the lock is free. It polls the journals, lets each session's target turn new
-records into finished spans, spools them (durable), sends what is due, and exits after
+records into finished spans (`session.reduce`; for a backlog, partly in a second process:
+ahead.py), spools them (durable), sends what is due, and exits after
 `worker_idle_seconds` without work. While spans wait for a retry (a backoff, a
 Retry-After, a parked batch's hourly retry) it stays and sleeps until the next one is
 due, up to `retry_linger_seconds` after its last success or record; past that the next
