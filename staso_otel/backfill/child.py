@@ -25,7 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from staso_otel import cores
+from staso_otel import cores, subproc
 from staso_otel.backfill import run
 from staso_otel.backfill.sources import Session
 
@@ -93,7 +93,7 @@ def rebuild(
         pass_fds=(write_fd,),
     )
     os.close(write_fd)  # the child's end: its exit reads as EOF here
-    _widen(read_fd)
+    subproc.widen(read_fd, PIPE_BYTES)
     done = 0
     with os.fdopen(read_fd, "rb", buffering=PIPE_BYTES) as mine:
         try:
@@ -127,15 +127,6 @@ def rebuild(
         report.skipped.append({"path": session.files[0].path, "why": why})
 
 
-def _widen(fd: int) -> None:
-    """A pipe of PIPE_BYTES where Linux allows it (elsewhere the default is kept)."""
-    import contextlib
-    import fcntl
-
-    with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
 def _add(report: run.Report, counts: run.Report) -> None:
     report.sessions += counts.sessions
     report.turns += counts.turns
@@ -148,17 +139,12 @@ def _add(report: run.Report, counts: run.Report) -> None:
 
 def main() -> int:
     """The child's entry: quiet whatever happens (the parent reports the sessions left)."""
-    try:
+
+    def body() -> None:
         with os.fdopen(int(sys.argv[1]), "wb", buffering=PIPE_BYTES) as out:
             _rebuild(sys.stdin.buffer, out)
-    except (KeyboardInterrupt, BrokenPipeError):
-        return 1  # Ctrl-C reached the parent too; or the parent is gone
-    except Exception:
-        from staso_otel import log
 
-        log.internal_error("import")
-        return 1
-    return 0
+    return subproc.entry("import", body)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, BinaryIO
 
-from staso_otel import cores
+from staso_otel import cores, subproc
 
 # Fewer sessions than this are shipped faster than a child starts (an interpreter and
 # the kernel's imports, about 0.1 s of CPU on the other core).
@@ -65,11 +65,7 @@ class Child:
             raise
         finally:
             os.close(write_fd)  # the child's end: its exit reads as EOF here
-        with contextlib.suppress(OSError, AttributeError):  # F_SETPIPE_SZ: Linux only
-            import fcntl
-
-            # a few sessions' spans: a 64 KB pipe switched between the two every few spans
-            fcntl.fcntl(read_fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        subproc.widen(read_fd, PIPE_BYTES)
         self._fd = read_fd
         self._buf = bytearray()
         self._eof = False
@@ -217,17 +213,12 @@ def _serve(jobs: BinaryIO, out: BinaryIO, home: Path) -> None:
 
 def main() -> int:
     """The child's entry: quiet whatever happens (the worker redoes what it held)."""
-    try:
+
+    def body() -> None:
         with os.fdopen(int(sys.argv[1]), "wb") as out:
             _serve(sys.stdin.buffer, out, Path(sys.argv[2]))
-    except (KeyboardInterrupt, BrokenPipeError):
-        return 1  # the worker is gone
-    except Exception:
-        from staso_otel import log
 
-        log.internal_error("worker")
-        return 1
-    return 0
+    return subproc.entry("worker", body)
 
 
 if __name__ == "__main__":
