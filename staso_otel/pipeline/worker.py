@@ -241,7 +241,8 @@ class Pipeline:
         send: bool,
     ) -> list[tuple[str, Path]]:
         """Sessions reduced by a child process (ahead.py), a few ahead of this one, which
-        ships them as its own and reduces others itself until the child's first answer.
+        ships them as its own and reduces others itself whenever the child has nothing
+        ready.
         Returns the sessions left to this process: those the child held if it
         died or went silent."""
         queue = deque(due)
@@ -253,7 +254,7 @@ class Pipeline:
         later = list(queue)[ahead.WINDOW : -ahead.WINDOW]  # not the first, nor those stolen
         child.prepare([state.state_path(t, p.name, self.home) for t, p in later])
         handed: deque[_Handed] = deque()
-        finished = heard = False
+        finished = False
         try:
             while queue or handed:
                 while queue and len(handed) < ahead.WINDOW:
@@ -262,17 +263,15 @@ class Pipeline:
                         handed.append(one)
                 if not handed:
                     break
-                if queue and not heard and not child.ready():
-                    # the child is still starting (its imports): reduce here meanwhile.
-                    # Not after: shipping what it sends keeps this process busier than
-                    # the reducing keeps the child.
+                if queue and not child.ready():
+                    # nothing from the child yet (it starts, or it is behind): a session
+                    # reduced here meanwhile, while the child works through its window
                     target_name, path = queue.pop()  # from the other end: no overlap
                     done[path] = self._process_journal(target_name, path, ctx)
                     if send:
                         self._send_ready()
                     continue
                 message = child.read()
-                heard = True
                 if message is None:  # gone or silent: what it held is redone here
                     log.warning("worker", "the second process stopped; reducing here")
                     return [(one.target_name, one.path) for one in handed] + list(queue)
