@@ -242,8 +242,7 @@ class Pipeline:
     ) -> list[tuple[str, Path]]:
         """Sessions reduced by a child process (ahead.py), a few ahead of this one, which
         ships them as its own and reduces others itself whenever the child has nothing
-        ready.
-        Returns the sessions left to this process: those the child held if it
+        ready. Returns the sessions left to this process: those the child held if it
         died or went silent."""
         queue = deque(due)
         try:
@@ -251,7 +250,9 @@ class Pipeline:
         except OSError as exc:
             log.warning("worker", f"reducing here: no second process ({exc})")
             return due
-        later = list(queue)[ahead.WINDOW : -ahead.WINDOW]  # not the first, nor those stolen
+        # the first are handed at once and the last reduced here first: the rest's lock
+        # files are the child's to make
+        later = list(queue)[ahead.WINDOW : -ahead.WINDOW]
         child.prepare([state.state_path(t, p.name, self.home) for t, p in later])
         handed: deque[_Handed] = deque()
         finished = False
