@@ -103,8 +103,8 @@ class Child:
 
     def read(self, timeout_s: float | None = None) -> tuple | None:
         """The next message: ("spans", name, redacted spans, their unit roots), ("done",
-        st, reduced) or ("failed",);
-        None if the child is gone or silent for `timeout_s` (SILENCE_S)."""
+        st, reduced) or ("failed",); None if the child is gone or silent for `timeout_s`
+        (SILENCE_S)."""
         deadline = time.monotonic() + (SILENCE_S if timeout_s is None else timeout_s)
         while (size := self._whole()) is None:
             left = deadline - time.monotonic()

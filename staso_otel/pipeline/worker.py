@@ -208,20 +208,20 @@ class Pipeline:
 
     def _due(self, path: Path, now_ns: int) -> bool:
         """The journal has records not consumed yet, its target asked to be asked again,
-        or its session may have expired."""
+        or its session may have expired (one stat: every journal, every pass)."""
         try:
-            size = path.stat().st_size
+            st = path.stat()
         except FileNotFoundError:
             return False
-        unchanged = self.known.get(path) == size and path not in self.polling
-        return not unchanged or self._maybe_expired(path, now_ns)
+        if self.known.get(path) != st.st_size or path in self.polling:
+            return True
+        return now_ns - st.st_mtime_ns > IDLE_EXPIRY_NS
 
     def _process_journal(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
+        """One session of the pass (found `_due` when the pass began)."""
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            return 0, 0
-        if not self._due(path, ctx.now_ns):
             return 0, 0
         try:
             return self._process_one(target_name, path, ctx)
@@ -244,7 +244,6 @@ class Pipeline:
         ships them as its own and reduces others itself whenever the child has nothing
         ready. Returns the sessions left to this process: those the child held if it
         died or went silent."""
-        queue = deque(due)
         try:
             child = ahead.Child(self.home)
         except OSError as exc:
@@ -252,8 +251,9 @@ class Pipeline:
             return due
         # the first are handed at once and the last reduced here first: the rest's lock
         # files are the child's to make
-        later = list(queue)[ahead.WINDOW : -ahead.WINDOW]
+        later = due[ahead.WINDOW : -ahead.WINDOW]
         child.prepare([state.state_path(t, p.name, self.home) for t, p in later])
+        queue = deque(due)
         handed: deque[_Handed] = deque()
         finished = False
         try:
@@ -344,12 +344,6 @@ class Pipeline:
     def _closed_due(self, path: Path, now_ns: int) -> bool:
         ended = self.ended.get(path)
         return ended is not None and now_ns - ended > CLOSED_GRACE_NS
-
-    def _maybe_expired(self, path: Path, now_ns: int) -> bool:
-        try:
-            return now_ns - path.stat().st_mtime_ns > IDLE_EXPIRY_NS
-        except FileNotFoundError:
-            return False
 
     def _process_one(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
         spath = state.state_path(target_name, path.name, self.home)
