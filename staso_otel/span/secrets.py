@@ -615,23 +615,27 @@ def _gate(source: bytes) -> re.Pattern[bytes]:
     return re.compile(source)  # on first use, as the rules (see Rule.pattern)
 
 
-# Short text (most attributes: names, ids, a prompt) is first asked whether anything a rule
-# starts with is in it at all: a word or a `%` escape (one regex scan), or a run of 20 token
-# bytes (what `_token_spans` looks for, found as it finds it). Only text with none of them
-# skips the scan; on long text the full scan's `find`s, memchr-fast, beat the regex and it
-# runs directly. The run is not part of the regex: a class repeated 20 times is tried at
-# every letter of the text, and took half of a short text's redaction.
+# Short text (most attributes: names, ids, a prompt) is first asked what a rule could find in
+# it: a word rule's gate (one regex scan of all of them) or a `%` escape, and a run of 20
+# token bytes (what `_token_spans` looks for, found as it finds it). Word rules look only at
+# a gate's match and token rules only at a run, so each half of the scan runs only when its
+# own trigger is there, and text with neither skips it. The gates, not just the words they
+# start with: a shell command's `-q` or a test run's `passed` hold a word and no gate; and a
+# path or an id is a run with no gate. On long text the full scan's `find`s, memchr-fast, beat
+# the regex and it runs directly. The run is not part of the regex: a class repeated 20
+# times is tried at every letter of the text, and took half of a short text's redaction.
 _SUSPECT_BELOW = 256
 
 
 @cache
-def _words() -> re.Pattern[bytes]:
-    return re.compile(b"|".join(re.escape(literal) for literal, _, _ in WORDS) + b"|%")
+def _gates() -> re.Pattern[bytes]:
+    return re.compile(b"|".join(b"(?:" + gate + b")" for _, gate, _ in WORDS) + b"|%")
 
 
-def _suspect(low: bytes) -> bool:
-    """Whether lower-cased `low` holds a rule's word, a `%` or a 20-byte token run."""
-    return _words().search(low) is not None or _RUN_MIN in low.translate(_RUN_TABLE)
+def _suspect(low: bytes) -> tuple[bool, bool]:
+    """Whether lower-cased `low` holds (a word rule's gate or a `%`, a 20-byte token run):
+    what `_word_spans` and `_token_spans` could find anything at."""
+    return _gates().search(low) is not None, _RUN_MIN in low.translate(_RUN_TABLE)
 
 
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
@@ -726,9 +730,15 @@ def _replace(data: bytes, spans: list[tuple[int, int, str]]) -> tuple[bytes, int
     return b"".join(pieces), count
 
 
-def _redact_bytes(data: bytes) -> tuple[bytes, int]:
-    low = data.lower()  # ASCII-only, so every offset is the same in `data` and `low`
-    spans = _token_spans(data, low) + _word_spans(data, low)
+def _redact_bytes(
+    data: bytes, low: bytes | None = None, words: bool = True, runs: bool = True
+) -> tuple[bytes, int]:
+    """`words` / `runs` False: the text was found to hold no gate / token run (_suspect)."""
+    if low is None:
+        low = data.lower()  # ASCII-only, so every offset is the same in `data` and `low`
+    spans = _token_spans(data, low) if runs else []
+    if words:
+        spans += _word_spans(data, low)
     if not spans:
         return data, 0
     return _replace(data, spans)
@@ -766,9 +776,14 @@ def redact_text(text: str) -> tuple[str, int]:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates: kept as they are
         data = text.encode("utf-8", "surrogatepass")
-    if len(data) < _SUSPECT_BELOW and not _suspect(data.lower()):
-        return text, 0
-    data, count = _redact_bytes(data)
+    if len(data) < _SUSPECT_BELOW:
+        low = data.lower()
+        words, runs = _suspect(low)
+        if not words and not runs:
+            return text, 0
+        data, count = _redact_bytes(data, low, words, runs)
+    else:
+        data, count = _redact_bytes(data)
     if b"%" in data:
         data, found = _redact_encoded(data)
         count += found
