@@ -115,6 +115,9 @@ def test_protobuf_is_what_the_sdk_encoder_sends(batch, lim):
     sdk = _sdk_message(batch, lim)
     assert _same(ExportTraceServiceRequest.FromString(ours), sdk)
     assert ours == sdk.SerializePartialToString()  # byte for byte, as the exporter sent it
+    encode._PAIRS.clear()
+    assert _ours(batch, lim, encode.encode_protobuf) == ours  # every short pair encoded anew
+    assert _ours(batch, lim, encode.encode_protobuf) == ours  # and every one from the cache
 
 
 def _sdk_json(batch, lim) -> dict:

@@ -194,17 +194,32 @@ def _pb_kv(key: str, value: Any) -> bytes:
     return head + b"\x12" + _varint(len(body)) + body
 
 
+# A short string attribute, encoded whole (its tag, length and KeyValue): most recur on
+# every span of a session and many in every session (the conventions' values, the session
+# id, model, provider, cwd), and encoding them again was a third of a batch's encoding.
+_SHORT_VALUE = 128
+_PAIRS: dict[tuple[str, str, bytes], bytes] = {}
+_PAIRS_MAX = 8192
+
+
 def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
     parts = []
     keys = _KEYS
+    pairs = _PAIRS
     for key, value in attrs.items():
+        kind = type(value)
+        if kind is str and len(value) <= _SHORT_VALUE:
+            done = pairs.get((key, value, tag))
+            if done is not None:
+                parts.append(done)
+                continue
         try:
             head = keys.get(key)
             if head is None:
                 if len(keys) > 4096:
                     keys.clear()
                 head = keys[key] = _field(b"\x0a", key.encode()) if key else b""
-            if type(value) is str:  # most values: inlined, it is the encoder's hot loop
+            if kind is str:  # most values: inlined, it is the encoder's hot loop
                 text = value.encode()
                 body = b"\x0a" + _varint(len(text)) + text
             else:
@@ -212,7 +227,12 @@ def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
             kv = head + b"\x12" + _varint(len(body)) + body
         except (_Unencodable, UnicodeEncodeError):
             continue  # the SDK logs and leaves out an attribute it cannot encode
-        parts.append(tag + _varint(len(kv)) + kv)
+        done = tag + _varint(len(kv)) + kv
+        if kind is str and len(value) <= _SHORT_VALUE:
+            if len(pairs) >= _PAIRS_MAX:
+                pairs.clear()
+            pairs[(key, value, tag)] = done
+        parts.append(done)
     return b"".join(parts)
 
 
