@@ -7,9 +7,12 @@ command (click's runner, and once as a subprocess) over the same transcripts.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -218,6 +221,68 @@ def test_dry_run_sends_and_remembers_nothing_and_pipes_plain_counts(
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and report["spans_sent"] == 10 == len(receiver.spans)
     assert proc.stderr == ""  # --json: the report only
+
+
+def test_a_json_import_loads_no_terminal_viewer(isolated_homes, receiver):
+    """`--json` writes the report only: rich (the progress bar's and the summary's) is
+    not imported for it, as scripts and the benchmark run the import."""
+    record_fixture("hello", isolated_homes["codex"])
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(sorted({m.split('.')[0] for m in sys.modules}),"
+        " file=sys.stderr))\n"
+        "sys.argv = ['staso', *sys.argv[1:]]\n"
+        "from staso_cli.entry import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint}
+    for args, rich in ((["--json"], False), ([], True)):
+        proc = subprocess.run(
+            [sys.executable, "-c", probe, "import", "--dry-run", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert ("rich" in ast.literal_eval(proc.stderr.splitlines()[-1])) is rich, args
+
+
+def test_on_a_terminal_the_import_shows_a_progress_bar(isolated_homes, receiver):
+    import pty
+    import select
+
+    record_fixture("hello", isolated_homes["codex"])
+    env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint, "COLUMNS": "120"}
+    main, tty = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "staso_cli.entry", "import", "--dry-run"],
+        env=env,
+        stdout=tty,
+        stderr=tty,
+    )
+    os.close(tty)
+    out = b""
+    try:
+        for _ in range(600):  # bounded: at most 60 s of 0.1 s reads
+            if not select.select([main], [], [], 0.1)[0]:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # the other end closed (Linux: EIO)
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(main)
+        proc.wait(timeout=60)
+    text = out.decode("utf-8", "replace")
+    assert proc.returncode == 0, text
+    assert "\u2501" in text  # the bar's line, drawn only on a terminal
+    assert "would send" in text and "1 sessions" in text
 
 
 def test_session_and_since_pick_what_is_imported(isolated_homes, receiver):

@@ -53,7 +53,6 @@ def command(
     """
     from staso_otel import settings as settings_mod
     from staso_otel.backfill import run, sources
-    from staso_otel.local import viewer
 
     if endpoint and local:
         raise click.UsageError("--endpoint and --local cannot be combined")
@@ -75,8 +74,7 @@ def command(
             _reachable(settings.endpoint)
         home = run.destination_home(settings.endpoint, configured.endpoint, local=local)
         found = sources.find(targets, list(paths) or None, session=session_id, since_ns=since_ns)
-        console = viewer.console()
-        show = _Progress(console, found, as_json)
+        show = _Progress(found, as_json)
         with show:
             report = run.run(
                 found,
@@ -139,11 +137,16 @@ def _mb(n: int) -> str:
 class _Progress:
     """A progress bar on a terminal; one line of counts per session when piped."""
 
-    def __init__(self, console, found, quiet: bool) -> None:
-        self.console, self.quiet = console, quiet
+    def __init__(self, found, quiet: bool) -> None:
+        self.quiet = quiet
         self.total = sum(s.size for s in found.sessions)
         self.bar = None
-        if console.is_terminal and not quiet:
+        if quiet:
+            return  # --json: no terminal output, and no rich to import for it
+        from staso_otel.local import viewer
+
+        console = viewer.console()
+        if console.is_terminal:
             from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
             self.bar = Progress(
