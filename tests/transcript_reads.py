@@ -18,17 +18,17 @@ from staso_otel.turns.state import MAX_TEXT
 def counting_decodes() -> Iterator[list[bytes]]:
     """Every line the readers decode while inside, in order."""
     decoded: list[bytes] = []
-    real = jsonl._loads
+    real = jsonl.loads
 
     def counting(raw: bytes) -> Any:
         decoded.append(raw)
         return real(raw)
 
-    jsonl._loads = counting
+    jsonl.loads = counting
     try:
         yield decoded
     finally:
-        jsonl._loads = real
+        jsonl.loads = real
 
 
 def read_turn_by_turn(

@@ -12,8 +12,6 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from staso_otel.record.journal import Record
 from staso_otel.targets import jsonl
 
@@ -23,27 +21,29 @@ Event = tuple[int, dict[str, Any]]  # (time ns, hook payload)
 def scan(
     path: str, wanted: Callable[[bytes], bool], stats: dict[str, int]
 ) -> Iterator[dict[str, Any]]:
-    """The JSON objects of the lines `wanted` keeps, in file order. A line that is not
-    JSON is counted in stats["bad_lines"], never fatal; so is a torn last line (no
-    newline: a writer killed mid-line), and everything before it is used."""
+    """The JSON objects of the lines `wanted` keeps, in file order, decoded as the live
+    reader decodes them (jsonl.loads: what orjson refuses and json reads is read). A line
+    that is not JSON is counted in stats["bad_lines"], never fatal; so is a torn last line
+    (no newline: a writer killed mid-line), and everything before it is used."""
     with jsonl.open_regular(path) as fh:
-        rest = b""
+        parts: list[bytes] = []  # a line longer than one read, until its newline
         while data := fh.read(jsonl.MAX_READ):
             stats["bytes"] += len(data)
-            data = rest + data
             cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            for raw in data[:cut].split(b"\n"):
+            if not cut:
+                parts.append(data)  # joined once, when the line ends: never copied per read
+                continue
+            whole = b"".join([*parts, data[:cut]]) if parts else data[:cut]
+            parts = [data[cut:]] if cut < len(data) else []
+            for raw in whole.split(b"\n"):
                 if not raw or not wanted(raw):
                     continue
-                try:
-                    line = orjson.loads(raw)
-                except orjson.JSONDecodeError:
+                line = jsonl.loads(raw)
+                if line is None:
                     stats["bad_lines"] += 1
-                    continue
-                if isinstance(line, dict):
+                elif isinstance(line, dict):
                     yield line
-        if rest.strip():
+        if b"".join(parts).strip():
             stats["bad_lines"] += 1
 
 

@@ -133,11 +133,11 @@ def first_line(path: str) -> dict[str, Any] | None:
     except OSError:
         return None
     end = data.find(b"\n")
-    line = _loads(data[:end]) if end >= 0 else None
+    line = loads(data[:end]) if end >= 0 else None
     return line if isinstance(line, dict) else None
 
 
-def _loads(raw: bytes) -> Any:
+def loads(raw: bytes) -> Any:
     """orjson (several times faster on the long lines transcripts have), else the standard
     library for what orjson refuses and json reads (a lone surrogate escape, a huge int,
     NaN); None for what neither reads."""
@@ -164,7 +164,7 @@ def _parse(
         if unused is not None and unused(raw):
             pos = nl + 1
             continue
-        line = _loads(raw)
+        line = loads(raw)
         if isinstance(line, dict):
             if until_ns is not None and (parse_ts(line.get("timestamp")) or 0) > until_ns:
                 return lines, pos
