@@ -15,10 +15,10 @@ from staso_otel import paths, settings
 from staso_otel.export import retention
 from staso_otel.hook import main as hook_main
 from staso_otel.local import replay
-from staso_otel.pipeline import worker
+from staso_otel.pipeline import session, worker
 
 FIXTURES = Path(__file__).parent / "fixtures"
-GRACE_NS = worker.CLOSED_GRACE_NS
+GRACE_NS = session.CLOSED_GRACE_NS
 
 
 def _files(folder: Path) -> list[Path]:
@@ -93,7 +93,7 @@ def test_the_quarantine_is_bounded_in_size_and_age(receiver, isolated_homes):
 def test_the_worker_start_knows_the_grace():
     from staso_otel.pipeline import start
 
-    assert start.CLOSED_GRACE_NS == worker.CLOSED_GRACE_NS
+    assert start.CLOSED_GRACE_NS == session.CLOSED_GRACE_NS
 
 
 def test_a_send_in_flight_when_the_home_is_removed_brings_nothing_back(isolated_homes):

@@ -26,7 +26,7 @@ from staso_otel.record import append
 IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
 PARKED = "parked"  # = export.spool.PARKED
-CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = pipeline.worker.CLOSED_GRACE_NS
+CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = pipeline.session.CLOSED_GRACE_NS
 
 
 def _entries(folder: str) -> list[os.DirEntry]:

@@ -30,7 +30,6 @@ from staso_otel.export.spool import Batch, Spool, Staged
 from staso_otel.hook.spawn import worker_lock_path
 from staso_otel.pipeline import ahead, session
 from staso_otel.pipeline.commit import Commits
-from staso_otel.pipeline.session import CLOSED_GRACE_NS
 from staso_otel.record import journal, state
 from staso_otel.span.model import SpanData
 from staso_otel.span.redact import Memo, redact_spans
@@ -340,10 +339,6 @@ class Pipeline:
     def _release(self, one: _Handed) -> None:
         self.spool.discard(one.staged)
         state.release(one.held)
-
-    def _closed_due(self, path: Path, now_ns: int) -> bool:
-        ended = self.ended.get(path)
-        return ended is not None and now_ns - ended > CLOSED_GRACE_NS
 
     def _process_one(self, target_name: str, path: Path, ctx: Context) -> tuple[int, int]:
         spath = state.state_path(target_name, path.name, self.home)
