@@ -194,9 +194,9 @@ def _pb_kv(key: str, value: Any) -> bytes:
     return head + b"\x12" + _varint(len(body)) + body
 
 
-# A short string attribute, encoded whole (its tag, length and KeyValue): most recur on
-# every span of a session and many in every session (the conventions' values, the session
-# id, model, provider, cwd), and encoding them again was a third of a batch's encoding.
+# A short string attribute, kept encoded whole (its tag, length and KeyValue): 70% of a
+# recorded session's string attributes recur within it, on every span (the conventions'
+# values, the session id, model, provider, cwd), and many in every session.
 _SHORT_VALUE = 128
 _PAIRS: dict[tuple[str, str, bytes], bytes] = {}
 _PAIRS_MAX = 8192
