@@ -44,19 +44,10 @@ from otlp_receiver import Receiver  # noqa: E402
 TARGET = 0.7
 SPANS_PER_TURN = 3
 
-# Runs in the wheel venv. argv: mode, turns, blocks, endpoint, plan file (written by the
-# memory run, read by the receiver run). Prints one JSON line.
-MEASURE = r"""
-import json, statistics, sys, time
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
-
+# One agent turn made with the library (i: the turn's number; texts differ by turn). Also
+# bench_pair.py's `library` workload.
+LIBRARY_TURN = r"""
 import staso_otel
-
-mode, turns, blocks, endpoint, plan_path = sys.argv[1:6]
-turns, blocks = int(turns), int(blocks)
 
 def library_turn(i):
     prompt = f"fix the failing test {i} in parser.py"
@@ -70,6 +61,24 @@ def library_turn(i):
         with staso_otel.tool_call("shell", command) as tool:
             tool.set_result(f"1 failed, {i} passed in 0.4s")
         t.set_response(f"Fixed: the parser now accepts empty input {i}.")
+
+"""
+
+# Runs in the wheel venv. argv: mode, turns, blocks, endpoint, plan file (written by the
+# memory run, read by the receiver run). Prints one JSON line.
+MEASURE = (
+    LIBRARY_TURN
+    + r"""
+import json, statistics, sys, time
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+
+import staso_otel
+
+mode, turns, blocks, endpoint, plan_path = sys.argv[1:6]
+turns, blocks = int(turns), int(blocks)
 
 if mode == "memory":
     keep = InMemorySpanExporter()
@@ -149,6 +158,7 @@ print(json.dumps({
     "raw_turns_per_s_wall": wall(raw),
 }))
 """
+)
 
 
 def measure(mode: str, turns: int, blocks: int, plan: Path) -> dict:

@@ -87,3 +87,12 @@ def test_import_benchmark_reports_each_size_and_loses_no_span():
     rows = [line for line in out.splitlines() if line.startswith("{")]
     assert len(rows) == 2 and all('"import_mb_per_s"' in r for r in rows), out
     assert "reported but not received" not in out, out
+
+
+def test_pair_benchmark_reports_both_workloads_a_a():
+    for workload in ("library", "redact"):
+        out = run(
+            str(BENCH / "bench_pair.py"), "--workload", workload, "--rounds", "2", "--block", "2"
+        )
+        assert out.startswith(f"{workload}: this build "), out
+        assert "itself (A/A)" in out and "paired time ratio" in out, out
