@@ -73,6 +73,24 @@ def test_no_proxy_wins(isolated_homes, proxy, monkeypatch):
     assert proxy.seen == []
 
 
+@pytest.mark.parametrize(
+    ("no_proxy", "direct"),
+    [
+        ("127.0.0.0/8", True),  # a network, as requests reads NO_PROXY: the common loopback entry
+        ("localhost, 10.0.0.0/8, 127.0.0.1/32", True),
+        (".corp.example,::1/128,127.0.0.0/30", True),
+        ("10.0.0.0/8,192.168.0.0/16", False),  # networks that do not hold the endpoint
+        ("127.0.0.0/not-a-mask", False),  # not a network: no bypass, and no error
+    ],
+)
+def test_no_proxy_networks_are_honoured(isolated_homes, proxy, monkeypatch, no_proxy, direct):
+    monkeypatch.setenv("HTTP_PROXY", proxy.url)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    rec = Receiver().start()
+    _delivered(isolated_homes, rec)
+    assert (proxy.seen == []) is direct, proxy.seen
+
+
 def test_a_proxy_that_is_down_keeps_the_spans_and_says_so(isolated_homes, proxy, monkeypatch):
     monkeypatch.setenv("HTTP_PROXY", proxy.url)
     proxy.stop()

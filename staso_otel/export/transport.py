@@ -10,7 +10,8 @@ is that subset, with what requests gave for free kept on purpose:
   default), else the system's; mTLS with `client_certificate` / `client_key`.
 - HTTPS_PROXY / HTTP_PROXY / ALL_PROXY / NO_PROXY from the environment (a CONNECT tunnel
   for https, an absolute-form request for http; user:password in the proxy URL sent as
-  Proxy-Authorization). urllib.request reads them, imported only when one is set.
+  Proxy-Authorization; NO_PROXY's names, suffixes and, as requests reads them, networks
+  such as `127.0.0.0/8`). urllib.request reads them, imported only when one is set.
 - never a redirect followed; Retry-After as seconds or an HTTP-date.
 - one connection kept alive across the requests of a worker; a kept connection the
   server closed while idle is replaced, and a request that fails on a reused
@@ -101,7 +102,7 @@ def proxy_for(url: str) -> _Proxy | None:
     parts = urlsplit(url)
     proxies = getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")
-    if not proxy or proxy_bypass(parts.netloc):
+    if not proxy or _in_no_proxy_network(parts.hostname) or proxy_bypass(parts.netloc):
         return None
     if "://" not in proxy:
         proxy = "http://" + proxy
@@ -115,6 +116,30 @@ def proxy_for(url: str) -> _Proxy | None:
         user = f"{unquote(where.username)}:{unquote(where.password or '')}"
         authorization = "Basic " + base64.b64encode(user.encode()).decode()
     return _Proxy(where.hostname, where.port or 80, authorization)
+
+
+def _in_no_proxy_network(host: str | None) -> bool:
+    """Whether an IP address `host` is in a network NO_PROXY names (`127.0.0.0/8`), as
+    requests reads it; urllib's proxy_bypass matches names and suffixes only."""
+    entries = os.environ.get("no_proxy") or os.environ.get("NO_PROXY") or ""
+    if not host or "/" not in entries:
+        return False
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a name: proxy_bypass's to match
+    for entry in entries.replace(" ", "").split(","):
+        if "/" not in entry:
+            continue
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            continue  # not a network: ignored, as requests ignores it
+        if address.version == network.version and address in network:
+            return True
+    return False
 
 
 class Transport:
