@@ -11,15 +11,25 @@ from staso_otel import settings as settings_mod
 
 
 def endpoint_reachable(url: str, timeout_s: float = 2.0) -> str | None:
-    """None if a TCP connection opens, else why not. Status's job, so it may touch the
+    """None if a TCP connection opens, else why not: to the proxy the sender would go
+    through, when the environment names one for `url` (behind a corporate proxy the
+    endpoint itself is often not reachable directly). Status's job, so it may touch the
     network; nothing else at start-up does."""
+    from staso_otel.export.transport import proxy_for
+
     parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    where, via = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), ""
     try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout_s):
+        proxy = proxy_for(url)
+    except ValueError as exc:  # a proxy the sender cannot use either
+        return str(exc)
+    if proxy is not None:
+        where, via = (proxy.host, proxy.port), f"proxy {proxy.host}:{proxy.port}: "
+    try:
+        with socket.create_connection(where, timeout=timeout_s):
             return None
     except OSError as exc:
-        return f"{type(exc).__name__}: {exc}"
+        return f"{via}{type(exc).__name__}: {exc}"
 
 
 def _ago(ns: int | None) -> str:

@@ -46,8 +46,11 @@ def _pipe(a: socket.socket, b: socket.socket) -> None:
 
 
 class Proxy:
-    def __init__(self) -> None:
+    def __init__(self, routes: dict[tuple[str, int], tuple[str, int]] | None = None) -> None:
         self.seen: list[tuple[str, str | None]] = []  # (request line, Proxy-Authorization)
+        # (host, port) a client names -> where the proxy connects instead: an address only
+        # the proxy reaches, as behind a corporate proxy
+        self.routes = routes or {}
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -85,7 +88,8 @@ class Proxy:
                 method, target, _ = line.split(" ", 2)
                 if method == "CONNECT":
                     host, _, port = target.rpartition(":")
-                    upstream = socket.create_connection((host, int(port)), TIMEOUT_S)
+                    where = self.routes.get((host, int(port)), (host, int(port)))
+                    upstream = socket.create_connection(where, TIMEOUT_S)
                     conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
                     if buf:
                         upstream.sendall(buf)
@@ -104,15 +108,15 @@ class Proxy:
                 body, buf = buf[:length], buf[length:]
                 conn.sendall(self._forward(method, target, head, body))
 
-    @staticmethod
-    def _forward(method: str, target: str, head: bytes, body: bytes) -> bytes:
+    def _forward(self, method: str, target: str, head: bytes, body: bytes) -> bytes:
         """One absolute-form request sent on in origin form; the whole answer back."""
         url = urlsplit(target)
         lines = head.decode("latin-1").split("\r\n")[1:]
         keep = [h for h in lines if not h.lower().startswith(("proxy-", "connection:"))]
         path = url.path + (f"?{url.query}" if url.query else "")
         request = "\r\n".join([f"{method} {path} HTTP/1.1", *keep, "Connection: close"])
-        with socket.create_connection((url.hostname, url.port or 80), TIMEOUT_S) as upstream:
+        named = (url.hostname or "", url.port or 80)
+        with socket.create_connection(self.routes.get(named, named), TIMEOUT_S) as upstream:
             upstream.sendall(request.encode("latin-1") + b"\r\n\r\n" + body)
             answer = b""
             while chunk := upstream.recv(65536):

@@ -6,11 +6,15 @@ Real sessions through the record path, a real receiver and a real proxy on 127.0
 from __future__ import annotations
 
 import base64
+import json
+import socket
 
 import pytest
+from click.testing import CliRunner
 from http_proxy import Proxy
 from otlp_receiver import Receiver
 from pipeline_helpers import record_fixture
+from staso_cli.main import cli
 
 from staso_otel import settings
 from staso_otel.pipeline import worker
@@ -98,3 +102,54 @@ def test_a_proxy_that_is_down_keeps_the_spans_and_says_so(isolated_homes, proxy,
     report = _send(isolated_homes, rec)
     assert report.spans_left == TOUR_SPANS and not rec.spans
     assert any("connection refused by 127.0.0.1" in e for e in report.errors), report.errors
+
+
+@pytest.fixture
+def behind_proxy(monkeypatch):
+    """An endpoint only the proxy reaches: a port on 127.0.0.1 where nothing listens (a
+    socket bound, never listening: a direct connection is refused), which the proxy routes
+    to a live receiver."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    rec = Receiver().start()
+    target = rec.endpoint.split("//")[1].split("/")[0].split(":")
+    running = Proxy(routes={("127.0.0.1", port): (target[0], int(target[1]))}).start()
+    monkeypatch.setenv("HTTP_PROXY", running.url)
+    endpoint = f"http://127.0.0.1:{port}/v1/traces"
+    monkeypatch.setenv("STASO_ENDPOINT", endpoint)
+    yield endpoint, rec, running
+    running.stop()
+    rec.stop()
+    closed.close()
+
+
+def test_an_endpoint_only_the_proxy_reaches_is_reachable(isolated_homes, behind_proxy):
+    """`staso status`, `staso flush` and `staso import` ask whether the endpoint can be
+    reached before they work: through the proxy the sender would use, not around it."""
+    endpoint, rec, proxy = behind_proxy
+    status = CliRunner().invoke(cli, ["status", "--json"], catch_exceptions=False)
+    assert json.loads(status.stdout)["endpoint"]["unreachable_because"] is None, status.stdout
+    record_fixture("tour_resume", isolated_homes["codex"])
+    flushed = CliRunner().invoke(cli, ["flush"], catch_exceptions=False)
+    assert flushed.exit_code == 0, flushed.output
+    assert len(rec.spans) == TOUR_SPANS
+    assert {line for line, _ in proxy.seen} >= {f"POST {endpoint} HTTP/1.1"}
+    imported = CliRunner().invoke(cli, ["import", "--json"], catch_exceptions=False)
+    assert imported.exit_code == 0, imported.output  # the same turns, already exported
+    assert json.loads(imported.stdout)["already"] == 2
+
+
+def test_a_proxy_that_is_down_is_what_status_and_flush_report(isolated_homes, behind_proxy):
+    _, rec, proxy = behind_proxy
+    proxy.stop()
+    status = CliRunner().invoke(cli, ["status", "--json"], catch_exceptions=False)
+    why = json.loads(status.stdout)["endpoint"]["unreachable_because"]
+    assert why is not None and f"proxy 127.0.0.1:{proxy.port}" in why, why
+    record_fixture("tour_resume", isolated_homes["codex"])
+    flushed = CliRunner().invoke(cli, ["flush"], catch_exceptions=False)
+    assert flushed.exit_code != 0 and not rec.spans
+    assert f"through the proxy 127.0.0.1:{proxy.port}" in flushed.output, flushed.output

@@ -99,6 +99,8 @@ def _cause(refused: str | None, endpoint: str) -> str | None:
     """The reason nothing can be sent, in the user's words, or None when it can."""
     if refused is None:
         return None
+    if refused.startswith("proxy "):  # the proxy the sender goes through: it is what failed
+        return f"cannot reach {endpoint} through the {refused}"
     if "ConnectionRefused" in refused:
         return f"connection refused at {endpoint}"
     return f"cannot reach {endpoint} ({refused})"
