@@ -951,8 +951,11 @@ def markdown_table() -> str:
         " requests did: `HTTPS_PROXY` / `HTTP_PROXY` / `ALL_PROXY` / `NO_PROXY` (either case)"
         " are honoured, https through a CONNECT tunnel and http as an absolute-form request,"
         " `user:password@` in the proxy URL sent as `Proxy-Authorization`, `NO_PROXY` host"
-        " names and addresses bypassing it (not CIDR ranges; the proxy is spoken to over"
-        " `http://`). With no `certificate` set, https is verified against `REQUESTS_CA_BUNDLE`"
+        " names, suffixes, addresses and networks (`127.0.0.0/8`, `10.0.0.0/8`, as requests"
+        " reads them) bypassing it (the proxy is spoken to over `http://`). `staso status`,"
+        " `staso flush` and `staso import`, which first ask whether the endpoint can be"
+        " reached, ask the proxy when one applies. With no `certificate` set, https is"
+        " verified against `REQUESTS_CA_BUNDLE`"
         " or `CURL_CA_BUNDLE` if set, else certifi's bundle (as requests did), else the"
         " system's. Redirects are never followed. The library's `configure()` still exports"
         " through the SDK's exporter (`tests/test_proxy.py`).",
