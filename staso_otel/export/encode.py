@@ -208,7 +208,8 @@ def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
     pairs = _PAIRS
     for key, value in attrs.items():
         kind = type(value)
-        if kind is str and len(value) <= _SHORT_VALUE:
+        short = kind is str and len(value) <= _SHORT_VALUE
+        if short:
             done = pairs.get((key, value, tag))
             if done is not None:
                 parts.append(done)
@@ -228,7 +229,7 @@ def _pb_attributes(attrs: Mapping[str, Any], tag: bytes) -> bytes:
         except (_Unencodable, UnicodeEncodeError):
             continue  # the SDK logs and leaves out an attribute it cannot encode
         done = tag + _varint(len(kv)) + kv
-        if kind is str and len(value) <= _SHORT_VALUE:
+        if short:
             if len(pairs) >= _PAIRS_MAX:
                 pairs.clear()
             pairs[(key, value, tag)] = done
