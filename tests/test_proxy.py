@@ -23,11 +23,16 @@ TOUR_SPANS = 16
 PROXY_VARS = ["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY"]
 
 
-@pytest.fixture
-def proxy(monkeypatch):
+def _no_proxy_env(monkeypatch) -> None:
+    """None of the proxy variables set, in either case, whatever the machine has."""
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    _no_proxy_env(monkeypatch)
     running = Proxy().start()
     yield running
     running.stop()
@@ -109,9 +114,7 @@ def behind_proxy(monkeypatch):
     """An endpoint only the proxy reaches: a port on 127.0.0.1 where nothing listens (a
     socket bound, never listening: a direct connection is refused), which the proxy routes
     to a live receiver."""
-    for name in PROXY_VARS:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
+    _no_proxy_env(monkeypatch)
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
