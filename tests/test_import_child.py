@@ -2,8 +2,8 @@
 
 The child (`staso_otel/backfill/child.py`) must change nothing a user can see: the same
 spans (tests/test_import_identity.py runs both ways), each once however often the import
-runs, and when the child dies mid-import, what it handed over is kept, every session it
-had not finished is reported skipped, and the next import sends exactly the rest.
+runs, and when the child dies mid-import (or mid-session), what it handed over is kept
+and the rest of its sessions rebuilt here: every span once, the counts unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from clone_sessions import clone
 from otlp_receiver import Receiver
 
-from staso_otel import cores, settings
+from staso_otel import cores, settings, subproc
 from staso_otel.backfill import child, run, sources
 
 FREE_CORES = cores.free
@@ -83,9 +83,25 @@ def test_the_rebuild_runs_in_a_child_and_a_second_import_sends_nothing(
     assert len(ids) == len(set(ids))
 
 
-def test_a_child_killed_mid_import_skips_the_rest_and_loses_nothing(
-    sessions, tmp_path, monkeypatch
-):
+def _import_cut(home: Path, endpoint: str, **kw) -> run.Report:
+    st = settings.load(overrides={"endpoint": endpoint})
+    return run.run(sources.find(sources.TARGETS), settings=st, home=home, **kw)
+
+
+def _assert_whole(
+    cut: run.Report, received: list[dict], undisturbed: run.Report, its_spans: list[dict]
+) -> None:
+    """Every span once, the report's counts those of an import no child disturbed."""
+    ids = [s["span_id"] for s in received]
+    assert len(ids) == len(set(ids))  # nothing twice
+    assert sorted(ids) == sorted(s["span_id"] for s in its_spans)  # and nothing lost
+    assert not cut.skipped and not cut.errors, cut
+    counts = (cut.sessions, cut.turns, cut.spans, cut.already)
+    assert counts == (undisturbed.sessions, undisturbed.turns, undisturbed.spans, 0)
+    assert cut.spans == cut.spans_sent == len(received)
+
+
+def test_a_child_killed_mid_import_has_its_sessions_rebuilt_here(sessions, tmp_path, monkeypatch):
     # a pipe of one page: the child, ahead of this process, waits on it mid-import, so it
     # is alive when the first session is done here (a wide pipe could hold all of it)
     monkeypatch.setattr(child, "PIPE_BYTES", 4096)
@@ -99,31 +115,52 @@ def test_a_child_killed_mid_import_skips_the_rest_and_loses_nothing(
                 killed.append(pid)
 
     try:
-        home = tmp_path / "h"
-        st = settings.load(overrides={"endpoint": receiver.endpoint})
-        cut = run.run(
-            sources.find(sources.TARGETS), settings=st, home=home, progress=kill_after_the_first
-        )
-        rest = run.run(sources.find(sources.TARGETS), settings=st, home=home)
-        ref = settings.load(overrides={"endpoint": whole.endpoint})
-        run.run(sources.find(sources.TARGETS), settings=ref, home=tmp_path / "ref")
+        cut = _import_cut(tmp_path / "h", receiver.endpoint, progress=kill_after_the_first)
+        again = _import_cut(tmp_path / "h", receiver.endpoint)
+        ref = _import_cut(tmp_path / "ref", whole.endpoint)
     finally:
         whole.stop()
         receiver.stop()
     assert len(killed) == 1
-    why = [s["why"] for s in cut.skipped]
-    assert why and all(w.startswith("not rebuilt: the rebuild process ended") for w in why), why
-    assert 1 <= cut.sessions < 8 and len(why) == 8 - cut.sessions
-    assert not rest.skipped and rest.spans > 0
-    ids = [s["span_id"] for s in receiver.spans]
-    assert len(ids) == len(set(ids))  # nothing twice
-    assert sorted(ids) == sorted(s["span_id"] for s in whole.spans)  # and nothing lost
+    _assert_whole(cut, receiver.spans, ref, whole.spans)
+    assert again.spans == 0 and again.already > 0
 
 
-def test_no_child_without_a_free_core_nor_for_a_dry_run(sessions, monkeypatch):
+def test_a_child_gone_mid_session_loses_none_of_it_and_sends_none_of_it_twice(
+    sessions, tmp_path, monkeypatch
+):
+    """The child handed over part of a session (its first batch of spans) and died: the
+    session is rebuilt here without the units it had handed over, which are counted once."""
+    shipped: list[int] = []
+
+    class GoneMidSession(subproc.Helper):
+        def read(self, timeout_s: float) -> object | None:
+            if shipped:  # after its first batch: killed, and its pipe's rest unread
+                self._proc.kill()
+                return None
+            message = super().read(timeout_s)
+            if isinstance(message, tuple) and message[0] == "spans":
+                shipped.extend(s.span_id for s in message[1])
+            return message
+
+    monkeypatch.setattr(subproc, "Helper", GoneMidSession)
+    monkeypatch.setattr(child, "WINDOW", 8)  # all of them the child's: none done here
+    monkeypatch.setattr(cores, "free", lambda: 2.0)
+    whole, receiver = Receiver().start(), Receiver().start()
+    try:
+        cut = _import_cut(tmp_path / "h", receiver.endpoint)
+        ref = _import_cut(tmp_path / "ref", whole.endpoint)
+    finally:
+        whole.stop()
+        receiver.stop()
+    assert shipped
+    _assert_whole(cut, receiver.spans, ref, whole.spans)
+
+
+def test_no_child_without_a_free_core(sessions, monkeypatch):
     found = sources.find(sources.TARGETS).sessions
     assert child.worth_it(found, dry_run=False)
-    assert not child.worth_it(found, dry_run=True)  # no send to run beside
+    assert child.worth_it(found, dry_run=True)  # a dry run rebuilds on two cores too
     monkeypatch.setattr(cores, "free", FREE_CORES)  # the machine's own, again
     count = cores.count()
     monkeypatch.setattr(cores, "others_running", lambda: count - 0.5)

@@ -187,9 +187,12 @@ def import_session(
     since_ns: int = 0,
     capture: bool = True,
     max_attribute_bytes: int,
+    shipped: frozenset[int] = frozenset(),
 ) -> None:
     """Rebuild one session and hand its new units to `sink`; `max_attribute_bytes` is
-    the export's cap, which what the reducer keeps of content must cover."""
+    the export's cap, which what the reducer keeps of content must cover. The units
+    whose roots are in `shipped` were handed to `sink` (and counted) by a rebuild that
+    did not finish (backfill/child.py): left out, and not counted again."""
     synth = _SYNTH[session.target]
     target = targets.get(session.target)
     done = ledger.known(session.target, session.session_id, sink.home)
@@ -201,6 +204,8 @@ def import_session(
         fresh: list[SpanData] = []
         for unit in _units(spans):
             roots = [s for s in unit if ledger.is_unit_root(s)]
+            if roots and roots[0].span_id in shipped:
+                continue
             if roots and roots[0].span_id in done:
                 report.already += 1
                 continue
