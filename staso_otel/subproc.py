@@ -17,12 +17,13 @@ import os
 import pickle
 import select
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from queue import SimpleQueue
 from typing import BinaryIO
+
+from staso_otel import launch
 
 _HEAD = struct.Struct("<I")
 
@@ -37,7 +38,7 @@ def widen(fd: int, size: int) -> None:
 
 
 class Helper:
-    """The parent's end: `python -m <module> <answer fd> <args...>`, jobs written to its
+    """The parent's end: `python -P -m <module> <answer fd> <args...>`, jobs written to its
     stdin on a thread (a child that stopped reading must cost a silent `read`, not a
     parent blocked on a full pipe), answers read without blocking."""
 
@@ -47,7 +48,7 @@ class Helper:
         read_fd, write_fd = os.pipe()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", module, str(write_fd), *args],
+                launch.module_argv(module, str(write_fd), *args),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 pass_fds=(write_fd,),

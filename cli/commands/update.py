@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,15 +22,14 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from staso_otel import __version__
+from staso_otel.launch import module_argv
 
 NAME = "staso"
 MUST_PROVIDE = ("staso_otel/__init__.py", "staso_cli/entry.py")
 
 
 def run_pip(args: list[str], *, capture: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pip", *args], capture_output=capture, text=True, check=False
-    )
+    return subprocess.run(module_argv("pip", *args), capture_output=capture, text=True, check=False)
 
 
 def _direct_url() -> dict:
@@ -154,6 +152,6 @@ def _sync() -> None:
     from staso_otel.targets import installers
 
     # a fresh interpreter, so the new version's code writes the entries
-    sync = [sys.executable, "-m", "staso_cli.entry", "sync"]
+    sync = module_argv("staso_cli.entry", "sync")
     if installers.installed() and subprocess.call(sync) != 0:
         raise click.ClickException("upgraded, but `staso sync` failed: run it by hand")

@@ -62,5 +62,8 @@ def spawn_worker() -> int:
         (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
     ]
-    argv = [sys.executable, "-m", WORKER_MODULE]
+    # it runs in the agent's folder: never importing that folder's files (launch.py)
+    from staso_otel.launch import module_argv
+
+    argv = module_argv(WORKER_MODULE)
     return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
