@@ -58,9 +58,8 @@ def test_a_module_runs_as_with_dash_m_without_the_folder_it_starts_in(tmp_path, 
         [sys.executable, "-m", "platform", "--terse"], cwd=project, capture_output=True, timeout=60
     )
     assert plain.returncode != 0 and _marks(project) == ["platform"]
-    assert ours.stdout.strip() == subprocess.run(
-        argv, capture_output=True, text=True, timeout=60
-    ).stdout.strip()  # the same output as from any other folder
+    elsewhere = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert ours.stdout.strip() == elsewhere.stdout.strip()  # as from any other folder
 
 
 def test_the_hook_run_in_such_a_project_spawns_a_worker_that_exports(
