@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from staso_otel import settings as settings_mod
 
 
-def endpoint_reachable(url: str, timeout_s: float = 2.0) -> str | None:
+@dataclass(frozen=True)
+class Unreachable:
+    """Why no TCP connection opened: to the endpoint, or to the proxy the sender would go
+    through (`proxy`: its host:port)."""
+
+    error: str  # `ConnectionRefusedError: [Errno 111] Connection refused`
+    proxy: str | None = None
+
+    def __str__(self) -> str:
+        return self.error if self.proxy is None else f"proxy {self.proxy}: {self.error}"
+
+
+def endpoint_reachable(url: str, timeout_s: float = 2.0) -> Unreachable | None:
     """None if a TCP connection opens, else why not: to the proxy the sender would go
     through, when the environment names one for `url` (behind a corporate proxy the
     endpoint itself is often not reachable directly). Status's job, so it may touch the
@@ -18,18 +31,19 @@ def endpoint_reachable(url: str, timeout_s: float = 2.0) -> str | None:
     from staso_otel.export.transport import proxy_for
 
     parts = urlsplit(url)
-    where, via = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)), ""
+    where = (parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
     try:
         proxy = proxy_for(url)
     except ValueError as exc:  # a proxy the sender cannot use either
-        return str(exc)
+        return Unreachable(str(exc))
+    via = None
     if proxy is not None:
-        where, via = (proxy.host, proxy.port), f"proxy {proxy.host}:{proxy.port}: "
+        where, via = (proxy.host, proxy.port), f"{proxy.host}:{proxy.port}"
     try:
         with socket.create_connection(where, timeout=timeout_s):
             return None
     except OSError as exc:
-        return f"{via}{type(exc).__name__}: {exc}"
+        return Unreachable(f"{type(exc).__name__}: {exc}", via)
 
 
 def _ago(ns: int | None) -> str:
@@ -89,7 +103,8 @@ def gather(
             problems.append(str(exc))
         from staso_otel.export.otlp import probe
 
-        why = endpoint_reachable(s.endpoint) or probe(s)
+        refused = endpoint_reachable(s.endpoint)
+        why = str(refused) if refused is not None else probe(s)
         lines.append(("reachable", "yes" if why is None else f"no ({why})"))
         reachable = why is None
         endpoint["unreachable_because"] = why

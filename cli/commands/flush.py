@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from staso_otel.status import Unreachable
 
 
 @click.command()
@@ -95,12 +99,12 @@ def command(profile: str | None, no_parked: bool, timeout: float, as_json: bool)
         raise SystemExit(1)
 
 
-def _cause(refused: str | None, endpoint: str) -> str | None:
+def _cause(refused: Unreachable | None, endpoint: str) -> str | None:
     """The reason nothing can be sent, in the user's words, or None when it can."""
     if refused is None:
         return None
-    if refused.startswith("proxy "):  # the proxy the sender goes through: it is what failed
-        return f"cannot reach {endpoint} through the {refused}"
-    if "ConnectionRefused" in refused:
+    if refused.proxy is not None:  # the proxy the sender goes through: it is what failed
+        return f"cannot reach {endpoint} through the proxy {refused.proxy} ({refused.error})"
+    if "ConnectionRefused" in refused.error:
         return f"connection refused at {endpoint}"
-    return f"cannot reach {endpoint} ({refused})"
+    return f"cannot reach {endpoint} ({refused.error})"
