@@ -134,3 +134,78 @@ def test_a_start_retries_a_parked_batch_once_its_hour_is_due(receiver, isolated_
     assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
     assert len(receiver.spans) == len(batch.spans)
     assert sp.usage()["parked_spans"] == 0
+
+
+def _workers_of(home_value: str) -> list[int]:
+    """Pids of the workers started with STASO_HOME=`home_value` (a hook's: detached)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            environ = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ours = f"STASO_HOME={home_value}".encode() in environ
+        if ours and spawn.WORKER_MODULE.encode() in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def test_the_worker_leaves_the_agents_folder_and_its_relative_paths_keep_their_meaning(
+    tmp_path, isolated_homes
+) -> None:
+    """A worker waiting out a retry stays for a while: not in the agent's folder, which
+    could then not be unmounted; STASO_HOME given relative to that folder is still it."""
+    from otlp_receiver import Receiver
+    from replay import FIXTURES_CODEX, load_events
+
+    from staso_otel.targets import hookfile
+
+    project = tmp_path / "project"
+    project.mkdir()
+    relative = f"staso-home-{tmp_path.name}"  # no other test's worker has this one
+    receiver = Receiver(mode=lambda n: (503, {"Retry-After": "2"}) if n == 0 else 200).start()
+    env = {
+        **os.environ,
+        "STASO_HOME": relative,
+        "STASO_ENDPOINT": receiver.endpoint,
+        "STASO_WORKER_IDLE_SECONDS": "1",
+    }
+    env.pop("STASO_RAISE_INTERNAL", None)
+    env.pop("STASO_NO_WORKER", None)
+    try:
+        for _, payload in load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]):
+            proc = subprocess.run(
+                ["/bin/bash", "-c", hookfile.hook_command("codex")],
+                input=json.dumps(payload).encode(),
+                env=env,
+                cwd=project,  # as the agent runs its hooks
+                capture_output=True,
+                timeout=60,
+            )
+            assert proc.returncode == 0, proc.stderr
+        deadline = time.monotonic() + 60
+        while not receiver.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert receiver.requests, "the worker sent nothing"
+        workers = _workers_of(relative)  # refused once: waiting for its retry
+        assert workers, "no worker alive in its retry wait"
+        assert {os.readlink(f"/proc/{pid}/cwd") for pid in workers} == {"/"}
+        assert receiver.wait_for(lambda spans: len(spans) >= 2, timeout_s=60)
+    finally:
+        receiver.stop()
+    assert (project / relative / "journal").is_dir()  # the hooks' home: the worker's too
+    assert not (Path("/") / relative).exists()
+
+
+def test_the_worker_makes_absolute_every_path_setting_it_could_be_given() -> None:
+    from staso_otel import settings
+
+    names = set()
+    for param in settings.PARAMS:
+        if param.name in ("certificate", "client_certificate", "client_key"):
+            names.update(param.staso_env)
+            names.update(name for name, _ in param.otel_env)
+    assert names and names <= set(start.PATH_VARIABLES), names - set(start.PATH_VARIABLES)

@@ -27,6 +27,28 @@ IDLE_EXPIRY_NS = 24 * 3600 * 1_000_000_000
 BATCH_SUFFIX = ".batch"  # = export.spool.SUFFIX
 PARKED = "parked"  # = export.spool.PARKED
 CLOSED_GRACE_NS = 10 * 60 * 1_000_000_000  # = pipeline.session.CLOSED_GRACE_NS
+# Paths the environment may give relative to the folder the worker starts in: made
+# absolute before it leaves that folder (the settings' path parameters and the agents'
+# homes; a test keeps the list whole).
+PATH_VARIABLES = (
+    "STASO_HOME",
+    "CODEX_HOME",
+    "CLAUDE_CONFIG_DIR",
+    "GEMINI_CLI_HOME",
+    "STASO_CERTIFICATE",
+    "STASO_CLIENT_CERTIFICATE",
+    "STASO_CLIENT_KEY",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    "OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
 
 
 def _entries(folder: str) -> list[os.DirEntry]:
@@ -82,7 +104,25 @@ def _due(batch: str, now_ns: int) -> bool:
     return not isinstance(due, int) or due <= now_ns
 
 
+def leave_folder() -> None:
+    """Let go of the folder the worker started in (the agent's: a hook's), as a daemon
+    does: a worker waiting out a retry stays up to a day, and a folder a process is in
+    cannot be unmounted (a USB drive, a network share, a container's volume) nor is it
+    free on some systems to be removed. Relative paths in the environment keep their
+    meaning."""
+    try:
+        here = os.getcwd()
+    except OSError:  # removed already: a relative path meant nothing anyway
+        here = None
+    for name in PATH_VARIABLES:
+        value = os.environ.get(name)
+        if here and value and not os.path.isabs(value) and not value.startswith("~"):
+            os.environ[name] = os.path.join(here, value)
+    os.chdir("/")
+
+
 def main() -> None:
+    leave_folder()
     if not has_work(append.staso_home()):
         sys.exit(0)
     from staso_otel.pipeline import worker
