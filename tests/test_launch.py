@@ -87,6 +87,39 @@ def test_the_hook_run_in_such_a_project_spawns_a_worker_that_exports(
     assert _marks(project) == []
 
 
+def test_the_worker_ignores_the_python_variables_of_the_agents_environment(
+    tmp_path, isolated_homes, receiver
+):
+    """A PYTHONHOME meant for another Python stopped the worker before its first line; a
+    PYTHONPATH with other versions of its modules shadowed them (the hook itself runs
+    with -I, so it recorded every event all the same)."""
+    from replay import FIXTURES_CODEX, load_events
+
+    elsewhere = _project(tmp_path / "other-site-packages")
+    (elsewhere / "orjson.py").write_text("raise ImportError('another orjson')\n")
+    env = {
+        **os.environ,
+        "STASO_ENDPOINT": receiver.endpoint,
+        "STASO_WORKER_IDLE_SECONDS": "1",
+        "PYTHONHOME": str(tmp_path / "another-python"),
+        "PYTHONPATH": str(elsewhere),
+    }
+    env.pop("STASO_RAISE_INTERNAL", None)
+    env.pop("STASO_NO_WORKER", None)
+    command = hookfile.hook_command("codex")
+    for _, payload in load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]):
+        proc = subprocess.run(
+            ["/bin/bash", "-c", command],
+            input=json.dumps(payload).encode(),
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    assert receiver.wait_for(lambda spans: len(spans) >= 2, timeout_s=60), _marks(elsewhere)
+    assert _marks(elsewhere) == []
+
+
 def test_the_import_run_in_such_a_project_rebuilds_in_its_child(
     tmp_path, isolated_homes, monkeypatch
 ):
