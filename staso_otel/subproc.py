@@ -40,7 +40,11 @@ def widen(fd: int, size: int) -> None:
 class Helper:
     """The parent's end: `python -P -m <module> <answer fd> <args...>`, jobs written to its
     stdin on a thread (a child that stopped reading must cost a silent `read`, not a
-    parent blocked on a full pipe), answers read without blocking."""
+    parent blocked on a full pipe), answers read without blocking.
+
+    A plain interpreter on a pipe of its own, not multiprocessing: its spawn starts a
+    resource tracker process too (12 MB for nothing), and a fork would copy a parent that
+    may run threads (a progress bar's, a send's)."""
 
     def __init__(self, module: str, *args: str, pipe_bytes: int) -> None:
         import subprocess  # here: a cold worker with one session to send never loads it
