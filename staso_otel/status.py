@@ -46,6 +46,30 @@ def endpoint_reachable(url: str, timeout_s: float = 2.0) -> Unreachable | None:
         return Unreachable(f"{type(exc).__name__}: {exc}", via)
 
 
+# A hook spawns the worker at every event if none runs, and a running worker reads a
+# record within a second: a journal unread this long after its last write, with no worker,
+# means workers that fail to start (or die at once).
+STALLED_AFTER_S = 120.0
+
+
+def _recorded() -> dict[str, Any]:
+    """What the hooks recorded that no worker has read: sessions, bytes, the latest write,
+    and whether that looks stalled (STALLED_AFTER_S, no worker running)."""
+    from staso_otel import paths
+    from staso_otel.hook.spawn import worker_running
+    from staso_otel.pipeline.start import unprocessed
+
+    unread = unprocessed(str(paths.staso_home()))
+    last_ns = max((mtime for _, mtime in unread), default=0)
+    quiet = bool(unread) and time.time_ns() - last_ns > STALLED_AFTER_S * 1e9
+    return {
+        "sessions": len(unread),
+        "bytes": sum(size for size, _ in unread),
+        "last_ns": last_ns or None,
+        "stalled": quiet and not worker_running(),
+    }
+
+
 def _ago(ns: int | None) -> str:
     if not ns:
         return "never"
@@ -128,6 +152,29 @@ def gather(
         )
     status = read_status()
     lines.append(("last export", _ago(status.get("last_export_ns"))))
+    recorded = _recorded()
+    if recorded["sessions"]:
+        n = recorded["sessions"]
+        lines.append(
+            (
+                "recorded",
+                f"{recorded['bytes'] / 1000:.1f} KB of events in {n} session"
+                f"{'s' if n != 1 else ''} not yet read by the worker (last written "
+                f"{_ago(recorded['last_ns'])})",
+            )
+        )
+    if recorded["stalled"]:
+        import shlex
+
+        from staso_otel.hook.spawn import WORKER_MODULE
+        from staso_otel.launch import module_argv
+
+        start = shlex.join(module_argv(WORKER_MODULE, ignore_environment=True))
+        problems.append(
+            "events the hooks recorded are not being read: no background worker runs and "
+            f"the last was written {_ago(recorded['last_ns'])}; `staso flush` sends them "
+            f"now, and `{start}`, run as the agent runs it, shows why no worker starts"
+        )
     if status.get("last_error"):
         lines.append(
             ("last error", f"{status['last_error']} ({_ago(status.get('last_error_ns'))})")
@@ -149,6 +196,7 @@ def gather(
         "spool": usage,
         "lost": lost,
         "worker": status,
+        "recorded": recorded,
         "problems": problems,
         "lines": lines,
     }

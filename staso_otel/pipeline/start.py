@@ -70,6 +70,24 @@ def _consumed(state_file: str) -> tuple[int | None, int]:
     return (offset if isinstance(offset, int) else None), (ended if isinstance(ended, int) else 0)
 
 
+def unprocessed(home: str) -> list[tuple[int, int]]:
+    """(bytes recorded past the state's offset, the journal's last append in ns) of each
+    session journal the worker has not read to its end: what `staso status` asks about."""
+    found = []
+    for target in _entries(os.path.join(home, "journal")):
+        if not target.is_dir(follow_symlinks=False):
+            continue
+        for entry in _entries(target.path):
+            if not entry.name.endswith(".jsonl") or not entry.is_file(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            name = entry.name.removesuffix(".jsonl") + ".json"
+            offset, _ = _consumed(os.path.join(home, "state", target.name, name))
+            if (offset or 0) < st.st_size:
+                found.append((st.st_size - (offset or 0), st.st_mtime_ns))
+    return found
+
+
 def has_work(home: str) -> bool:
     """Anything the worker would do now (see the module docstring)."""
     now = time.time_ns()
