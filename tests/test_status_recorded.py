@@ -57,3 +57,22 @@ def test_a_running_worker_is_not_a_stall(isolated_homes):
         assert held
         recorded = _status()["recorded"]
     assert recorded["sessions"] == 1 and recorded["stalled"] is False
+
+
+def test_a_torn_last_line_alone_is_not_a_stall(isolated_homes, receiver):
+    """A hook killed mid-append leaves a line without its newline, which the next worker
+    skips: on its own it is no sign of workers that cannot start."""
+    record_fixture("hello", isolated_homes["codex"])
+    flushed = CliRunner().invoke(cli, ["flush"], env={"STASO_ENDPOINT": receiver.endpoint})
+    assert flushed.exit_code == 0, flushed.output
+    (journal,) = (paths.staso_home() / "journal").rglob("*.jsonl")
+    with open(journal, "ab") as fh:
+        fh.write(b'{"received_ns": 1, "payload": {"hook_event_na')
+    _age_journals(status.STALLED_AFTER_S + 60)
+    report = _status()
+    assert report["recorded"]["sessions"] == 0, report["recorded"]
+    assert not any("not being read" in p for p in report["problems"])
+    with open(journal, "ab") as fh:  # and a whole record after it is one
+        fh.write(b'me": "Stop"}}\n')
+    _age_journals(status.STALLED_AFTER_S + 60)
+    assert _status()["recorded"]["stalled"] is True

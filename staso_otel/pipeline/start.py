@@ -72,7 +72,9 @@ def _consumed(state_file: str) -> tuple[int | None, int]:
 
 def unprocessed(home: str) -> list[tuple[int, int]]:
     """(bytes recorded past the state's offset, the journal's last append in ns) of each
-    session journal the worker has not read to its end: what `staso status` asks about."""
+    session journal holding a whole record the worker has not read: what `staso status`
+    asks about. A last line without its newline alone is not counted (a hook killed
+    mid-append: the next worker skips it)."""
     found = []
     for target in _entries(os.path.join(home, "journal")):
         if not target.is_dir(follow_symlinks=False):
@@ -82,10 +84,22 @@ def unprocessed(home: str) -> list[tuple[int, int]]:
                 continue
             st = entry.stat(follow_symlinks=False)
             name = entry.name.removesuffix(".jsonl") + ".json"
-            offset, _ = _consumed(os.path.join(home, "state", target.name, name))
-            if (offset or 0) < st.st_size:
-                found.append((st.st_size - (offset or 0), st.st_mtime_ns))
+            offset = _consumed(os.path.join(home, "state", target.name, name))[0] or 0
+            if offset < st.st_size and _holds_a_record(entry.path, offset, st.st_size):
+                found.append((st.st_size - offset, st.st_mtime_ns))
     return found
+
+
+def _holds_a_record(path: str, offset: int, size: int) -> bool:
+    """A newline past `offset`: a whole record (more than 64 KB unread counts as one)."""
+    if size - offset > 65536:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return b"\n" in fh.read(65536)
+    except OSError:
+        return False
 
 
 def has_work(home: str) -> bool:
