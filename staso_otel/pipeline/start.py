@@ -18,6 +18,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 
 from staso_otel.record import append
 
@@ -70,23 +71,30 @@ def _consumed(state_file: str) -> tuple[int | None, int]:
     return (offset if isinstance(offset, int) else None), (ended if isinstance(ended, int) else 0)
 
 
-def unprocessed(home: str) -> list[tuple[int, int]]:
-    """(bytes recorded past the state's offset, the journal's last append in ns) of each
-    session journal holding a whole record the worker has not read: what `staso status`
-    asks about. A last line without its newline alone is not counted (a hook killed
-    mid-append: the next worker skips it)."""
-    found = []
+def _journals(home: str) -> Iterator[tuple[str, os.stat_result, int | None, int]]:
+    """(path, stat, the offset its state has consumed, when its session ended) of each
+    session journal."""
     for target in _entries(os.path.join(home, "journal")):
         if not target.is_dir(follow_symlinks=False):
             continue
         for entry in _entries(target.path):
             if not entry.name.endswith(".jsonl") or not entry.is_file(follow_symlinks=False):
                 continue
-            st = entry.stat(follow_symlinks=False)
             name = entry.name.removesuffix(".jsonl") + ".json"
-            offset = _consumed(os.path.join(home, "state", target.name, name))[0] or 0
-            if offset < st.st_size and _holds_a_record(entry.path, offset, st.st_size):
-                found.append((st.st_size - offset, st.st_mtime_ns))
+            offset, ended = _consumed(os.path.join(home, "state", target.name, name))
+            yield entry.path, entry.stat(follow_symlinks=False), offset, ended
+
+
+def unprocessed(home: str) -> list[tuple[int, int]]:
+    """(bytes recorded past the state's offset, the journal's last append in ns) of each
+    session journal holding a whole record the worker has not read: what `staso status`
+    asks about. A last line without its newline alone is not counted (a hook killed
+    mid-append: the next worker skips it)."""
+    found = []
+    for path, st, offset, _ in _journals(home):
+        offset = offset or 0
+        if offset < st.st_size and _holds_a_record(path, offset, st.st_size):
+            found.append((st.st_size - offset, st.st_mtime_ns))
     return found
 
 
@@ -105,19 +113,11 @@ def _holds_a_record(path: str, offset: int, size: int) -> bool:
 def has_work(home: str) -> bool:
     """Anything the worker would do now (see the module docstring)."""
     now = time.time_ns()
-    for target in _entries(os.path.join(home, "journal")):
-        if not target.is_dir(follow_symlinks=False):
-            continue
-        for entry in _entries(target.path):
-            if not entry.name.endswith(".jsonl") or not entry.is_file(follow_symlinks=False):
-                continue
-            st = entry.stat(follow_symlinks=False)
-            name = entry.name.removesuffix(".jsonl") + ".json"
-            offset, ended = _consumed(os.path.join(home, "state", target.name, name))
-            if offset != st.st_size or now - st.st_mtime_ns > IDLE_EXPIRY_NS:
-                return True
-            if ended and now - ended > CLOSED_GRACE_NS:
-                return True  # an ended session's journal and state are due to go
+    for _, st, offset, ended in _journals(home):
+        if offset != st.st_size or now - st.st_mtime_ns > IDLE_EXPIRY_NS:
+            return True
+        if ended and now - ended > CLOSED_GRACE_NS:
+            return True  # an ended session's journal and state are due to go
     spool = os.path.join(home, "spool")
     if any(e.name.endswith(BATCH_SUFFIX) for e in _entries(spool)):
         return True
