@@ -16,10 +16,16 @@ and, in the same interleaved runs, a baseline:
 the same venv's Python reading the same files and decoding every line with orjson (what
 any transcript reader pays at least). Figures are medians.
 
+Then one session with a single long line (`--long-line-mb`, 60 by default: a pasted image's
+base64, as Claude Code keeps it in the transcript), imported once with `--dry-run` and once
+with a send: peak RSS, which held the line whole several times over before the readers cut
+such a string as they read it (jsonl.Pending).
+
 Targets: >= 50 MB/s read by the import at the largest size, peak RSS <= 100 MB at every
-size, every span the import reported arrived. Exits 1 otherwise.
+size and with the long line, every span the import reported arrived. Exits 1 otherwise.
 
     .venv/bin/python benchmarks/bench_import.py [--mb 10,100] [--runs 3] [--receiver decode]
+        [--long-line-mb 60]
 """
 
 from __future__ import annotations
@@ -119,6 +125,28 @@ def build(home: Path, mb: float) -> int:
     return sum(p.stat().st_size for r in roots for p in r.rglob("*.jsonl"))
 
 
+def build_long_line(home: Path, mb: float) -> int:
+    """One Claude Code session whose first prompt is followed by a user message holding an
+    image of `mb` MB (base64, as the transcript keeps it); returns the transcript's size."""
+    clone("claude-code", "tour_resume", home, 0)
+    (path,) = (home / ".claude" / "projects").rglob("*.jsonl")
+    out: list[bytes] = []
+    added = False
+    for raw in path.read_bytes().splitlines():
+        out.append(raw)
+        line = json.loads(raw)
+        prompt = line.get("message", {}).get("content") if line.get("type") == "user" else None
+        if not added and isinstance(prompt, str):
+            image = {"type": "base64", "media_type": "image/png", "data": "A" * int(mb * 1e6)}
+            parts = [{"type": "text", "text": "and this"}, {"type": "image", "source": image}]
+            line["message"] = {"role": "user", "content": parts}
+            line["uuid"] = line["uuid"][:-4] + "0bad"
+            out.append(json.dumps(line, separators=(",", ":")).encode())
+            added = True
+    path.write_bytes(b"\n".join(out) + b"\n")
+    return path.stat().st_size
+
+
 def run_import(
     home: Path, staso_home: Path, endpoint: str, *extra: str
 ) -> tuple[float, float, float, dict]:
@@ -157,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         choices=("store", "decode"),
         default="store",
         help="store: decode after the clock stops (default); decode: while receiving",
+    )
+    parser.add_argument(
+        "--long-line-mb", type=float, default=60, help="MB of the one long line (0: none)"
     )
     args = parser.parse_args(argv)
     sizes = [float(x) for x in args.mb.split(",")]
@@ -231,16 +262,35 @@ def main(argv: list[str] | None = None) -> int:
                     "receiver_cpu_s": round(statistics.median(receiving[mb]), 2),
                 }
             )
+        long_row = None
+        if args.long_line_mb:
+            home = base / "home-long-line"
+            written = build_long_line(home, args.long_line_mb)
+            _, dry_rss, _, _ = run_import(home, base / "long-dry", receiver.endpoint, "--dry-run")
+            _, rss, _, report = run_import(home, base / "long-sent", receiver.endpoint)
+            assert not report["skipped"] and report["spans_left"] == 0, report
+            long_row = {
+                "long_line_mb": round(written / 1e6, 1),
+                "peak_rss_mb": round(rss, 1),
+                "dry_run_peak_rss_mb": round(dry_rss, 1),
+                "spans": report["spans"],
+            }
     receiver.stop()
     load = os.getloadavg()[0]
     for row in rows:
         print(json.dumps({**row, "load_1m": round(load, 2)}))
+    if long_row is not None:
+        print(json.dumps(long_row))
     failed = []
     if rows[-1]["import_mb_per_s"] < TARGET_MB_S:
         failed.append(f"{rows[-1]['import_mb_per_s']} MB/s < {TARGET_MB_S}")
     for row in rows:
         if row["peak_rss_mb"] > TARGET_RSS_MB:
             failed.append(f"{row['peak_rss_mb']} MB RSS at {row['mb']} MB")
+    if long_row is not None:
+        peak = max(long_row["peak_rss_mb"], long_row["dry_run_peak_rss_mb"])
+        if peak > TARGET_RSS_MB:
+            failed.append(f"{peak} MB RSS with one {long_row['long_line_mb']} MB line")
     if lost:
         failed.append(f"{lost} spans reported but not received")
     print("ok" if not failed else "MISSED: " + "; ".join(failed))

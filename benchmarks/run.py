@@ -24,7 +24,10 @@ SCRIPTS = {
     "bench_api.py": ([], ["--turns", "5", "--blocks", "1"]),
     "bench_instrument.py": ([], ["--calls", "3", "--blocks", "1"]),
     "bench_redact.py": ([], ["--quick"]),
-    "bench_import.py": (["--mb", "10,100"], ["--mb", "0.3,0.6", "--runs", "1"]),
+    "bench_import.py": (
+        ["--mb", "10,100"],
+        ["--mb", "0.3,0.6", "--runs", "1", "--long-line-mb", "12"],
+    ),
 }
 
 

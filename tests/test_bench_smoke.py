@@ -6,6 +6,7 @@ a tiny CI run is too noisy for that, but a lost span is a failure at any size.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,9 +84,11 @@ def test_redaction_benchmark_reports_every_kind_from_the_wheel():
 
 
 def test_import_benchmark_reports_each_size_and_loses_no_span():
-    out = run(str(BENCH / "bench_import.py"), "--mb", "0.3,0.6", "--runs", "1")
-    rows = [line for line in out.splitlines() if line.startswith("{")]
-    assert len(rows) == 2 and all('"import_mb_per_s"' in r for r in rows), out
+    args = ("--mb", "0.3,0.6", "--runs", "1", "--long-line-mb", "12")
+    out = run(str(BENCH / "bench_import.py"), *args)
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(rows) == 3 and all("import_mb_per_s" in r for r in rows[:2]), out
+    assert rows[2]["long_line_mb"] > 12 and rows[2]["spans"] > 0, out
     assert "reported but not received" not in out, out
 
 

@@ -2,7 +2,8 @@
 
 `staso import` reads whole transcripts, often gigabytes of them: a line is decoded only
 if `wanted(raw)` says so (a substring test costs far less than a JSON decode), MAX_READ
-bytes at a time, so memory is one read whatever the file's size. A session's files
+bytes at a time, so memory is one read whatever the file's size (and a line longer than
+jsonl.HUGE_LINE is held compacted, as the live reader holds it: `jsonl.Pending`). A session's files
 (its own and its sub-agents') are merged by time without reading any of them ahead.
 """
 
@@ -26,16 +27,17 @@ def scan(
     that is not JSON is counted in stats["bad_lines"], never fatal; so is a torn last line
     (no newline: a writer killed mid-line), and everything before it is used."""
     with jsonl.open_regular(path) as fh:
-        parts: list[bytes] = []  # a line longer than one read, until its newline
+        pending = jsonl.Pending()  # a line longer than one read, until its newline
         while data := fh.read(jsonl.MAX_READ):
             stats["bytes"] += len(data)
             cut = data.rfind(b"\n") + 1
             if not cut:
-                parts.append(data)  # joined once, when the line ends: never copied per read
+                pending.add(data)
                 continue
-            whole = b"".join([*parts, data[:cut]]) if parts else data[:cut]
-            parts = [data[cut:]] if cut < len(data) else []
-            for raw in whole.split(b"\n"):
+            whole, _ = pending.lines(data)
+            end = whole.rfind(b"\n") + 1
+            pending = jsonl.Pending(whole[end:])
+            for raw in whole[:end].split(b"\n"):
                 if not raw or not wanted(raw):
                     continue
                 line = jsonl.loads(raw)
@@ -43,7 +45,7 @@ def scan(
                     stats["bad_lines"] += 1
                 elif isinstance(line, dict):
                     yield line
-        if b"".join(parts).strip():
+        if b"".join(pending.parts).strip():
             stats["bad_lines"] += 1
 
 
