@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from staso_otel.targets import backfill_io, jsonl
+from staso_otel.targets import backfill_io, jsonl, longlines
 
 LONG = 2 * jsonl.MAX_READ + 12345  # crosses two read boundaries
 
@@ -73,42 +73,45 @@ def test_any_bytes_cut_at_any_read_size_read_alike(tmp_path_factory, pieces, rea
     assert stats["bytes"] == path.stat().st_size
 
 
-# A long line is held compacted past jsonl.HUGE_LINE: its long runs (no quote, backslash or
-# newline: only a string holds one) cut to KEEP_RUN and CUT_MARK as it is read. Small sizes
-# here, so that every case (a cut inside one read, across reads, several compactions of one
-# line, a run of multibyte characters) happens in a few hundred bytes.
+# A long line is held compacted past longlines.HUGE_LINE: its long strings cut to
+# KEEP_STRING and CUT_MARK as it is read. Small sizes here, so that every case (a cut inside
+# one read, across reads, several compactions of one line, escapes and multibyte text at
+# the cut) happens in a few hundred bytes.
 _text = st.one_of(
     st.text(alphabet="ab\u00e9\u4e2d", min_size=0, max_size=120),
-    st.text(alphabet='a"\\\n\t\u00e9', min_size=0, max_size=40),
+    st.text(alphabet='a"\\\n\t\u00e9\u4e2d/', min_size=0, max_size=60),
 )
 _line = st.builds(
-    lambda texts: json.dumps({"type": "x", "parts": texts}, ensure_ascii=False).encode(),
+    lambda texts, ascii_only: json.dumps(
+        {"type": "x", "parts": texts}, ensure_ascii=ascii_only
+    ).encode(),
     st.lists(_text, max_size=6),
+    st.booleans(),  # \uXXXX escapes, or UTF-8
 )
 
 
 def test_a_line_past_huge_line_spans_reads():
     """So every such line is seen by `Pending`, whichever read it starts in."""
-    assert jsonl.HUGE_LINE > jsonl.MAX_READ
+    assert longlines.HUGE_LINE > jsonl.MAX_READ
 
 
 def _expected(raw: bytes) -> dict:
-    return json.loads(jsonl.cut_runs(raw) if len(raw) > jsonl.HUGE_LINE else raw)
+    return json.loads(longlines.cut_strings(raw) if len(raw) > longlines.HUGE_LINE else raw)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_line, min_size=1, max_size=12), st.sampled_from([5, 16, 40]))
 def test_a_long_line_is_read_compacted_and_every_byte_counted(tmp_path_factory, lines, read):
     path = tmp_path_factory.mktemp("long") / "t.jsonl"
     path.write_bytes(b"".join(line + b"\n" for line in lines))
-    saved = jsonl.MAX_READ, jsonl.HUGE_LINE, jsonl.KEEP_RUN
-    jsonl.MAX_READ, jsonl.HUGE_LINE, jsonl.KEEP_RUN = read, 48, 10
+    saved = jsonl.MAX_READ, longlines.HUGE_LINE, longlines.KEEP_STRING
+    jsonl.MAX_READ, longlines.HUGE_LINE, longlines.KEEP_STRING = read, 48, 10
     try:
         chunks = list(jsonl.read_chunks(str(path), 0))
         imported, stats = _imported(path)
         expected = [_expected(line) for line in lines]
     finally:
-        jsonl.MAX_READ, jsonl.HUGE_LINE, jsonl.KEEP_RUN = saved
+        jsonl.MAX_READ, longlines.HUGE_LINE, longlines.KEEP_STRING = saved
     live = [line for got, _ in chunks for line in got]
     assert live == expected
     assert imported == expected
@@ -118,15 +121,42 @@ def test_a_long_line_is_read_compacted_and_every_byte_counted(tmp_path_factory, 
     assert stats == {"bytes": path.stat().st_size, "bad_lines": 0}
 
 
+@settings(max_examples=300, deadline=None)
+@given(_line, st.integers(6, 30))  # longer than the keys
+def test_a_cut_string_stays_its_text_up_to_the_cut(raw, keep):
+    """Whatever the cut meets (an escape, a multibyte character), the line stays JSON and
+    each string is its text's start followed by CUT_MARK, or its whole text."""
+    saved = longlines.KEEP_STRING
+    longlines.KEEP_STRING = keep
+    try:
+        cut = longlines.cut_strings(raw)
+        again = longlines.cut_strings(cut)
+    finally:
+        longlines.KEEP_STRING = saved
+    assert again == cut  # the same cut, however often it is applied
+    mark = longlines.CUT_MARK.decode()
+    for whole, short in zip(json.loads(raw)["parts"], json.loads(cut)["parts"], strict=True):
+        assert short == whole or (short.endswith(mark) and whole.startswith(short[: -len(mark)]))
+
+
 def test_a_string_of_megabytes_is_cut_as_it_is_read_and_stays_json(tmp_path):
-    image = "A" * (3 * jsonl.HUGE_LINE)  # a pasted image's base64
+    image = "A" * (3 * longlines.HUGE_LINE)  # a pasted image's base64
+    output = "line of a long log\n" * (longlines.HUGE_LINE // 10)  # a command's output
     line = {"type": "user", "message": {"content": [{"type": "image", "data": image}]}}
-    raw = json.dumps(line).encode()
     path = tmp_path / "session.jsonl"
-    path.write_bytes(raw + b"\n" + b'{"type":"after"}\n')
-    ((got, offset),) = list(jsonl.read_chunks(str(path), 0))
+    path.write_bytes(
+        json.dumps(line).encode()
+        + b"\n"
+        + json.dumps({"type": "output", "output": output}).encode()
+        + b'\n{"type":"after"}\n'
+    )
+    chunks = list(jsonl.read_chunks(str(path), 0))
+    got, offset = [line for lines, _ in chunks for line in lines], chunks[-1][1]
     data = got[0]["message"]["content"][0]["data"]
-    assert data == "A" * jsonl.KEEP_RUN + jsonl.CUT_MARK.decode()
-    assert got[1] == {"type": "after"} and offset == path.stat().st_size
+    assert data == "A" * longlines.KEEP_STRING + longlines.CUT_MARK.decode()
+    assert len(got[1]["output"]) < longlines.KEEP_STRING + 100 and output.startswith(
+        got[1]["output"][: -len(longlines.CUT_MARK)]
+    )
+    assert got[2] == {"type": "after"} and offset == path.stat().st_size
     imported, _ = _imported(path)
     assert imported == got

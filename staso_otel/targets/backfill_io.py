@@ -2,8 +2,8 @@
 
 `staso import` reads whole transcripts, often gigabytes of them: a line is decoded only
 if `wanted(raw)` says so (a substring test costs far less than a JSON decode), MAX_READ
-bytes at a time, so memory is one read whatever the file's size (and a line longer than
-jsonl.HUGE_LINE is held compacted, as the live reader holds it: `jsonl.Pending`). A session's files
+bytes at a time, so memory is one read whatever the file's size (and a long line is held
+compacted, as the live reader holds it: `longlines.Pending`). A session's files
 (its own and its sub-agents') are merged by time without reading any of them ahead.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from staso_otel.record.journal import Record
-from staso_otel.targets import jsonl
+from staso_otel.targets import jsonl, longlines
 
 Event = tuple[int, dict[str, Any]]  # (time ns, hook payload)
 
@@ -27,7 +27,7 @@ def scan(
     that is not JSON is counted in stats["bad_lines"], never fatal; so is a torn last line
     (no newline: a writer killed mid-line), and everything before it is used."""
     with jsonl.open_regular(path) as fh:
-        pending = jsonl.Pending()  # a line longer than one read, until its newline
+        pending = longlines.Pending()  # a line longer than one read, until its newline
         while data := fh.read(jsonl.MAX_READ):
             stats["bytes"] += len(data)
             cut = data.rfind(b"\n") + 1
@@ -36,7 +36,7 @@ def scan(
                 continue
             whole, _ = pending.lines(data)
             end = whole.rfind(b"\n") + 1
-            pending = jsonl.Pending(whole[end:])
+            pending = longlines.Pending(whole[end:])
             for raw in whole[:end].split(b"\n"):
                 if not raw or not wanted(raw):
                     continue

@@ -8,7 +8,8 @@ end (`backscan`), so a hook late in a long session never reads the session's sta
 
 The path comes from a hook payload, so it is opened as data, not trusted: non-blocking
 and regular files only (a FIFO or a device would block the worker, which holds the
-worker lock, forever), MAX_READ bytes per read.
+worker lock, forever), MAX_READ bytes per read; a line longer than one read is held
+compacted past a few MB (longlines.py), so a 60 MB line costs no 60 MB.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import re
 import stat
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -25,22 +25,13 @@ from typing import Any, BinaryIO
 import orjson
 
 # what a reader keeps of a value: cap(value, most), `most` the worker's ctx.max_text
+from staso_otel.targets.longlines import Pending
 from staso_otel.turns.state import cap  # noqa: F401 (the readers' own)
 
 MAX_READ = 1024 * 1024  # per read(): a backlog of any size is read in pieces this big
 # A turn's reader stops this long after the event that closed it: its own lines are
 # written before then; later turns' lines wait for their own close.
 READ_AHEAD_NS = 5 * 1_000_000_000
-# A line is held whole until its newline, and decoded whole: a pasted image or a PDF is a
-# base64 string of tens of MB in one transcript line (a 25 MB one took an import to 148 MB).
-# Past HUGE_LINE bytes without a newline, the line held is compacted: each run longer than
-# KEEP_RUN of bytes that are no quote, backslash or newline (only a JSON string can hold
-# one) is cut to KEEP_RUN and CUT_MARK. KEEP_RUN is over twice any cap the export is
-# likely given (16 KiB by default; the state keeps twice the cap), so what is sent is the
-# same unless a cap over 2 MiB meets such a text.
-HUGE_LINE = 8 * 1024 * 1024
-KEEP_RUN = 4 * 1024 * 1024
-CUT_MARK = b"...[staso: cut on reading]"
 BACKSCAN_FIRST = 64 * 1024  # a turn at a file's end is usually smaller than this
 BACKSCAN_CHUNK = 1024 * 1024
 BACKSCAN_MAX = 16 * 1024 * 1024
@@ -126,63 +117,6 @@ def _chunks(
         yield lines, offset
         if used < end:
             return  # reached a line past `until_ns`
-
-
-class Pending:
-    """The start of a line whose newline is not read yet (a line longer than one read),
-    compacted past HUGE_LINE bytes (`cut_runs`): what is held, and how many bytes of the
-    file it stands for."""
-
-    def __init__(self, start: bytes = b"") -> None:
-        self.parts = [start] if start else []
-        self.held = self.raw = len(start)
-        self._compacted = 0  # what was held after the last compaction
-
-    def add(self, data: bytes) -> None:
-        self.parts.append(data)  # joined once the line ends, or when compacted
-        self.held += len(data)
-        self.raw += len(data)
-        # every HUGE_LINE bytes more, not at every read: a line with no long run does not
-        # shrink, and must not be scanned again at every read
-        if self.held - self._compacted > HUGE_LINE:
-            self.parts = [cut_runs(b"".join(self.parts))]
-            self.held = self._compacted = len(self.parts[0])
-
-    def lines(self, data: bytes) -> tuple[bytes, int]:
-        """What is held and `data` (which holds a newline): whole lines, and `data`'s rest
-        after its last newline; and how many more bytes of the file the first line stands
-        for than it holds (0: nothing was cut)."""
-        if not self.parts:
-            return data, 0
-        joined = b"".join([*self.parts, data])
-        end = joined.index(b"\n")
-        if self.raw == self.held and end <= HUGE_LINE:
-            return joined, 0
-        first = cut_runs(joined[:end])
-        return first + joined[end:], self.raw + (end - self.held) - len(first)
-
-
-@functools.cache
-def _long_run(keep: int) -> re.Pattern[bytes]:
-    return re.compile(rb'[^"\\\n]{%d,}' % (keep + 1))  # no quote, backslash or newline
-
-
-def cut_runs(data: bytes) -> bytes:
-    """`data` with every run longer than KEEP_RUN of bytes that are no quote, backslash or
-    newline cut to KEEP_RUN (at a character's first byte) and CUT_MARK. In a JSON line only
-    a string holds such a run, so the line stays JSON."""
-
-    def cut(found: re.Match[bytes]) -> bytes:
-        run = found[0]
-        end = run.find(CUT_MARK, 0, KEEP_RUN + len(CUT_MARK))
-        if end != -1:  # cut before (the line is compacted as it grows): the same cut
-            return run[:end] + CUT_MARK
-        end = KEEP_RUN
-        while end and 0x80 <= run[end] < 0xC0:  # not inside a UTF-8 sequence
-            end -= 1
-        return run[:end] + CUT_MARK
-
-    return _long_run(KEEP_RUN).sub(cut, data)
 
 
 def first_line(path: str) -> dict[str, Any] | None:
