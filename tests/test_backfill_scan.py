@@ -160,3 +160,60 @@ def test_a_string_of_megabytes_is_cut_as_it_is_read_and_stays_json(tmp_path):
     assert got[2] == {"type": "after"} and offset == path.stat().st_size
     imported, _ = _imported(path)
     assert imported == got
+
+
+# In a fresh interpreter: `head` of the file, and how much its peak RSS grew meanwhile
+# (tracemalloc counts orjson's passing allocations at about 13 times the text decoded,
+# which the RSS never shows: the process's own peak is what a user pays).
+_HEAD_RSS = (
+    "import resource, sys\n"
+    "from staso_otel.targets.claude_code import backfill as claude\n"
+    "from staso_otel.targets.codex import backfill as codex\n"
+    "peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+    "before = peak()\n"
+    "told = (claude if sys.argv[1] == 'claude' else codex).head(sys.argv[2])\n"
+    "print(told.session_id, told.start_ns, peak() - before)\n"
+)
+
+
+def _head_in_a_process(agent: str, path: Path) -> tuple[str, int, float]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _HEAD_RSS, agent, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    session, start, grew = out.stdout.split()
+    return session, int(start), float(grew)
+
+
+def test_a_session_whose_first_line_is_huge_is_told_without_holding_it(tmp_path):
+    """`staso import` tells each file's session from its first lines (`head`): a first
+    prompt with a pasted image, or a rollout's long instructions, is read as the readers
+    read any line, held compacted, where the whole line was held and decoded (its size
+    twice at least)."""
+    big = "A" * (40 * 1024 * 1024)
+    stamp = "2026-11-23T22:00:21.023Z"
+    prompt = {
+        "type": "user",
+        "sessionId": "s-1",
+        "message": {"role": "user", "content": [{"type": "image", "data": big}]},
+        "timestamp": stamp,  # after the image, as Claude Code writes it
+    }
+    transcript = tmp_path / "s-1.jsonl"
+    transcript.write_text(json.dumps(prompt) + "\n")
+    meta = {"id": "t-1", "base_instructions": {"text": big}}
+    rollout = tmp_path / "rollout.jsonl"  # no newline after its one line
+    rollout.write_text(json.dumps({"type": "session_meta", "timestamp": stamp, "payload": meta}))
+    del big, prompt, meta
+
+    session, start, grew = _head_in_a_process("claude", transcript)
+    assert (session, start) == ("s-1", jsonl.parse_ts(stamp))
+    assert grew < 40, grew  # MB: the line is 40
+    session, start, grew = _head_in_a_process("codex", rollout)
+    assert (session, start) == ("t-1", jsonl.parse_ts(stamp))
+    assert grew < 40, grew

@@ -3,7 +3,7 @@
 `staso import` reads whole transcripts, often gigabytes of them: a line is decoded only
 if `wanted(raw)` says so (a substring test costs far less than a JSON decode), MAX_READ
 bytes at a time, so memory is one read whatever the file's size (and a long line is held
-compacted, as the live reader holds it: `longlines.Pending`). A session's files
+compacted, as the live reader holds it: `jsonl.raw_lines`). A session's files
 (its own and its sub-agents') are merged by time without reading any of them ahead.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from staso_otel.record.journal import Record
-from staso_otel.targets import jsonl, longlines
+from staso_otel.targets import jsonl
 
 Event = tuple[int, dict[str, Any]]  # (time ns, hook payload)
 
@@ -26,27 +26,18 @@ def scan(
     reader decodes them (jsonl.loads: what orjson refuses and json reads is read). A line
     that is not JSON is counted in stats["bad_lines"], never fatal; so is a torn last line
     (no newline: a writer killed mid-line), and everything before it is used."""
+    rest: list[bytes] = []  # a torn last line: counted bad, as the live reader waits for it
     with jsonl.open_regular(path) as fh:
-        pending = longlines.Pending()  # a line longer than one read, until its newline
-        while data := fh.read(jsonl.MAX_READ):
-            stats["bytes"] += len(data)
-            cut = data.rfind(b"\n") + 1
-            if not cut:
-                pending.add(data)
+        for raw in jsonl.raw_lines(fh, counted=stats, rest=rest):
+            if not raw or not wanted(raw):
                 continue
-            whole, _ = pending.lines(data)
-            end = whole.rfind(b"\n") + 1
-            pending = longlines.Pending(whole[end:])
-            for raw in whole[:end].split(b"\n"):
-                if not raw or not wanted(raw):
-                    continue
-                line = jsonl.loads(raw)
-                if line is None:
-                    stats["bad_lines"] += 1
-                elif isinstance(line, dict):
-                    yield line
-        if b"".join(pending.parts).strip():
-            stats["bad_lines"] += 1
+            line = jsonl.loads(raw)
+            if line is None:
+                stats["bad_lines"] += 1
+            elif isinstance(line, dict):
+                yield line
+    if b"".join(rest).strip():
+        stats["bad_lines"] += 1
 
 
 def merge(target: str, streams: Iterable[Iterator[Event]]) -> Iterator[Record]:

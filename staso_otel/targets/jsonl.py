@@ -15,6 +15,7 @@ compacted past a few MB (longlines.py), so a 60 MB line costs no 60 MB.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import stat
@@ -117,6 +118,40 @@ def _chunks(
         yield lines, offset
         if used < end:
             return  # reached a line past `until_ns`
+
+
+def raw_lines(
+    fh: BinaryIO, *, counted: dict[str, int] | None = None, rest: list[bytes] | None = None
+) -> Iterator[bytes]:
+    """The lines of `fh` from where it stands, without their newlines, read MAX_READ bytes
+    at a time, a long one held compacted (longlines); `counted["bytes"]` grows by what is
+    read; a last line with no newline goes to `rest`."""
+    pending = Pending()
+    while data := fh.read(MAX_READ):
+        if counted is not None:
+            counted["bytes"] += len(data)
+        if b"\n" not in data:
+            pending.add(data)
+            continue
+        whole, _ = pending.lines(data)
+        end = whole.rfind(b"\n")
+        pending = Pending(whole[end + 1 :])
+        yield from whole[:end].split(b"\n")
+    if rest is not None:
+        rest += pending.parts
+
+
+def first_lines(path: str, most: int) -> Iterator[Any]:
+    """The file's first `most` lines decoded (None: not JSON), the last one with or without
+    its newline, each read as the readers read a line (a long one held compacted)."""
+    rest: list[bytes] = []
+    with open_regular(path) as fh:
+        lines = raw_lines(fh, rest=rest)
+        for raw in itertools.islice(lines, most):
+            yield loads(raw)
+            most -= 1
+    if most > 0 and rest:
+        yield loads(b"".join(rest))
 
 
 def first_line(path: str) -> dict[str, Any] | None:

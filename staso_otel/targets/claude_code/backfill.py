@@ -19,14 +19,11 @@ Times are the transcript's own timestamps.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-import orjson
 
 from staso_otel.record.journal import Record
 from staso_otel.targets import backfill_io, jsonl
@@ -63,18 +60,13 @@ def head(path: str) -> Transcript | None:
         meta = transcript.agent_meta(path)
         agent_type = meta.get("agentType") if isinstance(meta.get("agentType"), str) else None
     try:
-        with jsonl.open_regular(path) as fh:
-            for raw in itertools.islice(fh, 64):
-                try:
-                    line = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    continue
-                if not isinstance(line, dict) or not isinstance(line.get("sessionId"), str):
-                    continue
-                start = jsonl.parse_ts(line.get("timestamp")) or 0
-                if agent_id is not None:
-                    return Transcript(path, line["sessionId"], start, agent_id, agent_type)
-                return Transcript(path, line["sessionId"], start)
+        for line in jsonl.first_lines(path, 64):
+            if not isinstance(line, dict) or not isinstance(line.get("sessionId"), str):
+                continue
+            start = jsonl.parse_ts(line.get("timestamp")) or 0
+            if agent_id is not None:
+                return Transcript(path, line["sessionId"], start, agent_id, agent_type)
+            return Transcript(path, line["sessionId"], start)
     except OSError:
         return None
     return None

@@ -27,8 +27,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from staso_otel import semconv as sc
 from staso_otel.record.journal import Record
 from staso_otel.targets import backfill_io, jsonl
@@ -80,13 +78,8 @@ class Rollout:
 def head(path: str) -> Rollout | None:
     """The rollout's `session_meta`, or None if the file does not start with one."""
     try:
-        with jsonl.open_regular(path) as fh:
-            first = fh.readline(64 * 1024 * 1024)
+        line = next(jsonl.first_lines(path, 1), None)
     except OSError:
-        return None
-    try:
-        line = orjson.loads(first)
-    except orjson.JSONDecodeError:
         return None
     p = line.get("payload") if isinstance(line, dict) else None
     if not isinstance(p, dict) or line.get("type") != "session_meta":
