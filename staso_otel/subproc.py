@@ -26,6 +26,7 @@ from typing import BinaryIO
 from staso_otel import launch
 
 _HEAD = struct.Struct("<I")
+SILENCE_S = 60.0  # a child that says nothing this long is stopped; what it held redone
 
 
 def widen(fd: int, size: int) -> None:

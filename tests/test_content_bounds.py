@@ -276,7 +276,7 @@ def test_an_import_rebuilt_in_a_child_keeps_the_bound(cap, tmp_path, receiver, m
     monkeypatch.setattr(child, "MIN_BYTES", 0)  # these few MB: a child all the same
     monkeypatch.setattr(cores, "free", lambda: 2.0)  # whatever the machine's load
     found = sources.find(("codex",))
-    assert child.worth_it(found.sessions, dry_run=False)
+    assert child.worth_it(found.sessions)
     st = settings.load(overrides={"endpoint": receiver.endpoint, "max_attribute_bytes": cap})
     report = run.run(found, settings=st, home=tmp_path / "import-home")
     assert not report.skipped and not report.errors, report

@@ -63,7 +63,7 @@ def test_the_rebuild_runs_in_a_child_and_a_second_import_sends_nothing(
     try:
         st = settings.load(overrides={"endpoint": receiver.endpoint})
         found = sources.find(sources.TARGETS)
-        assert child.worth_it(found.sessions, dry_run=False)
+        assert child.worth_it(found.sessions)
         first = run.run(
             found,
             settings=st,
@@ -157,16 +157,30 @@ def test_a_child_gone_mid_session_loses_none_of_it_and_sends_none_of_it_twice(
     _assert_whole(cut, receiver.spans, ref, whole.spans)
 
 
+def test_a_dry_run_rebuilds_on_two_cores_too(sessions, tmp_path, monkeypatch):
+    started: list[subproc.Helper] = []
+
+    class Counted(subproc.Helper):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(subproc, "Helper", Counted)
+    found = sources.find(sources.TARGETS)
+    report = run.run(found, settings=settings.load(), home=tmp_path / "h", dry_run=True)
+    assert len(started) == 1  # nothing to send beside, but a core to rebuild on
+    assert report.sessions == 8 and report.spans > 50 and not report.skipped
+
+
 def test_no_child_without_a_free_core(sessions, monkeypatch):
     found = sources.find(sources.TARGETS).sessions
-    assert child.worth_it(found, dry_run=False)
-    assert child.worth_it(found, dry_run=True)  # a dry run rebuilds on two cores too
+    assert child.worth_it(found)
     monkeypatch.setattr(cores, "free", FREE_CORES)  # the machine's own, again
     count = cores.count()
     monkeypatch.setattr(cores, "others_running", lambda: count - 0.5)
-    assert not child.worth_it(found, dry_run=False)  # the others keep the cores busy
+    assert not child.worth_it(found)  # the others keep the cores busy
     monkeypatch.setattr(cores, "others_running", lambda: 0.0)
-    assert child.worth_it(found, dry_run=False) == (count >= 2)
+    assert child.worth_it(found) == (count >= 2)
 
 
 def test_a_core_free_now_is_used_whatever_the_last_minute_held(tmp_path, monkeypatch):

@@ -91,7 +91,7 @@ def test_import_sends_what_the_kernel_builds_record_by_record(
     found = sources.find(sources.TARGETS)
     assert {s.target for s in found.sessions} == {"codex", "claude-code"}
     assert not found.skipped
-    assert child.worth_it(found.sessions, dry_run=False) == (rebuild != "here")
+    assert child.worth_it(found.sessions) == (rebuild != "here")
     imported, reference = Receiver().start(), Receiver().start()
     try:
         st = settings.load(overrides={"endpoint": imported.endpoint})

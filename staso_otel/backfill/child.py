@@ -13,7 +13,7 @@ Each session's spans keep their order; sessions end in another order than one pr
 gives, their spans and ids the same. One child only: a second would need its own
 interpreter and kernel (~25 MB) and a third core.
 
-If the child dies (killed, out of memory) or says nothing for SILENCE_S, it is stopped
+If the child dies (killed, out of memory) or says nothing for subproc.SILENCE_S, it is stopped
 and the parent rebuilds the sessions it held, leaving out the units the child had
 handed over already: nothing is lost nor sent twice.
 """
@@ -38,13 +38,12 @@ MIN_BYTES = 16 * 1024 * 1024
 # process, which may be in a send's wait (100 MB: 1.64-1.67 s with 32 or 128 ahead, 1.80
 # with 8, median of five runs each)
 WINDOW = 32
-SILENCE_S = 60.0  # a child that says nothing this long is stopped; its sessions redone
 # The pipe's buffer and both ends' (a few rounds of pickled spans): a 64 KB pipe woke the
 # parent, and switched between the processes, every few spans.
 PIPE_BYTES = 1024 * 1024
 
 
-def worth_it(sessions: list[Session], dry_run: bool) -> bool:
+def worth_it(sessions: list[Session]) -> bool:
     """A child pays for itself: a core free for it and enough to read. On cores the
     others keep busy it does not: the child's start, the pickling and the switching
     between the two cost 10-15% more CPU and the rebuild waits for a core all the same
@@ -135,8 +134,8 @@ def rebuild(
         child = subproc.Helper("staso_otel.backfill.child", pipe_bytes=PIPE_BYTES)
     except OSError:
         child = None  # no second process: all of it here
-    finished = child is None
     if child is not None:
+        finished = False
         try:
             child.put((sink.home, since_ns, capture, max_attribute_bytes))
             while queue or handed:
@@ -146,7 +145,7 @@ def rebuild(
                 if queue and not child.ready():
                     here(queue.pop())  # from the other end: never one the child holds
                     continue
-                message = child.read(SILENCE_S)
+                message = child.read(subproc.SILENCE_S)
                 if not isinstance(message, tuple):
                     break  # gone or silent: what it held is rebuilt here, below
                 kind, value = message

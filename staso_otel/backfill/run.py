@@ -260,7 +260,7 @@ def run(
     try:
         from staso_otel.backfill import child
 
-        if child.worth_it(found.sessions, dry_run):
+        if child.worth_it(found.sessions):
             child.rebuild(
                 found.sessions,
                 sink,

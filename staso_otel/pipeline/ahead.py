@@ -29,7 +29,7 @@ from staso_otel import cores, subproc
 MIN_SESSIONS = 24
 WINDOW = 8  # sessions handed to the child and not yet back (their locks held meanwhile)
 PIPE_BYTES = 1024 * 1024
-SILENCE_S = 60.0  # a child that says nothing this long is stopped; its sessions redone
+SILENCE_S = subproc.SILENCE_S  # its own name: a test shortens this child's alone
 
 
 def worth_it(sessions: int) -> bool:
