@@ -97,6 +97,37 @@ def run_hook_process(target: str, raw: bytes, env: dict[str, str]) -> None:
     assert proc.returncode == 0 and proc.stdout == b"", proc.stderr[-2000:]
 
 
+def worker_env(endpoint: str, **extra: str) -> dict[str, str]:
+    """This environment as the field has it, for a worker that exports to `endpoint` and
+    exits a second after its work: hooks may start one, nothing raises what it would
+    only log."""
+    env = {**os.environ, "STASO_ENDPOINT": endpoint, "STASO_WORKER_IDLE_SECONDS": "1", **extra}
+    env.pop("STASO_RAISE_INTERNAL", None)
+    env.pop("STASO_NO_WORKER", None)
+    return env
+
+
+def run_setup_hook(
+    target: str, events: list[tuple[int, dict]], env: dict[str, str], cwd: Path | None = None
+) -> None:
+    """Each event's payload through the hook command `staso setup` writes, run as the
+    agents run it (`bash -c`, in the agent's folder `cwd`); each leaves the agent
+    undisturbed: exit 0, nothing on stdout."""
+    from staso_otel.targets import hookfile
+
+    command = hookfile.hook_command(target)
+    for _, payload in events:
+        proc = subprocess.run(
+            ["/bin/bash", "-c", command],
+            input=json.dumps(payload).encode(),
+            env=env,
+            cwd=cwd,
+            capture_output=True,
+            timeout=60,
+        )
+        assert proc.returncode == 0 and proc.stdout == b"", proc.stderr[-2000:]
+
+
 def run_worker_process(
     endpoint: str, why_stuck: str, home: Path | None = None
 ) -> subprocess.CompletedProcess:
@@ -104,11 +135,7 @@ def run_worker_process(
     itself within 90 s, else the test fails saying what it was presumably stuck on."""
     import pytest
 
-    env = {**os.environ, "STASO_ENDPOINT": endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
-    if home is not None:
-        env["STASO_HOME"] = str(home)
-    env.pop("STASO_RAISE_INTERNAL", None)  # as in the field
-    env.pop("STASO_NO_WORKER", None)
+    env = worker_env(endpoint, **({"STASO_HOME": str(home)} if home is not None else {}))
     try:
         return subprocess.run(
             [sys.executable, "-m", "staso_otel.pipeline.worker"],

@@ -7,8 +7,6 @@ file run by the worker, which then failed at its first import and exported nothi
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +14,11 @@ from pathlib import Path
 import pytest
 from clone_sessions import clone
 from otlp_receiver import Receiver
+from pipeline_helpers import run_setup_hook, worker_env
 
 from staso_otel import cores, settings
 from staso_otel.backfill import child, run, sources
 from staso_otel.launch import module_argv
-from staso_otel.targets import hookfile
 
 # Standard-library modules the worker and the import's child import after start-up
 SHADOWED = ("dataclasses", "queue", "platform", "select", "struct")
@@ -68,20 +66,9 @@ def test_the_hook_run_in_such_a_project_spawns_a_worker_that_exports(
     from replay import FIXTURES_CODEX, load_events
 
     project = _project(tmp_path / "project")
-    env = {**os.environ, "STASO_ENDPOINT": receiver.endpoint, "STASO_WORKER_IDLE_SECONDS": "1"}
-    env.pop("STASO_RAISE_INTERNAL", None)
-    env.pop("STASO_NO_WORKER", None)
-    command = hookfile.hook_command("codex")  # exactly what `staso setup` writes
-    for _, payload in load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]):
-        proc = subprocess.run(
-            ["/bin/bash", "-c", command],
-            input=json.dumps(payload).encode(),
-            env=env,
-            cwd=project,  # as the agent runs its hooks: in the folder it works in
-            capture_output=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    events = load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"])
+    # as the agent runs its hooks: in the folder it works in
+    run_setup_hook("codex", events, worker_env(receiver.endpoint), cwd=project)
     assert receiver.wait_for(lambda spans: len(spans) >= 2, timeout_s=60), _marks(project)
     assert sorted(s["name"] for s in receiver.spans) == ["chat gpt-6.1-sol", "invoke_agent codex"]
     assert _marks(project) == []
@@ -97,25 +84,12 @@ def test_the_worker_ignores_the_python_variables_of_the_agents_environment(
 
     elsewhere = _project(tmp_path / "other-site-packages")
     (elsewhere / "orjson.py").write_text("raise ImportError('another orjson')\n")
-    env = {
-        **os.environ,
-        "STASO_ENDPOINT": receiver.endpoint,
-        "STASO_WORKER_IDLE_SECONDS": "1",
-        "PYTHONHOME": str(tmp_path / "another-python"),
-        "PYTHONPATH": str(elsewhere),
-    }
-    env.pop("STASO_RAISE_INTERNAL", None)
-    env.pop("STASO_NO_WORKER", None)
-    command = hookfile.hook_command("codex")
-    for _, payload in load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]):
-        proc = subprocess.run(
-            ["/bin/bash", "-c", command],
-            input=json.dumps(payload).encode(),
-            env=env,
-            capture_output=True,
-            timeout=60,
-        )
-        assert proc.returncode == 0 and proc.stdout == b"", proc.stderr
+    env = worker_env(
+        receiver.endpoint,
+        PYTHONHOME=str(tmp_path / "another-python"),
+        PYTHONPATH=str(elsewhere),
+    )
+    run_setup_hook("codex", load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]), env)
     assert receiver.wait_for(lambda spans: len(spans) >= 2, timeout_s=60), _marks(elsewhere)
     assert _marks(elsewhere) == []
 

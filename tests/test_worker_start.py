@@ -159,33 +159,17 @@ def test_the_worker_leaves_the_agents_folder_and_its_relative_paths_keep_their_m
     """A worker waiting out a retry stays for a while: not in the agent's folder, which
     could then not be unmounted; STASO_HOME given relative to that folder is still it."""
     from otlp_receiver import Receiver
+    from pipeline_helpers import run_setup_hook, worker_env
     from replay import FIXTURES_CODEX, load_events
-
-    from staso_otel.targets import hookfile
 
     project = tmp_path / "project"
     project.mkdir()
     relative = f"staso-home-{tmp_path.name}"  # no other test's worker has this one
     receiver = Receiver(mode=lambda n: (503, {"Retry-After": "2"}) if n == 0 else 200).start()
-    env = {
-        **os.environ,
-        "STASO_HOME": relative,
-        "STASO_ENDPOINT": receiver.endpoint,
-        "STASO_WORKER_IDLE_SECONDS": "1",
-    }
-    env.pop("STASO_RAISE_INTERNAL", None)
-    env.pop("STASO_NO_WORKER", None)
+    env = worker_env(receiver.endpoint, STASO_HOME=relative)
     try:
-        for _, payload in load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"]):
-            proc = subprocess.run(
-                ["/bin/bash", "-c", hookfile.hook_command("codex")],
-                input=json.dumps(payload).encode(),
-                env=env,
-                cwd=project,  # as the agent runs its hooks
-                capture_output=True,
-                timeout=60,
-            )
-            assert proc.returncode == 0, proc.stderr
+        events = load_events(FIXTURES_CODEX / "hello", isolated_homes["codex"])
+        run_setup_hook("codex", events, env, cwd=project)  # as the agent runs its hooks
         deadline = time.monotonic() + 60
         while not receiver.requests and time.monotonic() < deadline:
             time.sleep(0.05)
