@@ -32,6 +32,7 @@ _STRING = re.compile(rb'"(?P<body>[^"\\]*(?:\\.[^"\\]*)*)"?')
 # A string's body up to the match's end position, ending between two escapes (a \uXXXX
 # whole, never cut inside).
 _SAFE = re.compile(rb'[^"\\]*(?:(?:\\u[0-9a-fA-F]{4}|\\[^u])[^"\\]*)*')
+_MARK = re.compile(re.escape(CUT_MARK))  # where an earlier pass cut
 
 
 class Pending:
@@ -51,8 +52,7 @@ class Pending:
         # shrink, and must not be scanned again at every read
         if self.held - self._compacted > HUGE_LINE:
             joined, self.parts = b"".join(self.parts), []  # the pieces go before the cut
-            pieces = _cut(memoryview(joined))  # the kept parts not copied twice
-            self.parts = [joined if pieces is None else b"".join(pieces)]
+            self.parts = [cut_strings(joined)]
             self.held = self._compacted = len(self.parts[0])
 
     def lines(self, data: bytes) -> tuple[bytes, int]:
@@ -72,19 +72,16 @@ class Pending:
         return first + joined[end:], self.raw + (end - self.held) - len(first)
 
 
-_MARK = re.compile(re.escape(CUT_MARK))
-
-
 def cut_strings(data: bytes) -> bytes:
     """`data` (a JSON line, or its start) with every string whose body is longer than
     KEEP_STRING bytes cut to at most that, between two escapes and at a character's first
     byte, and CUT_MARK: the same cut however often it is applied as the line grows."""
-    pieces = _cut(data)
+    pieces = _cut(memoryview(data))  # the kept parts joined once, not sliced first
     return data if pieces is None else b"".join(pieces)
 
 
-def _cut(data: bytes | memoryview) -> list[bytes | memoryview] | None:
-    """cut_strings's pieces; None when no string is cut."""
+def _cut(data: memoryview) -> list[bytes | memoryview] | None:
+    """cut_strings's pieces, views of `data` and marks; None when no string is cut."""
     keep = KEEP_STRING
     out: list[bytes | memoryview] = []
     last = 0
