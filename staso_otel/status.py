@@ -166,10 +166,9 @@ def gather(
     if recorded["stalled"]:
         import shlex
 
-        from staso_otel.hook.spawn import WORKER_MODULE
-        from staso_otel.launch import module_argv
+        from staso_otel.hook.spawn import worker_argv
 
-        start = shlex.join(module_argv(WORKER_MODULE, ignore_environment=True))
+        start = shlex.join(worker_argv())
         problems.append(
             "events the hooks recorded are not being read: no background worker runs and "
             f"the last was written {_ago(recorded['last_ns'])}; `staso flush` sends them "

@@ -62,9 +62,13 @@ def spawn_worker() -> int:
         (os.POSIX_SPAWN_OPEN, 1, devnull, os.O_WRONLY, 0),
         (os.POSIX_SPAWN_OPEN, 2, devnull, os.O_WRONLY, 0),
     ]
-    # started in the agent's folder and environment: it imports neither that folder's
-    # files nor what its PYTHON* variables name (launch.py)
+    argv = worker_argv()
+    return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+
+
+def worker_argv() -> list[str]:
+    """The worker's command line. It starts in the agent's folder and environment: it
+    imports neither that folder's files nor what its PYTHON* variables name (launch.py)."""
     from staso_otel.launch import module_argv
 
-    argv = module_argv(WORKER_MODULE, ignore_environment=True)
-    return os.posix_spawn(sys.executable, argv, dict(os.environ), file_actions=actions, setsid=True)
+    return module_argv(WORKER_MODULE, ignore_environment=True)
