@@ -70,10 +70,6 @@ class Helper:
         self._jobs: SimpleQueue[bytes | None] = SimpleQueue()
         threading.Thread(target=self._give, daemon=True, name=f"staso-{module}").start()
 
-    @property
-    def returncode(self) -> int | None:
-        return self._proc.returncode
-
     def put(self, job: object) -> None:
         """Hand one job over (pickled now: the caller may change its objects after)."""
         self._jobs.put(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
