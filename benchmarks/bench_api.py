@@ -75,8 +75,6 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcess
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-import staso_otel
-
 mode, turns, blocks, endpoint, plan_path = sys.argv[1:6]
 turns, blocks = int(turns), int(blocks)
 
