@@ -511,3 +511,93 @@ def test_a_message_that_ends_in_an_assignment_leaves_the_next_message_whole():
         "what should I run? export API_KEY=",
         "nothing yet",
     ]
+
+
+def test_a_message_text_is_scanned_once_not_again_in_its_quotes(monkeypatch):
+    # A model call carries its input and output texts twice: inside the messages arrays
+    # (in JSON quotes) and bare (the OpenInference copies, output.value); the quoted copy
+    # was scanned again on every call.
+    from staso_otel.span import build, redact
+
+    scanned: list[str] = []
+    real = redact.redact_text
+    monkeypatch.setattr(redact, "redact_text", lambda t: scanned.append(t) or real(t))
+    prompt = "please deploy with token ghp_" + "Zx9" * 12
+    span = build.chat_span(
+        trace_id=1,
+        span_id=2,
+        start_ns=0,
+        end_ns=1,
+        target="codex",
+        session_id="s-1",
+        request_model="gpt-x",
+        input_messages=prompt,
+        output="Deployed; the log said password=Hunter2-and-more.",
+    )
+    (clean,) = redact.redact_spans([span], 16384)
+    for text in (prompt, "Deployed; the log said password=Hunter2-and-more."):
+        assert [t for t in scanned if text in t] == [text]  # once, and bare
+    for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
+        assert "[REDACTED:" in clean.attributes[key] and json.loads(clean.attributes[key])
+    assert clean == redact_span(span, 16384)
+
+
+_ROLES = ("user", "assistant", "login", "mysql", "curl", "ssh login", 'a"b', "a\nb", "Login")
+_FINISHES = (None, "stop", "tool_calls", "login", " -p S3cretPass1", "x -u me:S3cretPass1")
+_TEXT_BITS = (
+    " -p S3cretPass1",
+    " -u me:S3cretPass1",
+    " password S3cretPass1",
+    "login me",
+    "curl https://x",
+    "mysql -u root",
+    " token ",
+    "API_KEY=",
+    "\n",
+    '"',
+    "\\",
+    "ok",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_ROLES),
+            st.sampled_from(_FINISHES),
+            st.lists(st.sampled_from(_TEXT_BITS + tuple(s.line for s in CORPUS)), max_size=4),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_messages_array_in_pieces_redacts_as_its_whole_text(spec):
+    # Texts that stand apart are looked up bare; a role or finish reason a rule can read
+    # on from (`login`, `curl`, `mysql`, a space before a flag) keeps its message whole.
+    from staso_otel.span import messages, redact
+
+    convo = [
+        messages.Message(role, (messages.TextPart("".join(bits)),), finish)
+        for role, finish, bits in spec
+    ]
+    joined = messages.to_json(convo)
+    assert joined == messages.dumps([m.to_dict() for m in convo])
+    # each message scanned whole (a match across two messages is not looked for)
+    whole = [redact_text(messages.dumps(m.to_dict())) for m in convo]
+    expected = ("[" + ",".join(t for t, _ in whole) + "]", sum(n for _, n in whole), False)
+    for cap in (16384, 0):
+        memo = redact.Memo()
+        for _, _, bits in spec:  # the bare texts met first, as a chat span's copies are
+            memo.clean("".join(bits), cap)
+        assert memo.clean(joined, cap) == expected
+
+
+def test_a_role_a_rule_reads_on_from_keeps_its_message_whole():
+    from staso_otel.span import messages
+
+    for role, finish in (("login", None), ("user", " -p x"), ("curl", "stop")):
+        joined = messages.to_json([messages.Message(role, (messages.TextPart("t"),), finish)])
+        assert not joined.texts
+    apart = messages.to_json([messages.Message("user", (messages.TextPart("t"),), "stop")])
+    assert apart.texts == ((2, "t"),)

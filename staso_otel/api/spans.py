@@ -188,7 +188,8 @@ class Turn(_Scope):
     def add_usage(self, usage: build.Usage) -> None:
         """One model call's usage (staso's llm_call, or an instrumentation's LLM span)."""
         self.model_calls += 1
-        self.usage = self.usage + usage
+        # the first call's usage is the total as it is (a sum is a new frozen Usage)
+        self.usage = usage if self.usage is _NO_USAGE else self.usage + usage
 
     def _name(self) -> str:
         return semconv.span_name(semconv.OP_INVOKE_AGENT, self.agent)

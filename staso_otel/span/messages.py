@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from staso_otel import semconv as sc
 from staso_otel.span.model import JoinedText
+from staso_otel.span.secrets import stays_apart
 
 __all__ = [
     "Message",
@@ -188,31 +189,58 @@ def dumps(value: object) -> str:
 _quote = json.encoder.encode_basestring
 
 
-def _text_message_json(m: Message) -> str | None:
+@lru_cache(maxsize=64)
+def _text_head(role: str) -> tuple[str, bool]:
+    """A one-text message's JSON up to its text, and whether its role stays apart from
+    the text (secrets.stays_apart). Few roles: made once each."""
+    return '{"role":' + _quote(role) + ',"parts":[{"type":"text","content":', stays_apart(role)
+
+
+def _text_message_json(m: Message) -> tuple[str, ...] | None:
     """A message of text parts only (most of them) as `dumps(m.to_dict())` writes it,
-    without the dicts; None for anything else."""
+    without the dicts, in pieces; None for anything else. A message of one text that JSON
+    writes as it is, beside a role and finish reason that stay apart from it, comes as
+    three (before, the text in its quotes, after); any other as one."""
     role, finish = m.role, m.finish_reason
     if type(role) is not str or (finish is not None and type(finish) is not str):
         return None
+    parts = m.parts
+    tail = "}" if finish is None else ',"finish_reason":' + _quote(finish) + "}"
+    if len(parts) == 1 and type(parts[0]) is TextPart and type(parts[0].content) is str:
+        head, apart = _text_head(role)
+        text = parts[0].content
+        quoted = _quote(text)
+        if apart and len(quoted) == len(text) + 2 and (finish is None or stays_apart(finish)):
+            return head, quoted, "}]" + tail
+        return (head + quoted + "}]" + tail,)
     texts = []
-    for p in m.parts:
+    for p in parts:
         if type(p) is not TextPart or type(p.content) is not str:
             return None
         texts.append('{"type":"text","content":' + _quote(p.content) + "}")
-    tail = "" if finish is None else ',"finish_reason":' + _quote(finish)
-    return '{"role":' + _quote(role) + ',"parts":[' + ",".join(texts) + "]" + tail + "}"
+    return ('{"role":' + _quote(role) + ',"parts":[' + ",".join(texts) + "]" + tail,)
 
 
 def to_json(messages: Sequence[Message]) -> JoinedText:
     """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array, the same text as
-    `dumps([m.to_dict() for m in messages])`, kept as its messages for redaction."""
+    `dumps([m.to_dict() for m in messages])`, kept as its messages for redaction: a piece
+    each, or three where the message's one text stands apart, the text a piece of its own
+    that redaction looks up bare (JoinedText.texts)."""
     pieces = ["["]
+    texts = []
     for i, m in enumerate(messages):
         if i:
             pieces.append(",")
-        pieces.append(_text_message_json(m) or dumps(m.to_dict()))
+        written = _text_message_json(m)
+        if written is None:
+            pieces.append(dumps(m.to_dict()))
+        elif len(written) == 1:
+            pieces.append(written[0])
+        else:
+            texts.append((len(pieces) + 1, m.parts[0].content))  # type: ignore[union-attr]
+            pieces += written
     pieces.append("]")
-    return JoinedText(pieces)
+    return JoinedText(pieces, texts)
 
 
 def parts_json(parts: Sequence[Part]) -> str:

@@ -21,18 +21,23 @@ class JoinedText(str):
     """A text that is its `pieces` joined: a JSON array of messages, made one message at a
     time. It is a str everywhere; redaction alone reads the pieces, so a message met again
     (the system prompt of every model call, the history each call repeats) is looked up
-    instead of scanned again. Anything made from it (a slice, a cut, a copy through JSON)
-    is a plain str."""
+    instead of scanned again. `texts` names the pieces that are a text written as a JSON
+    string as it is, quotes around it (index, the bare text): redaction looks the bare text
+    up, shared with the attributes that carry it bare (`output.value`, the OpenInference
+    copies), instead of scanning it again in its quotes, which hold the same secrets.
+    Anything made from it (a slice, a cut, a copy through JSON) is a plain str."""
 
     pieces: tuple[str, ...]
+    texts: tuple[tuple[int, str], ...]
 
-    def __new__(cls, pieces: Sequence[str]) -> JoinedText:
+    def __new__(cls, pieces: Sequence[str], texts: Sequence[tuple[int, str]] = ()) -> JoinedText:
         self = super().__new__(cls, "".join(pieces))
         self.pieces = tuple(pieces)
+        self.texts = tuple(texts)
         return self
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return JoinedText, (self.pieces,)
+        return JoinedText, (self.pieces, self.texts)
 
 
 @dataclass(frozen=True, slots=True)

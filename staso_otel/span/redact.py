@@ -173,8 +173,10 @@ class Memo:
     Redaction is a function of the text and the cap alone, so a text met again (the
     session id, cwd and model on every span of a session, a tool's arguments as both
     `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
-    chat span and session) is looked up instead of scanned again. Bounded: emptied when
-    the texts it keeps pass `budget` characters.
+    chat span and session) is looked up instead of scanned again; a short text met uncut
+    first (a message's text inside its messages array) and holding nothing is taken as it
+    is under any cap (the same text as `output.value`). Bounded: emptied when the texts it
+    keeps pass `budget` characters.
     """
 
     def __init__(self, budget: int = 4_000_000) -> None:
@@ -186,14 +188,23 @@ class Memo:
         key = (text, max_bytes)
         done = self._done.get(key)
         if done is None:
-            if type(text) is JoinedText:
+            uncut = None
+            if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
+                uncut = self._done.get((text, 0))
+                if uncut is not None and not uncut[1]:  # no secret: nothing for a cap to do
+                    return uncut
+            if uncut is not None:  # its secrets replaced already: only the cap is left
+                capped, cut = cap_text(uncut[0], max_bytes)
+                done = (capped, uncut[1], cut)
+            elif type(text) is JoinedText:
                 done = _clean_text(text, max_bytes, self._scan_pieces)
+            else:
+                done = _clean_text(text, max_bytes)
+            if type(text) is JoinedText:
                 # kept as a plain str, not the pieces: the clean text itself when
                 # nothing changed, so the key and the result are one string
                 plain = done[0] if not done[1] and not done[2] else str.__str__(text)
                 key = (plain, max_bytes)
-            else:
-                done = _clean_text(text, max_bytes)
             size = len(text) + len(done[0])
             if self._used + size > self.budget:
                 self._done.clear()
@@ -205,20 +216,27 @@ class Memo:
 
     def _scan_pieces(self, text: str) -> tuple[str, int]:
         """redact_text of a messages array, each message scanned (or looked up) on its
-        own. Every corpus secret comes out the same as from the whole (a test holds them
-        to it); what differs is only a match across two messages, which took the array's
-        own `"}]},{"` as the value of an `API_KEY=` ending the first and broke the JSON.
+        own, and a text standing apart in its quotes (JoinedText.texts) as its bare text.
+        Every corpus secret comes out the same as from the whole (tests hold them to it);
+        what differs is only a match across two messages, which took the array's own
+        `"}]},{"` as the value of an `API_KEY=` ending the first and broke the JSON.
         An array over twice the cap arrives here already cut: a plain str, scanned whole."""
         if type(text) is not JoinedText:
             return redact_text(text)
         count = 0
         pieces = []
-        for piece in text.pieces:
+        bare = dict(text.texts)
+        for i, piece in enumerate(text.pieces):
             if len(piece) == 1:  # the array's own brackets and commas: nothing to look up
                 pieces.append(piece)
                 continue
-            clean, found, _ = self.clean(piece, 0)  # 0: redacted, not cut
-            pieces.append(clean)
+            own = bare.get(i)
+            if own is not None:
+                clean, found, _ = self.clean(own, 0)  # 0: redacted, not cut
+                pieces.append('"' + clean + '"' if found else piece)
+            else:
+                clean, found, _ = self.clean(piece, 0)
+                pieces.append(clean)
             count += found
         return "".join(pieces), count
 

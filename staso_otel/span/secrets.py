@@ -24,7 +24,7 @@ import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes
 
@@ -632,10 +632,18 @@ def _gates() -> re.Pattern[bytes]:
     return re.compile(b"|".join(b"(?:" + gate + b")" for _, gate, _ in WORDS) + b"|%")
 
 
+_gate_search: Callable[[bytes], re.Match[bytes] | None] | None = None
+
+
 def _suspect(low: bytes) -> tuple[bool, bool]:
     """Whether lower-cased `low` holds (a word rule's gate or a `%`, a 20-byte token run):
     what `_word_spans` and `_token_spans` could find anything at."""
-    return _gates().search(low) is not None, _RUN_MIN in low.translate(_RUN_TABLE)
+    global _gate_search
+    if _gate_search is None:  # bound once: this runs on every short text
+        _gate_search = _gates().search
+    # find, not `in`: bytes' `in` first tries its operand as an int, and the TypeError it
+    # raises and clears cost more than the search on a short text
+    return _gate_search(low) is not None, low.translate(_RUN_TABLE).find(_RUN_MIN) >= 0
 
 
 # URL-encoded runs (a query string, an encoded redirect): decoded, redacted, re-encoded.
@@ -768,6 +776,20 @@ def _redact_encoded(data: bytes) -> tuple[bytes, int]:
     return b"".join(pieces), count
 
 
+# The only rules that read on past a quote, `login`, `curl` and `mysql` (`[^|;&\n]{0,200}?`
+# up to their flag), and what they read on through: a space before the flag, an escape.
+_READS_ON = ("login", "curl", "mysql", " ", "\\", '"')
+
+
+@lru_cache(maxsize=256)  # roles and finish reasons: a few words, met on every message
+def stays_apart(word: str) -> bool:
+    """True when no secret can span `word` and a JSON string written beside it (a message's
+    role or finish reason beside its text): scanning the two apart finds what scanning them
+    together does."""
+    low = word.lower()
+    return low.isprintable() and not any(part in low for part in _READS_ON)
+
+
 def redact_text(text: str) -> tuple[str, int]:
     """Replace every secret in `text`; returns (text, number replaced)."""
     if len(text) < 8:
@@ -784,7 +806,7 @@ def redact_text(text: str) -> tuple[str, int]:
         data, count = _redact_bytes(data, low, words, runs)
     else:
         data, count = _redact_bytes(data)
-    if b"%" in data:
+    if data.find(b"%") >= 0:  # find: see _suspect
         data, found = _redact_encoded(data)
         count += found
     if not count:
