@@ -149,26 +149,30 @@ class TurnProcessor(SpanProcessor):
         turn = CURRENT_TURN.get()
         if turn is None:
             return
-        context = span.get_span_context()
-        span_id = context.span_id
+        span_id = span.get_span_context().span_id
         parent_context = span.parent
         parent = parent_context.span_id if parent_context is not None else None
-        ours = _is_staso(span)
-        if not ours:
-            span.set_attribute(semconv.SESSION_ID, turn.session_id)
-            if turn.user_id:
-                span.set_attribute(semconv.USER_ID, turn.user_id)
         nested = turn.nested
-        with self._lock:
-            if not ours:  # only other instrumentations' spans are counted or dropped at end
-                if len(self._inside) >= MAX_TRACKED:
-                    self._inside.pop(next(iter(self._inside)))
-                self._inside[(context.trace_id, span_id)] = turn
+        if _is_staso(span):
+            # staso's own spans are never counted or dropped, and what is noted of them
+            # is one dict or set operation at a time (whole under the GIL): no lock
             nested.parents[span_id] = parent
             if parent in nested.llm_spans or parent in nested.under_llm:
                 nested.under_llm.add(span_id)
-            if ours and parent is not None and span.kind is SpanKind.CLIENT:
+            if parent is not None and span.kind is SpanKind.CLIENT:
                 nested.llm_parents.add(parent)
+            return
+        span.set_attribute(semconv.SESSION_ID, turn.session_id)
+        if turn.user_id:
+            span.set_attribute(semconv.USER_ID, turn.user_id)
+        with self._lock:
+            # only other instrumentations' spans are counted or dropped at end
+            if len(self._inside) >= MAX_TRACKED:
+                self._inside.pop(next(iter(self._inside)))
+            self._inside[(span.get_span_context().trace_id, span_id)] = turn
+            nested.parents[span_id] = parent
+            if parent in nested.llm_spans or parent in nested.under_llm:
+                nested.under_llm.add(span_id)
 
     def on_end(self, span: ReadableSpan) -> None:
         if _is_staso(span):

@@ -181,16 +181,26 @@ class Memo:
 
     def __init__(self, budget: int = 4_000_000) -> None:
         self.budget = budget
-        self._done: dict[tuple[str, int], tuple[str, int, bool]] = {}
+        # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str)
+        self._done: dict[int, dict[str, tuple[str, int, bool]]] = {}
         self._used = 0
 
+    def known(self, max_bytes: int) -> Callable[[str], tuple[str, int, bool] | None]:
+        """The lookup of texts already cleaned under `max_bytes`: None for one not met."""
+        table = self._done.get(max_bytes)
+        if table is None:
+            table = self._done[max_bytes] = {}
+        return table.get
+
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        key = (text, max_bytes)
-        done = self._done.get(key)
+        table = self._done.get(max_bytes)
+        if table is None:
+            table = self._done[max_bytes] = {}
+        done = table.get(text)
         if done is None:
             uncut = None
             if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
-                uncut = self._done.get((text, 0))
+                uncut = self._done.get(0, {}).get(text)
                 if uncut is not None and not uncut[1]:  # no secret: nothing for a cap to do
                     return uncut
             if uncut is not None:  # its secrets replaced already: only the cap is left
@@ -200,17 +210,18 @@ class Memo:
                 done = _clean_text(text, max_bytes, self._scan_pieces)
             else:
                 done = _clean_text(text, max_bytes)
+            key = text
             if type(text) is JoinedText:
                 # kept as a plain str, not the pieces: the clean text itself when
                 # nothing changed, so the key and the result are one string
-                plain = done[0] if not done[1] and not done[2] else str.__str__(text)
-                key = (plain, max_bytes)
+                key = done[0] if not done[1] and not done[2] else str.__str__(text)
             size = len(text) + len(done[0])
             if self._used + size > self.budget:
-                self._done.clear()
+                for kept in self._done.values():
+                    kept.clear()
                 self._used = 0
             if size <= self.budget:
-                self._done[key] = done
+                table[key] = done
                 self._used += size
         return done
 
@@ -264,12 +275,12 @@ def clean_attributes(
     out: dict[str, Any] = {}
     secrets = 0
     cut_keys: list[str] = []
-    known = memo._done.get if memo is not None else None  # the common hit, without a call
+    known = memo.known(max_bytes) if memo is not None else None  # the common hit, no call
     for key, value in attributes.items():
         kind = type(value)
         if kind is str:
             if known is not None:
-                done = known((value, max_bytes)) or memo.clean(value, max_bytes)  # type: ignore[union-attr]
+                done = known(value) or memo.clean(value, max_bytes)  # type: ignore[union-attr]
             else:
                 done = _clean_text(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
