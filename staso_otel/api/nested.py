@@ -176,7 +176,10 @@ class TurnProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         if _is_staso(span):
-            self._export(span)
+            if self._resource is None:  # staso's own provider: the common case, no call
+                self._delegate.on_end(span)
+            else:
+                self._export(span)
             return
         context = span.get_span_context()
         with self._lock:

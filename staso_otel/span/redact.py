@@ -326,7 +326,8 @@ def clean_parts(
     if description:
         description, found, _ = _clean_value(description, min(max_bytes, 4096) or 4096, memo)
         secrets += found
-    name, found, _ = _clean_value(name, 0, memo)  # 0: redacted, never cut
+    # 0: redacted, never cut
+    name, found, _ = _clean_text(name, 0) if memo is None else memo.clean(name, 0)
     secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
