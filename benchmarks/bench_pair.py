@@ -16,8 +16,16 @@ ratios (this / against; below 1: this one is faster), with its quartiles. Withou
 - `redact`: `redact_text` on every string of 8 to 255 characters in the recorded
   sessions (tests/fixtures), µs per string.
 
+With `--instructions`, each side's workload runs under valgrind's callgrind instead, once
+for `--block` units and once for three times as many; the difference over the extra
+units is the instructions per unit, which do not move with the machine's load (the same
+total to within 0.3% from run to run on 12-04, where the paired time ratio's quartiles
+spanned 0.8-1.15). Instructions are not time: a change that allocates more or misses the
+cache more shows less here than in seconds, so judge a change on both, and a target only
+on the benchmark that owns it.
+
     .venv/bin/python benchmarks/bench_pair.py [--against PYTHON] [--workload library|redact]
-        [--rounds 40] [--block 200]
+        [--rounds 40] [--block 200] [--instructions]
 """
 
 from __future__ import annotations
@@ -25,9 +33,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -103,16 +114,31 @@ serve(unit, len(texts))
 
 WORKLOADS = {"library": (LIBRARY, "µs per turn"), "redact": (REDACT, "µs per string")}
 
+# --instructions: `serve` as a run of `block` units to warm up, then argv[3] units, exit;
+# it prints the workload's units per unit (strings per pass for `redact`).
+_COUNT = r"""
+import sys
+block, fixtures, extra = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+
+def serve(unit, units):
+    for i in range(block + extra):
+        unit(i)
+    print(units)
+"""
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("STASO_", "OTEL_"))}
+
 
 def _side(python: str, code: str, block: int) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("STASO_", "OTEL_"))}
     return subprocess.Popen(
         [python, "-c", _SERVE + code, str(block), str(FIXTURES)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd="/",
-        env=env,
+        env=_env(),
     )
 
 
@@ -154,29 +180,80 @@ def pair(this: str, against: str, workload: str, rounds: int, block: int) -> dic
     }
 
 
+def _instructions(python: str, code: str, block: int, extra: int) -> tuple[int, int]:
+    """(instructions callgrind counted, the workload's units per unit) for one process."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    argv += [python, "-c", _COUNT + code, str(block), str(FIXTURES), str(extra)]
+    out = subprocess.run(argv, capture_output=True, text=True, cwd="/", env=_env(), timeout=1800)
+    counted = re.search(r"Collected : (\d+)", out.stderr)
+    if out.returncode != 0 or counted is None:
+        raise RuntimeError(f"callgrind run exited {out.returncode}: {out.stderr[-500:]}")
+    return int(counted.group(1)), int(out.stdout.split()[-1])
+
+
+def per_unit(python: str, workload: str, block: int) -> float:
+    """Instructions per unit of `workload` in `python`'s build: two runs, `block` and
+    3 x `block` units after the same warm-up, so start-up and imports cancel out."""
+    code, _ = WORKLOADS[workload]
+    with ThreadPoolExecutor(2) as pool:  # the two runs at once: one per core
+        short, long = pool.map(lambda n: _instructions(python, code, block, n), (block, 3 * block))
+    return (long[0] - short[0]) / (2 * block) / long[1]
+
+
+def count(this: str, against: str, workload: str, block: int) -> dict:
+    if shutil.which("valgrind") is None:
+        raise RuntimeError("--instructions needs valgrind (Debian: apt install valgrind)")
+    mine = per_unit(this, workload, block)
+    theirs = mine if against == this else per_unit(against, workload, block)
+    return {
+        "workload": workload,
+        "block": block,
+        "this": round(mine),
+        "against": round(theirs),
+        "ratio": round(mine / theirs, 4),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", help="the other build's python (default: this one)")
     parser.add_argument("--workload", choices=sorted(WORKLOADS), default="library")
     parser.add_argument("--rounds", type=int, default=40)
-    parser.add_argument("--block", type=int, default=200, help="units per block")
+    parser.add_argument(
+        "--block", type=int, help="units per block (default 200; --instructions: 100, redact 1)"
+    )
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions (callgrind), not time"
+    )
     args = parser.parse_args(argv)
     this = wheel_venv.python()
     against = args.against or this
+    who = "itself (A/A)" if against == this else against
     try:
-        r = pair(this, against, args.workload, args.rounds, args.block)
+        if args.instructions:
+            block = args.block or (1 if args.workload == "redact" else 100)
+            r = count(this, against, args.workload, block)
+        else:
+            r = pair(this, against, args.workload, args.rounds, args.block or 200)
     except RuntimeError as e:
         print(f"bench_pair: {e}", file=sys.stderr)
         return 2
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    if args.instructions:
+        per = WORKLOADS[args.workload][1].replace("µs", "instructions")
+        print(
+            f"{args.workload}: this build {r['this']:,} vs {who} {r['against']:,} {per} "
+            f"(callgrind, {2 * r['block']} units after {2 * r['block']}); ratio {r['ratio']}x"
+        )
+        (out / f"pair-{args.workload}-instructions.json").write_text(json.dumps(r, indent=2))
+        return 0
     unit = WORKLOADS[args.workload][1]
-    who = "itself (A/A)" if against == this else against
     print(
         f"{args.workload}: this build {r['this']} vs {who} {r['against']} {unit} (medians); "
         f"paired time ratio {r['ratio']}x (quartiles {r['q1']}-{r['q3']}, {r['rounds']} rounds, "
         f"load {os.getloadavg()[0]:.1f})"
     )
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
     (out / f"pair-{args.workload}.json").write_text(json.dumps(r, indent=2))
     return 0
 

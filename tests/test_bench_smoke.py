@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,12 @@ def test_pair_benchmark_reports_both_workloads_a_a():
         )
         assert out.startswith(f"{workload}: this build "), out
         assert "itself (A/A)" in out and "paired time ratio" in out, out
+
+
+def test_pair_benchmark_counts_instructions_of_a_library_turn():
+    out = run(str(BENCH / "bench_pair.py"), "--instructions", "--block", "2")
+    assert out.startswith("library: this build "), out
+    counted = int(re.search(r"this build ([\d,]+) vs", out).group(1).replace(",", ""))  # type: ignore[union-attr]
+    # a library turn is about a million instructions: a difference of the two runs that
+    # went wrong (the warm-up counted, units miscounted) lands far from it
+    assert 300_000 < counted < 5_000_000, out
