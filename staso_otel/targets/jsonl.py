@@ -140,7 +140,14 @@ def raw_lines(
         whole, _ = pending.lines(data)
         end = whole.rfind(b"\n")
         pending = Pending(whole[end + 1 :])
-        yield from whole[:end].split(b"\n")
+        # find (memchr) from line to line, not split, which compares every byte in a
+        # loop of its own: transcript lines are kilobytes long (3 KB on average in the
+        # recorded sessions), and split took 3.5% of an import's instructions
+        start = 0
+        while start <= end:
+            nl = whole.find(b"\n", start, end + 1)
+            yield whole[start:nl]
+            start = nl + 1
     if rest is not None:
         rest += pending.parts
 
