@@ -601,3 +601,25 @@ def test_a_role_a_rule_reads_on_from_keeps_its_message_whole():
         assert not joined.texts
     apart = messages.to_json([messages.Message("user", (messages.TextPart("t"),), "stop")])
     assert apart.texts == ((2, "t"),)
+
+
+@pytest.mark.parametrize(
+    "ending", ["--password=", "--token ", "export TOKEN=", "Authorization:", "-p ", "--api-key="]
+)
+@pytest.mark.parametrize("before", ["", "step 1\n", "tab\t"])
+def test_a_text_that_ends_where_a_secret_would_start_leaves_the_json_whole(before, ending):
+    # A text ending in `--password=` took the JSON's own `"}]}]` after it as the password,
+    # and the redacted messages array no longer parsed; so did the array as one string.
+    from staso_otel.span import messages, redact
+
+    text = before + "run it with " + ending
+    convo = [
+        messages.Message("user", (messages.TextPart(text),)),
+        messages.Message("assistant", (messages.TextPart("ok"), messages.TextPart(text))),
+    ]
+    joined = messages.to_json(convo)
+    for clean in (redact.Memo().clean(joined, 16384)[0], redact_text(str(joined))[0]):
+        back = json.loads(clean)
+        assert [p["content"] for m in back for p in m["parts"]] == [text, "ok", text]
+    for value in (json.dumps({"args": [text]}), json.dumps([[text]])):
+        assert json.loads(redact_text(value)[0]) == json.loads(value)
