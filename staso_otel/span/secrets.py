@@ -786,8 +786,11 @@ def _redact_encoded(data: bytes) -> tuple[bytes, int]:
     return b"".join(pieces), count
 
 
-# The only rules that read on past a quote, `login`, `curl` and `mysql` (`[^|;&\n]{0,200}?`
-# up to their flag), and what they read on through: a space before the flag, an escape.
+# Between a message's role or finish reason and its text stands the message's own JSON
+# (`","parts":[{"type":"text","content":`, `}],"finish_reason":`). The only rules that read
+# on through such bytes are `login`, `curl` and `mysql` (`[^|;&\n]{0,200}?` up to their
+# flag), and they need a space before the flag; an escape or a quote in the word changes
+# the JSON around it.
 _READS_ON = ("login", "curl", "mysql", " ", "\\", '"')
 
 
