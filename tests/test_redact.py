@@ -623,3 +623,25 @@ def test_a_text_that_ends_where_a_secret_would_start_leaves_the_json_whole(befor
         assert [p["content"] for m in back for p in m["parts"]] == [text, "ok", text]
     for value in (json.dumps({"args": [text]}), json.dumps([[text]])):
         assert json.loads(redact_text(value)[0]) == json.loads(value)
+
+
+def test_a_messages_array_pickles_once_over_and_back_whole():
+    # The import's child hands its parent spans by pickle: a text carried bare beside its
+    # quoted piece doubled the message's share of what crossed.
+    import pickle
+
+    from staso_otel.span import messages
+
+    text = "a long answer " * 400
+    joined = messages.to_json(
+        [
+            messages.Message("user", (messages.TextPart(text),)),
+            messages.Message("assistant", (messages.TextPart("ok"),), "stop"),
+        ]
+    )
+    assert joined.texts  # the text stands apart: the case that carried it twice
+    data = pickle.dumps(joined, pickle.HIGHEST_PROTOCOL)
+    assert len(data) < 1.2 * len(joined)
+    back = pickle.loads(data)
+    assert type(back) is type(joined) and back == joined
+    assert back.pieces == joined.pieces and back.texts == joined.texts

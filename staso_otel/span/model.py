@@ -37,7 +37,14 @@ class JoinedText(str):
         return self
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        return JoinedText, (self.pieces, self.texts)
+        # the bare texts by their pieces' places only: each is its piece without the quotes,
+        # and carried whole it doubled what the import's child hands its parent
+        return _joined, (self.pieces, tuple(i for i, _ in self.texts))
+
+
+def _joined(pieces: tuple[str, ...], at: tuple[int, ...]) -> JoinedText:
+    """A pickled JoinedText again (see __reduce__)."""
+    return JoinedText(pieces, [(i, pieces[i][1:-1]) for i in at])
 
 
 @dataclass(frozen=True, slots=True)
