@@ -645,3 +645,42 @@ def test_a_messages_array_pickles_once_over_and_back_whole():
     back = pickle.loads(data)
     assert type(back) is type(joined) and back == joined
     assert back.pieces == joined.pieces and back.texts == joined.texts
+
+
+_JSON_BITS = (
+    "--password", "--token", "--api-key", "=", ":", " ", "\n", "\t", '"', "'", "\\",
+    "Authorization", "Bearer ", "token", "password", "API_KEY", "TOKEN", "export ", "login ",
+    "curl -u ", "mysql -p", "-p ", "me:", "{", "}", "[", "]", ",", "%3D", "://u:", "@",
+    "value", "name: DB_PASSWORD", "<password>", "</password>", "sig=", "Basic ", "abc123XYZ",
+)  # fmt: skip
+
+
+# where a secret would start: a text that ends in one leaves the JSON after it to a rule
+_OPENERS = (
+    "", "--password=", "--token ", "export TOKEN=", "Authorization:", "Authorization: Bearer ",
+    "password: ", "<password>", "Basic ", "login me password ", "curl -u me:", "mysql -u r -p",
+    "-----BEGIN RSA PRIVATE KEY-----", "https://u:", "sig=", "DB_PASSWORD\n  value: ",
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.sampled_from(_JSON_BITS + tuple(s.line for s in CORPUS[::7])), max_size=6),
+    st.sampled_from(_OPENERS),
+    st.sampled_from([None, "stop"]),
+)
+def test_redaction_never_breaks_the_json_a_text_sits_in(bits, opener, finish):
+    # what a rule takes as a secret stops at the text's end, whatever the text ends in
+    from staso_otel.span import messages, redact
+
+    text = "".join(bits) + opener
+    for value in (json.dumps([[text]]), json.dumps({"a": {"b": text}, "c": 1})):
+        json.loads(redact_text(value)[0])
+    joined = messages.to_json(
+        [
+            messages.Message("user", (messages.TextPart(text),), finish),
+            messages.Message("assistant", (messages.TextPart("ok"),)),
+        ]
+    )
+    for clean in (redact.Memo().clean(joined, 16384)[0], redact_text(str(joined))[0]):
+        json.loads(clean)
