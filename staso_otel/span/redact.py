@@ -9,6 +9,7 @@ stdlib only.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -182,25 +183,20 @@ class Memo:
     def __init__(self, budget: int = 4_000_000) -> None:
         self.budget = budget
         # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str)
-        self._done: dict[int, dict[str, tuple[str, int, bool]]] = {}
+        self._done: defaultdict[int, dict[str, tuple[str, int, bool]]] = defaultdict(dict)
         self._used = 0
 
     def known(self, max_bytes: int) -> Callable[[str], tuple[str, int, bool] | None]:
         """The lookup of texts already cleaned under `max_bytes`: None for one not met."""
-        table = self._done.get(max_bytes)
-        if table is None:
-            table = self._done[max_bytes] = {}
-        return table.get
+        return self._done[max_bytes].get
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        table = self._done.get(max_bytes)
-        if table is None:
-            table = self._done[max_bytes] = {}
+        table = self._done[max_bytes]
         done = table.get(text)
         if done is None:
             uncut = None
             if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
-                uncut = self._done.get(0, {}).get(text)
+                uncut = self._done[0].get(text)
                 if uncut is not None and not uncut[1]:  # no secret: nothing for a cap to do
                     return uncut
             if uncut is not None:  # its secrets replaced already: only the cap is left
