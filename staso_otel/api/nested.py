@@ -153,12 +153,11 @@ class TurnProcessor(SpanProcessor):
         parent_context = span.parent
         parent = parent_context.span_id if parent_context is not None else None
         nested = turn.nested
-        if _is_staso(span):
-            # staso's own spans are never counted or dropped, and what is noted of them
-            # is one dict or set operation at a time (whole under the GIL): no lock
-            nested.parents[span_id] = parent
-            if parent in nested.llm_spans or parent in nested.under_llm:
-                nested.under_llm.add(span_id)
+        # one dict or set operation at a time, each whole under the GIL: no lock
+        nested.parents[span_id] = parent
+        if parent in nested.llm_spans or parent in nested.under_llm:
+            nested.under_llm.add(span_id)
+        if _is_staso(span):  # never counted or dropped at end
             if parent is not None and span.kind is SpanKind.CLIENT:
                 nested.llm_parents.add(parent)
             return
@@ -170,9 +169,6 @@ class TurnProcessor(SpanProcessor):
             if len(self._inside) >= MAX_TRACKED:
                 self._inside.pop(next(iter(self._inside)))
             self._inside[(span.get_span_context().trace_id, span_id)] = turn
-            nested.parents[span_id] = parent
-            if parent in nested.llm_spans or parent in nested.under_llm:
-                nested.under_llm.add(span_id)
 
     def on_end(self, span: ReadableSpan) -> None:
         if _is_staso(span):
