@@ -60,12 +60,17 @@ def traced(receiver, isolated_homes, monkeypatch):
     config.reset()
 
 
+# The mock answers on loopback in milliseconds: a short timeout makes a lost answer fail
+# its test, where the SDKs' own 600 s would hold the whole run.
+CLIENT_TIMEOUT = 30
+
+
 def oai(mock: MockLLM, cls=openai.OpenAI):
-    return cls(base_url=mock.openai_url, api_key="k", max_retries=0)
+    return cls(base_url=mock.openai_url, api_key="k", max_retries=0, timeout=CLIENT_TIMEOUT)
 
 
 def claude(mock: MockLLM, cls=anthropic.Anthropic):
-    return cls(base_url=mock.base_url, api_key="k", max_retries=0)
+    return cls(base_url=mock.base_url, api_key="k", max_retries=0, timeout=CLIENT_TIMEOUT)
 
 
 def chats(spans: list[dict]) -> list[dict]:
@@ -547,6 +552,7 @@ def test_the_anthropic_sdks_own_span_of_the_call_is_not_a_second_chat_span(mock,
         base_url=mock.base_url,
         api_key="k",
         max_retries=0,
+        timeout=CLIENT_TIMEOUT,
         open_telemetry={"tracer_provider": provider},
     )
     kwargs = {"model": "claude-x", "max_tokens": 5, "messages": USER[1:]}
