@@ -132,6 +132,7 @@ class _Scope:
             closed.status_description,
             tracing.max_attribute_bytes,
             tracing.memo,
+            in_place=True,  # the builder's own dict, made for this span alone
         )
         if name != self._started_as:
             span.update_name(name)

@@ -176,49 +176,64 @@ class Memo:
     `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
     chat span and session) is looked up instead of scanned again; a short text met uncut
     first (a message's text inside its messages array) and holding nothing is taken as it
-    is under any cap (the same text as `output.value`). Bounded: emptied when the texts it
-    keeps pass `budget` characters.
+    is under any cap (the same text as `output.value`). Most texts come out as they went
+    in: those are kept as a set per cap (one membership test, and no result to keep),
+    the others as their result. Bounded: emptied when the texts it keeps pass `budget`
+    characters.
     """
 
     def __init__(self, budget: int = 4_000_000) -> None:
         self.budget = budget
         # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str)
+        self._as_is: defaultdict[int, set[str]] = defaultdict(set)
         self._done: defaultdict[int, dict[str, tuple[str, int, bool]]] = defaultdict(dict)
         self._used = 0
 
-    def known(self, max_bytes: int) -> Callable[[str], tuple[str, int, bool] | None]:
-        """The lookup of texts already cleaned under `max_bytes`: None for one not met."""
-        return self._done[max_bytes].get
+    def as_is(self, max_bytes: int) -> set[str]:
+        """The texts known to come out of redaction and `max_bytes` unchanged (a live
+        view: for a caller that tests many texts, before it calls `clean`)."""
+        return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
+        as_is = self._as_is[max_bytes]
+        if text in as_is:
+            return (text if type(text) is str else str.__str__(text)), 0, False
         table = self._done[max_bytes]
         done = table.get(text)
-        if done is None:
-            uncut = None
-            if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
-                uncut = self._done[0].get(text)
-                if uncut is not None and not uncut[1]:  # no secret: nothing for a cap to do
-                    return uncut
-            if uncut is not None:  # its secrets replaced already: only the cap is left
-                capped, cut = cap_text(uncut[0], max_bytes)
-                done = (capped, uncut[1], cut)
-            elif type(text) is JoinedText:
-                done = _clean_text(text, max_bytes, self._scan_pieces)
+        if done is not None:
+            return done
+        uncut = None
+        if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
+            if text in self._as_is[0]:  # no secret: nothing for a cap to do
+                done = (text if type(text) is str else str.__str__(text)), 0, False
             else:
-                done = _clean_text(text, max_bytes)
-            key = text
-            if type(text) is JoinedText:
-                # kept as a plain str, not the pieces: the clean text itself when
-                # nothing changed, so the key and the result are one string
-                key = done[0] if not done[1] and not done[2] else str.__str__(text)
-            size = len(text) + len(done[0])
-            if self._used + size > self.budget:
-                for kept in self._done.values():
-                    kept.clear()
-                self._used = 0
-            if size <= self.budget:
+                uncut = self._done[0].get(text)
+        if done is not None:
+            pass
+        elif uncut is not None:  # its secrets replaced already: only the cap is left
+            capped, cut = cap_text(uncut[0], max_bytes)
+            done = (capped, uncut[1], cut)
+        elif type(text) is JoinedText:
+            done = _clean_text(text, max_bytes, self._scan_pieces)
+        else:
+            done = _clean_text(text, max_bytes)
+        unchanged = not done[1] and not done[2]
+        # a JoinedText is kept as a plain str, not the pieces: the clean text itself when
+        # nothing changed, so the key and the result are one string
+        key = text if type(text) is str else done[0] if unchanged else str.__str__(text)
+        size = len(text) if unchanged else len(text) + len(done[0])
+        if self._used + size > self.budget:
+            for texts in self._as_is.values():
+                texts.clear()
+            for kept in self._done.values():
+                kept.clear()
+            self._used = 0
+        if size <= self.budget:
+            if unchanged:
+                as_is.add(key)
+            else:
                 table[key] = done
-                self._used += size
+            self._used += size
         return done
 
     def _scan_pieces(self, text: str) -> tuple[str, int]:
@@ -265,32 +280,43 @@ def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[
 
 
 def clean_attributes(
-    attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None = None
+    attributes: Mapping[str, Any],
+    max_bytes: int,
+    memo: Memo | None = None,
+    *,
+    in_place: bool = False,
 ) -> tuple[dict[str, Any], int, list[str]]:
-    """Redact and cap every string attribute; returns (attributes, secrets, cut keys)."""
-    out: dict[str, Any] = {}
+    """Redact and cap every string attribute; returns (attributes, secrets, cut keys).
+    `in_place`: `attributes` is a dict of the caller's own, changed where a value does
+    (the library's scopes, which build one per span), instead of a new one."""
+    out: dict[str, Any] = attributes if in_place else dict(attributes)  # type: ignore[assignment]
     secrets = 0
     cut_keys: list[str] = []
-    known = memo.known(max_bytes) if memo is not None else None  # the common hit, no call
+    as_is = memo.as_is(max_bytes) if memo is not None else _NONE  # the common hit, no call
     for key, value in attributes.items():
         kind = type(value)
         if kind is str:
-            if known is not None:
-                done = known(value) or memo.clean(value, max_bytes)  # type: ignore[union-attr]
+            if value in as_is:
+                continue
+            if memo is not None:
+                done = memo.clean(value, max_bytes)
             else:
                 done = _clean_text(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
-            out[key] = value
             continue
         else:
             done = _clean_value(value, max_bytes, memo)
         clean, count, cut = done
-        out[key] = clean
+        if clean is not value:  # a value set again keeps its key's place
+            out[key] = clean
         if count:
             secrets += count
         if cut:
             cut_keys.append(key)
     return out, secrets, cut_keys
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def clean_span(
@@ -310,10 +336,14 @@ def clean_parts(
     description: str | None,
     max_bytes: int,
     memo: Memo | None = None,
+    *,
+    in_place: bool = False,
 ) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
     """`clean_span` of a span given by its parts: for a caller that sets them on a live
-    span and makes no SpanData (the library API)."""
-    attributes, secrets, cut_keys = clean_attributes(attributes, max_bytes, memo)
+    span and makes no SpanData (the library API). `in_place`: see clean_attributes."""
+    attributes, secrets, cut_keys = clean_attributes(
+        attributes, max_bytes, memo, in_place=in_place
+    )
     cleaned = []
     for event in events:
         ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
