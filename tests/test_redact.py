@@ -684,3 +684,58 @@ def test_redaction_never_breaks_the_json_a_text_sits_in(bits, opener, finish):
     )
     for clean in (redact.Memo().clean(joined, 16384)[0], redact_text(str(joined))[0]):
         json.loads(clean)
+
+
+_MEMO_TEXTS = st.one_of(
+    st.sampled_from(
+        [
+            "plain words",
+            "token ghp_" + "Zx9" * 12 + " here",
+            "x" * 300,  # over a small cap: cut
+            "API_KEY=sk-proj-" + "a1B2c3D4" * 6,
+        ]
+    ),
+    st.text(min_size=0, max_size=40),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(_MEMO_TEXTS, st.sampled_from([0, 64, 4096]), st.booleans()), max_size=12
+    ),
+    budget=st.sampled_from([50, 4_000_000]),
+)
+def test_the_memo_gives_what_a_fresh_scan_gives_whatever_it_met_before(picks, budget):
+    # Texts met again, under other caps, as a messages array or bare, past the budget:
+    # the result is the one a memo-less clean gives, and a plain str, never a JoinedText.
+    from staso_otel.span import messages, redact
+
+    memo = redact.Memo(budget=budget)
+    for text, cap, as_messages in picks:
+        value = (
+            messages.to_json([messages.Message("user", (messages.TextPart(text),))])
+            if as_messages
+            else text
+        )
+        expected = redact._clean_text(str.__str__(value), cap)
+        got = memo.clean(value, cap)
+        assert got == expected and type(got[0]) is str
+        assert memo.clean(value, cap) == expected  # and again, from the memo
+    kept = sum(len(t) for texts in memo._as_is.values() for t in texts)
+    kept += sum(len(t) + len(d[0]) for done in memo._done.values() for t, d in done.items())
+    assert kept <= budget
+
+
+def test_cleaning_attributes_in_place_matches_a_copy_and_keeps_their_order():
+    from staso_otel.span import messages, redact
+
+    key = "ghp_" + "Zx9" * 12
+    array = messages.to_json([messages.Message("user", (messages.TextPart(f"use {key}"),))])
+    attrs = {"a": "plain", "b": f"token {key}", "c": 3, "d": ("x", key), "e": array, "f": "y" * 99}
+    copy, copied_secrets, copied_cuts = redact.clean_attributes(dict(attrs), 64, redact.Memo())
+    own = dict(attrs)
+    same, secrets, cuts = redact.clean_attributes(own, 64, redact.Memo(), in_place=True)
+    assert same is own and same == copy and list(same) == list(attrs)
+    assert (secrets, cuts) == (copied_secrets, copied_cuts) == (3, ["e", "f"])
+    assert type(same["e"]) is str and key not in repr(same)
