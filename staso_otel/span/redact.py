@@ -341,9 +341,7 @@ def clean_parts(
 ) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
     """`clean_span` of a span given by its parts: for a caller that sets them on a live
     span and makes no SpanData (the library API). `in_place`: see clean_attributes."""
-    attributes, secrets, cut_keys = clean_attributes(
-        attributes, max_bytes, memo, in_place=in_place
-    )
+    attributes, secrets, cut_keys = clean_attributes(attributes, max_bytes, memo, in_place=in_place)
     cleaned = []
     for event in events:
         ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
