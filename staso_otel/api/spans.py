@@ -47,7 +47,6 @@ class _Scope:
         self._tracing = tracing or current()
         self._span: trace.Span | None = None
         self._token: object = None  # the context this scope attached, detached at exit
-        self.start_ns = 0
         self._started_as = ""  # the span's name at start: renamed at the end only if it differs
 
     # -- subclasses -----------------------------------------------------------------------
@@ -55,7 +54,7 @@ class _Scope:
         raise NotImplementedError
 
     def _build(self, frame: build.Frame) -> build.Closed:
-        """The span in this frame: ids, times, error and content setting (`_finish`)."""
+        """The span in this frame: its agent, session, error and content setting (`_finish`)."""
         raise NotImplementedError
 
     def _on_enter(self) -> None:
@@ -72,11 +71,8 @@ class _Scope:
 
     def __enter__(self) -> Any:
         try:
-            self.start_ns = start = time.time_ns()
             self._started_as = name = self._name()
-            self._span = span = self._tracing.tracer.start_span(
-                name, kind=self._sdk_kind, start_time=start
-            )
+            self._span = span = self._tracing.tracer.start_span(name, kind=self._sdk_kind)
             self._token = _attach(_in_context(span))
             self._on_enter()
         except Exception:
@@ -105,20 +101,19 @@ class _Scope:
         span = self._span
         if span is None:
             return
-        end_ns = time.time_ns()
-        context = span.get_span_context()
-        parent = getattr(span, "parent", None)
+        end_ns = time.time_ns()  # the user's work ends here, before staso's own
         tracing = self._tracing
         turn = _TURN.get()
         closed = self._build(
             build.Frame(
-                context.trace_id or 1,
-                context.span_id or 1,
-                self.start_ns,
-                end_ns,
+                # the live span has its own ids and times, and the builders read none
+                0,
+                0,
+                0,
+                0,
                 turn.agent if turn else tracing.agent,
                 turn.session_id if turn else None,
-                parent.span_id if parent is not None else None,
+                None,
                 type(exc).__name__ if exc is not None else None,
                 str(exc) if exc is not None else None,
                 tracing.capture_content,
