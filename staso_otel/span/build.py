@@ -171,6 +171,22 @@ def _put(attrs: dict[str, AttributeValue], key: str, value: object) -> None:
         attrs[key] = _json(value)
 
 
+def _put_all(attrs: dict[str, AttributeValue], keys: tuple[str, ...], value: object) -> None:
+    """`_put` of one value under several keys (a fact both dialects name), checked once."""
+    if value is None:
+        return
+    if type(value) is str:
+        if value:
+            for key in keys:
+                attrs[key] = value
+        return
+    for key in keys:
+        _put(attrs, key, value)
+
+
+_PROVIDER_KEYS = (sc.GEN_AI_PROVIDER_NAME, sc.LLM_PROVIDER, sc.LLM_SYSTEM)
+
+
 def _homogeneous(values: list[Any] | tuple[Any, ...]) -> bool:
     """An OTel array attribute holds one primitive type: all str, or all int."""
     if all(isinstance(v, str) for v in values):
@@ -244,8 +260,7 @@ def _close(
     attrs: dict[str, AttributeValue],
     extra: Mapping[str, object] | None,
 ) -> Closed:
-    _put(attrs, sc.GEN_AI_CONVERSATION_ID, frame.session_id)
-    _put(attrs, sc.SESSION_ID, frame.session_id)
+    _put_all(attrs, (sc.GEN_AI_CONVERSATION_ID, sc.SESSION_ID), frame.session_id)
     _put(attrs, sc.STASO_TARGET, frame.target)
     if extra:
         for key, value in extra.items():
@@ -321,8 +336,7 @@ def _agent_attrs(
     _put(attrs, sc.GEN_AI_AGENT_ID, agent_id)
     _put(attrs, sc.GEN_AI_AGENT_VERSION, agent_version)
     _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
-    _put(attrs, sc.GEN_AI_REQUEST_MODEL, model)
-    _put(attrs, sc.LLM_MODEL_NAME, model)
+    _put_all(attrs, (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME), model)
     text, mime = _as_text(prompt)
     if text is not None:
         attrs[sc.INPUT_VALUE] = text
@@ -485,9 +499,7 @@ def chat(
         sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT,
         sc.OPENINFERENCE_SPAN_KIND: sc.OI_KIND_LLM,
     }
-    _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
-    _put(attrs, sc.LLM_PROVIDER, provider)
-    _put(attrs, sc.LLM_SYSTEM, provider)
+    _put_all(attrs, _PROVIDER_KEYS, provider)
     _put(attrs, sc.GEN_AI_REQUEST_MODEL, request_model)
     _put(attrs, sc.LLM_MODEL_NAME, response_model or request_model)
     _put(
@@ -576,12 +588,10 @@ def tool(
         sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
         sc.OPENINFERENCE_SPAN_KIND: sc.OI_KIND_TOOL,
     }
-    _put(attrs, sc.GEN_AI_TOOL_NAME, tool_name)
-    _put(attrs, sc.TOOL_NAME, tool_name)
+    _put_all(attrs, (sc.GEN_AI_TOOL_NAME, sc.TOOL_NAME), tool_name)
     _put(attrs, sc.GEN_AI_TOOL_CALL_ID, call_id)
     _put(attrs, sc.GEN_AI_TOOL_TYPE, tool_type)
-    _put(attrs, sc.TOOL_DESCRIPTION, description)
-    _put(attrs, sc.GEN_AI_TOOL_DESCRIPTION, description)
+    _put_all(attrs, (sc.TOOL_DESCRIPTION, sc.GEN_AI_TOOL_DESCRIPTION), description)
     _put(attrs, sc.STASO_TOOL_CATEGORY, category)
     text, mime = _as_text(arguments)
     if text is not None:
