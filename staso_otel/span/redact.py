@@ -248,13 +248,18 @@ class Memo:
         count = 0
         pieces = []
         bare = dict(text.texts)
+        as_is = self._as_is[0]  # 0: redacted, not cut
         for i, piece in enumerate(text.pieces):
-            if len(piece) == 1:  # the array's own brackets and commas: nothing to look up
+            # the array's own brackets and commas, or a message known to hold nothing
+            if len(piece) == 1 or piece in as_is:
                 pieces.append(piece)
                 continue
             own = bare.get(i)
             if own is not None:
-                clean, found, _ = self.clean(own, 0)  # 0: redacted, not cut
+                if own in as_is:
+                    pieces.append(piece)
+                    continue
+                clean, found, _ = self.clean(own, 0)
                 pieces.append('"' + clean + '"' if found else piece)
             else:
                 clean, found, _ = self.clean(piece, 0)
@@ -304,6 +309,8 @@ def clean_attributes(
                 done = _clean_text(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
             continue
+        elif kind is JoinedText and memo is not None:  # a messages array
+            done = memo.clean(value, max_bytes)
         else:
             done = _clean_value(value, max_bytes, memo)
         clean, count, cut = done
@@ -350,9 +357,13 @@ def clean_parts(
     if description:
         description, found, _ = _clean_value(description, min(max_bytes, 4096) or 4096, memo)
         secrets += found
-    # 0: redacted, never cut
-    name, found, _ = _clean_text(name, 0) if memo is None else memo.clean(name, 0)
-    secrets += found
+    # 0: redacted, never cut; a span's name is most often one met before, known clean
+    if memo is None:
+        name, found, _ = _clean_text(name, 0)
+        secrets += found
+    elif name not in memo.as_is(0):
+        name, found, _ = memo.clean(name, 0)
+        secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
             attributes.get(semconv.STASO_REDACTED, 0)
