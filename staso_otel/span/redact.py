@@ -197,20 +197,16 @@ class Memo:
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
         as_is = self._as_is[max_bytes]
         if text in as_is:
-            return (text if type(text) is str else str.__str__(text)), 0, False
+            return _plain(text), 0, False
         table = self._done[max_bytes]
         done = table.get(text)
         if done is not None:
             return done
-        uncut = None
-        if max_bytes > 0 and len(text) <= max_bytes // 4:  # _clean_text's fast path
-            if text in self._as_is[0]:  # no secret: nothing for a cap to do
-                done = (text if type(text) is str else str.__str__(text)), 0, False
-            else:
-                uncut = self._done[0].get(text)
-        if done is not None:
-            pass
-        elif uncut is not None:  # its secrets replaced already: only the cap is left
+        short = max_bytes > 0 and len(text) <= max_bytes // 4  # _clean_text's fast path
+        if short and text in self._as_is[0]:  # no secret: nothing for a cap to do
+            done = _plain(text), 0, False
+        elif short and (uncut := self._done[0].get(text)) is not None:
+            # its secrets replaced already: only the cap is left
             capped, cut = cap_text(uncut[0], max_bytes)
             done = (capped, uncut[1], cut)
         elif type(text) is JoinedText:
@@ -266,6 +262,11 @@ class Memo:
                 pieces.append(clean)
             count += found
         return "".join(pieces), count
+
+
+def _plain(text: str) -> str:
+    """The text as a plain str (a JoinedText's pieces stay with the JoinedText)."""
+    return text if type(text) is str else str.__str__(text)
 
 
 def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[Any, int, bool]:
