@@ -48,3 +48,43 @@ def test_openinference_flattening_holds_each_messages_role_text_and_calls(messag
             want[base + "function.name"] = call.name
             want[base + "function.arguments"] = msgs.dumps(call.arguments)
     assert attrs == want
+
+
+_JSON = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),  # past 64 bits: the fallback
+        st.floats(allow_nan=False, allow_infinity=False),
+        _TEXTS,
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.one_of(_TEXTS, st.integers(-5, 5), st.none()), inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON)
+def test_dumps_writes_what_the_standard_librarys_json_writes(value):
+    import json
+
+    want = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    got = msgs.dumps(value)
+    assert json.loads(got) == json.loads(want)
+    # the one difference: a small exponent (orjson 1e-7 and 0.00001, Python 1e-07, 1e-05)
+    if "e-0" not in want:
+        assert got == want
+
+
+def test_dumps_takes_anything_and_writes_json_where_the_standard_library_would_not():
+    import json
+
+    assert msgs.dumps({"x": float("nan")}) == '{"x":null}'  # not NaN, which is not JSON
+    assert msgs.dumps({"s": {1, 2}, "b": b"\xff"}) == '{"s":"{1, 2}","b":"b\'\\\\xff\'"}'
+    deep: list = []
+    for _ in range(300):  # deeper than orjson nests
+        deep = [deep]
+    assert json.loads(msgs.dumps(deep)) == deep
