@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, TypeVar
+
+from loopback_http import LoopbackHTTPServer
 
 _M = TypeVar("_M", bound="MockServer")
 
@@ -73,15 +74,6 @@ class MockHandler(BaseHTTPRequestHandler):
         self.mock.on_post(self)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that exits with its kept-alive connection open resets it: not an error
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class MockServer:
     """A scripted HTTP API on 127.0.0.1; `base_url` is what the client is pointed at."""
 
@@ -98,7 +90,7 @@ class MockServer:
 
     def start(self: _M) -> _M:
         handler = type(f"{type(self).__name__}Handler", (MockHandler,), {"mock": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

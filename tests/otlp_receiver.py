@@ -12,7 +12,6 @@ import base64
 import gzip
 import json
 import ssl
-import sys
 import threading
 import time
 import zlib
@@ -22,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from google.protobuf import json_format
+from loopback_http import LoopbackHTTPServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -91,15 +91,6 @@ def decode_json(body: bytes) -> list[dict[str, Any]]:
                             item[key] = base64.b64encode(bytes.fromhex(item[key])).decode()
     request = json_format.ParseDict(data, ExportTraceServiceRequest())
     return decode(request.SerializeToString())
-
-
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client gone before its answer (an exporter's timeout, a worker killed by a
-        test) is what some tests do on purpose: not a traceback on stderr."""
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -184,8 +175,7 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._server = _Server(("127.0.0.1", port or 0), Handler)
-        self._server.daemon_threads = True
+        self._server = LoopbackHTTPServer(("127.0.0.1", port or 0), Handler)
         if self.tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self.tls)

@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from loopback_http import LoopbackHTTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +81,7 @@ class _FakeOpenAI(BaseHTTPRequestHandler):
 
 
 def test_openai_compatible_example_against_a_local_stand_in(receiver):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
+    server = LoopbackHTTPServer(("127.0.0.1", 0), _FakeOpenAI)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {

@@ -5,9 +5,10 @@ A real HTTP/1.1 server on 127.0.0.1 that counts connections and requests."""
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
+from loopback_http import LoopbackHTTPServer
 
 from staso_otel import settings
 from staso_otel.export import otlp
@@ -37,7 +38,7 @@ class _Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint = f"http://127.0.0.1:{self.http.server_address[1]}/v1/traces"
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
