@@ -216,7 +216,7 @@ class Memo:
         unchanged = not done[1] and not done[2]
         # a JoinedText is kept as a plain str, not the pieces: the clean text itself when
         # nothing changed, so the key and the result are one string
-        key = text if type(text) is str else done[0] if unchanged else str.__str__(text)
+        key = done[0] if unchanged and type(text) is JoinedText else _plain(text)
         size = len(text) if unchanged else len(text) + len(done[0])
         if self._used + size > self.budget:
             for texts in self._as_is.values():
