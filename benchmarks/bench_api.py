@@ -1,12 +1,14 @@
 """Library span throughput: `staso_otel.turn` / `llm_call` / `tool_call` vs raw tracer spans.
 
 One agent turn (a turn, a model call with usage and response, a tool call with arguments
-and result; the texts differ from turn to turn, as a real agent's do) made with the
-library API, against the same three spans made with a plain OpenTelemetry tracer carrying
-exactly the attributes staso's spans end up with: names, kinds, nesting and attributes are
-taken from the library's own output for the same turn, so the raw side pays for none of the
-building, JSON or redaction. The library is set up as users set it up, `configure()` making
-the TracerProvider; the raw side gets a TracerProvider of its own with the same resource.
+and result; the texts differ from turn to turn, as a real agent's do, and no timed turn
+repeats one made before, so redaction scans each new text as it would for a user) made
+with the library API, against the same three spans made with a plain OpenTelemetry tracer
+carrying exactly the attributes staso's spans end up with: names, kinds, nesting and
+attributes are taken from the library's own output for the same turn, so the raw side pays
+for none of the building, JSON or redaction. The library is set up as users set it up,
+`configure()` making the TracerProvider; the raw side gets a TracerProvider of its own with
+the same resource.
 Both sides go through the same exporter pipeline, in two runs:
 
 - `memory`: a SimpleSpanProcessor and an InMemorySpanExporter on each side, so the time is
@@ -121,16 +123,20 @@ raw_provider.add_span_processor(raw_processor)
 tracer = raw_provider.get_tracer("raw")
 
 def raw_turn(i):
-    (name, kind, attrs), *children = plan[i]
+    (name, kind, attrs), *children = plan[i % turns]
     with tracer.start_as_current_span(name, kind=kind, attributes=attrs):
         for cname, ckind, cattrs in children:
             with tracer.start_as_current_span(cname, kind=ckind, attributes=cattrs):
                 pass
 
+made = turns  # the plan's turns came first: every timed turn's texts are new to the memo
+
 def block(fn, provider):
+    global made
     wall, cpu = time.perf_counter(), time.process_time()
-    for i in range(turns):
+    for i in range(made, made + turns):
         fn(i)
+    made += turns
     provider.force_flush()
     elapsed = time.perf_counter() - wall, time.process_time() - cpu
     if mode == "memory":
