@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from secrets_corpus import FORMATS, KEYED_FORMATS, LOOKALIKES, needles
 from secrets_corpus import SECRETS as CORPUS
@@ -706,6 +706,9 @@ _MEMO_TEXTS = st.one_of(
     ),
     budget=st.sampled_from([50, 4_000_000]),
 )
+# known clean uncut, then met over a quarter of a smaller cap: cut all the same
+@example(picks=[("x" * 300, 0, False), ("x" * 300, 64, False)], budget=4_000_000)
+@example(picks=[("x" * 300, 0, True), ("x" * 300, 64, True)], budget=4_000_000)
 def test_the_memo_gives_what_a_fresh_scan_gives_whatever_it_met_before(picks, budget):
     # Texts met again, under other caps, as a messages array or bare, past the budget:
     # the result is the one a memo-less clean gives, and a plain str, never a JoinedText.
@@ -722,6 +725,9 @@ def test_the_memo_gives_what_a_fresh_scan_gives_whatever_it_met_before(picks, bu
         got = memo.clean(value, cap)
         assert got == expected and type(got[0]) is str
         assert memo.clean(value, cap) == expected  # and again, from the memo
+        # and through clean_attributes, which tests the memo's sets itself first
+        attrs, secrets, cut = redact.clean_attributes({"k": value}, cap, memo)
+        assert (attrs["k"], secrets, bool(cut)) == expected and type(attrs["k"]) is str
     kept = sum(len(t) for texts in memo._as_is.values() for t in texts)
     kept += sum(len(t) + len(d[0]) for done in memo._done.values() for t, d in done.items())
     assert kept <= budget

@@ -9,6 +9,7 @@ stdlib only.
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -174,49 +175,72 @@ class Memo:
     Redaction is a function of the text and the cap alone, so a text met again (the
     session id, cwd and model on every span of a session, a tool's arguments as both
     `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
-    chat span and session) is looked up instead of scanned again; a short text met uncut
-    first (a message's text inside its messages array) and holding nothing is taken as it
-    is under any cap (the same text as `output.value`). Most texts come out as they went
-    in: those are kept as a set per cap (one membership test, and no result to keep),
-    the others as their result. Bounded: emptied when the texts it keeps pass `budget`
+    chat span and session) is looked up instead of scanned again. Most texts come out as
+    they went in, and most are short (a quarter of the cap at most: `_clean_text` never
+    cuts them), so the texts redaction leaves as they are form one set, `known_clean`,
+    that answers for every cap a short text is met under: a message's text met in its
+    messages array (cleaned uncut) is known as `output.value` and in the OpenInference
+    copies. A long text kept as it is under a cap sits in a set of that cap
+    (`as_is(cap)`), and a text that changed is kept with its result. A messages array
+    under its cap is not kept whole: it is rarely met again as a whole, and its messages
+    are (`_scan_pieces`). Bounded: emptied when the texts it keeps pass `budget`
     characters.
     """
 
     def __init__(self, budget: int = 4_000_000) -> None:
         self.budget = budget
-        # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str)
+        # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str);
+        # cap 0 holds every text redaction leaves as it is (see the class doc)
         self._as_is: defaultdict[int, set[str]] = defaultdict(set)
         self._done: defaultdict[int, dict[str, tuple[str, int, bool]]] = defaultdict(dict)
         self._used = 0
 
+    @property
+    def known_clean(self) -> set[str]:
+        """The texts redaction leaves as they are: a short one (`len(text) <= cap // 4`,
+        any length under cap 0) comes out of `clean` unchanged (a live view: for a caller
+        that tests many texts before it calls `clean_new`)."""
+        return self._as_is[0]
+
     def as_is(self, max_bytes: int) -> set[str]:
-        """The texts known to come out of redaction and `max_bytes` unchanged (a live
-        view: for a caller that tests many texts, before it calls `clean`)."""
+        """The long texts known to come out of redaction and `max_bytes` unchanged (a live
+        view, as `known_clean`)."""
         return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        as_is = self._as_is[max_bytes]
-        if text in as_is:
+        if max_bytes <= 0 or len(text) <= max_bytes // 4:
+            if text in self._as_is[0]:
+                return _plain(text), 0, False
+        elif text in self._as_is[max_bytes]:
             return _plain(text), 0, False
+        return self.clean_new(text, max_bytes)
+
+    def clean_new(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
+        """`clean` of a text the caller found in neither `known_clean` nor `as_is`."""
+        short = max_bytes <= 0 or len(text) <= max_bytes // 4  # _clean_text's fast path
+        joined = type(text) is JoinedText
+        if short and joined:
+            found, count = self._scan_pieces(text)
+            if count and max_bytes > 0:
+                found, cut = cap_text(found, max_bytes)
+                return found, count, cut
+            return found, count, False
         table = self._done[max_bytes]
         done = table.get(text)
         if done is not None:
             return done
-        short = max_bytes > 0 and len(text) <= max_bytes // 4  # _clean_text's fast path
-        if short and text in self._as_is[0]:  # no secret: nothing for a cap to do
-            done = _plain(text), 0, False
-        elif short and (uncut := self._done[0].get(text)) is not None:
+        if short and max_bytes > 0 and (uncut := self._done[0].get(text)) is not None:
             # its secrets replaced already: only the cap is left
             capped, cut = cap_text(uncut[0], max_bytes)
             done = (capped, uncut[1], cut)
-        elif type(text) is JoinedText:
+        elif joined:
             done = _clean_text(text, max_bytes, self._scan_pieces)
         else:
             done = _clean_text(text, max_bytes)
         unchanged = not done[1] and not done[2]
         # a JoinedText is kept as a plain str, not the pieces: the clean text itself when
         # nothing changed, so the key and the result are one string
-        key = done[0] if unchanged and type(text) is JoinedText else _plain(text)
+        key = done[0] if unchanged and joined else _plain(text)
         size = len(text) if unchanged else len(text) + len(done[0])
         if self._used + size > self.budget:
             for texts in self._as_is.values():
@@ -225,10 +249,12 @@ class Memo:
                 kept.clear()
             self._used = 0
         if size <= self.budget:
-            if unchanged:
-                as_is.add(key)
-            else:
+            if not unchanged:
                 table[key] = done
+            elif short:  # no secret in it: unchanged under any cap it is short for
+                self._as_is[0].add(key)
+            else:
+                self._as_is[max_bytes].add(key)
             self._used += size
         return done
 
@@ -242,26 +268,36 @@ class Memo:
         if type(text) is not JoinedText:
             return redact_text(text)
         count = 0
-        pieces = []
-        bare = dict(text.texts)
-        as_is = self._as_is[0]  # 0: redacted, not cut
-        for i, piece in enumerate(text.pieces):
+        pieces = text.pieces
+        changed: list[str] | None = None  # the pieces, copied once one of them changes
+        bare = dict(text.texts) if text.texts else _NO_TEXTS
+        known = self._as_is[0]  # redacted, not cut
+        for i, piece in enumerate(pieces):
             # the array's own brackets and commas, or a message known to hold nothing
-            if len(piece) == 1 or piece in as_is:
-                pieces.append(piece)
+            if len(piece) == 1 or piece in known:
                 continue
             own = bare.get(i)
             if own is not None:
-                if own in as_is:
-                    pieces.append(piece)
+                if own in known:
                     continue
-                clean, found, _ = self.clean(own, 0)
-                pieces.append('"' + clean + '"' if found else piece)
+                clean, found, _ = self.clean_new(own, 0)
+                if not found:
+                    continue
+                clean = '"' + clean + '"'
             else:
-                clean, found, _ = self.clean(piece, 0)
-                pieces.append(clean)
+                clean, found, _ = self.clean_new(piece, 0)
+                if not found:
+                    continue
+            if changed is None:
+                changed = list(pieces)
+            changed[i] = clean
             count += found
-        return "".join(pieces), count
+        if changed is None:
+            return _plain(text), 0
+        return "".join(changed), count
+
+
+_NO_TEXTS: dict[int, str] = {}
 
 
 def _plain(text: str) -> str:
@@ -298,20 +334,26 @@ def clean_attributes(
     out: dict[str, Any] = attributes if in_place else dict(attributes)  # type: ignore[assignment]
     secrets = 0
     cut_keys: list[str] = []
-    as_is = memo.as_is(max_bytes) if memo is not None else _NONE  # the common hit, no call
+    # the common hits, tested here without a call (as Memo.clean tests them)
+    known, as_is = (memo.known_clean, memo.as_is(max_bytes)) if memo is not None else (_NONE, _NONE)
+    short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
     for key, value in attributes.items():
         kind = type(value)
         if kind is str:
-            if value in as_is:
+            if value in known if len(value) <= short else value in as_is:
                 continue
             if memo is not None:
-                done = memo.clean(value, max_bytes)
+                done = memo.clean_new(value, max_bytes)
             else:
                 done = _clean_text(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
             continue
-        elif kind is JoinedText and memo is not None:  # a messages array
-            done = memo.clean(value, max_bytes)
+        elif kind is JoinedText and memo is not None:  # a messages array (never kept whole)
+            done = (
+                memo.clean_new(value, max_bytes)
+                if len(value) <= short
+                else memo.clean(value, max_bytes)
+            )
         else:
             done = _clean_value(value, max_bytes, memo)
         clean, count, cut = done
@@ -362,8 +404,8 @@ def clean_parts(
     if memo is None:
         name, found, _ = _clean_text(name, 0)
         secrets += found
-    elif name not in memo.as_is(0):
-        name, found, _ = memo.clean(name, 0)
+    elif name not in memo.known_clean:
+        name, found, _ = memo.clean_new(name, 0)
         secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
