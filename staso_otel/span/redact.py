@@ -12,6 +12,7 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from itertools import compress
 from typing import Any
 
 from staso_otel import semconv
@@ -176,87 +177,118 @@ class Memo:
     session id, cwd and model on every span of a session, a tool's arguments as both
     `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
     chat span and session) is looked up instead of scanned again. Most texts come out as
-    they went in, and most are short (a quarter of the cap at most: `_clean_text` never
-    cuts them), so the texts redaction leaves as they are form one set, `known_clean`,
-    that answers for every cap a short text is met under: a message's text met in its
-    messages array (cleaned uncut) is known as `output.value` and in the OpenInference
-    copies. A long text kept as it is under a cap sits in a set of that cap
-    (`as_is(cap)`), and a text that changed is kept with its result. A messages array
-    under its cap is not kept whole: it is rarely met again as a whole, and its messages
-    are (`_scan_pieces`). Bounded: emptied when the texts it keeps pass `budget`
-    characters.
+    they went in: those are kept as a set per cap (`as_is`: one membership test, and no
+    result to keep), the others with their result. A short text (a quarter of the cap at
+    most, which `_clean_text` never cuts) comes out of every cap as it comes out of cap
+    0, where it is kept: clean in `known_clean` (cap 0's set), or with its secrets
+    replaced, the cap applied again for a marker longer than its secret. So a message's
+    text cleaned in its messages array (uncut) is known when it comes again as
+    `output.value` or in the OpenInference copies. A messages array is not kept whole: it
+    is rarely met again as a whole, and its messages are (`_scan_pieces`). Bounded:
+    emptied when the texts it keeps pass `budget` characters.
     """
 
     def __init__(self, budget: int = 4_000_000) -> None:
         self.budget = budget
-        # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str);
-        # cap 0 holds every text redaction leaves as it is (see the class doc)
+        # by cap, then by text: a lookup hashes the text alone (its hash is kept in the str)
         self._as_is: defaultdict[int, set[str]] = defaultdict(set)
         self._done: defaultdict[int, dict[str, tuple[str, int, bool]]] = defaultdict(dict)
         self._used = 0
-
-    @property
-    def known_clean(self) -> set[str]:
-        """The texts redaction leaves as they are: a short one (`len(text) <= cap // 4`,
-        any length under cap 0) comes out of `clean` unchanged (a live view: for a caller
-        that tests many texts before it calls `clean_new`)."""
-        return self._as_is[0]
+        # the texts redaction leaves as they are (`as_is(0)`: cleared in place, never replaced)
+        self.known_clean: set[str] = self._as_is[0]
 
     def as_is(self, max_bytes: int) -> set[str]:
-        """The long texts known to come out of redaction and `max_bytes` unchanged (a live
-        view, as `known_clean`)."""
+        """The texts known to come out of redaction and `max_bytes` unchanged (a live
+        view: for a caller that tests many texts, before it calls `clean`). A text short
+        for the cap may be in `known_clean` alone until `clean` meets it under this cap."""
         return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        if max_bytes <= 0 or len(text) <= max_bytes // 4:
-            if text in self._as_is[0]:
-                return _plain(text), 0, False
-        elif text in self._as_is[max_bytes]:
+        """What `_clean_text` makes of `text` under `max_bytes`, as (text, secrets, cut)."""
+        if text in self._as_is[max_bytes]:
+            return _plain(text), 0, False
+        if max_bytes > 0 and len(text) <= max_bytes // 4 and text in self.known_clean:
             return _plain(text), 0, False
         return self.clean_new(text, max_bytes)
 
     def clean_new(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        """`clean` of a text the caller found in neither `known_clean` nor `as_is`."""
+        """`clean` of a text the caller found in neither `as_is(max_bytes)` nor, short
+        for the cap, in `known_clean`."""
         short = max_bytes <= 0 or len(text) <= max_bytes // 4  # _clean_text's fast path
-        joined = type(text) is JoinedText
-        if short and joined:
-            found, count = self._scan_pieces(text)
-            if count and max_bytes > 0:
-                found, cut = cap_text(found, max_bytes)
-                return found, count, cut
-            return found, count, False
+        if type(text) is JoinedText:
+            if short:  # not kept whole (see the class doc)
+                found, count = self._scan_pieces(text)
+                if count and max_bytes > 0:
+                    found, cut = cap_text(found, max_bytes)
+                    return found, count, cut
+                return found, count, False
+            return self._cleaned(text, max_bytes, self._scan_pieces)
+        if short:
+            uncut = self._done[0].get(text)
+            if uncut is not None:  # its secrets replaced already: only the cap is left
+                if max_bytes <= 0:
+                    return uncut
+                capped, cut = cap_text(uncut[0], max_bytes)
+                return capped, uncut[1], cut
+            found, count = redact_text(text)  # _clean_text's fast path, without its call
+            if not count:  # the common case: clean under any cap it is short for
+                size = len(text) if max_bytes <= 0 else 2 * len(text)
+                if self._used + size > self.budget:
+                    self._let_go()
+                if size <= self.budget:
+                    self.known_clean.add(text)
+                    if max_bytes > 0:
+                        self._as_is[max_bytes].add(text)
+                    self._used += size
+                return text, 0, False
+            uncut = (found, count, False)  # the result under cap 0, kept for every cap
+            self._keep(self._done[0], text, len(text) + len(found), uncut)
+            if max_bytes <= 0:
+                return uncut
+            capped, cut = cap_text(found, max_bytes)  # a marker may be longer than its secret
+            return capped, count, cut
+        return self._cleaned(text, max_bytes)
+
+    def _cleaned(
+        self, text: str, max_bytes: int, scan: Callable[[str], tuple[str, int]] | None = None
+    ) -> tuple[str, int, bool]:
+        """A long text under its cap: looked up, or cleaned and kept (see the class doc)."""
         table = self._done[max_bytes]
         done = table.get(text)
         if done is not None:
             return done
-        if short and max_bytes > 0 and (uncut := self._done[0].get(text)) is not None:
-            # its secrets replaced already: only the cap is left
-            capped, cut = cap_text(uncut[0], max_bytes)
-            done = (capped, uncut[1], cut)
-        elif joined:
-            done = _clean_text(text, max_bytes, self._scan_pieces)
-        else:
-            done = _clean_text(text, max_bytes)
-        unchanged = not done[1] and not done[2]
-        # a JoinedText is kept as a plain str, not the pieces: the clean text itself when
-        # nothing changed, so the key and the result are one string
-        key = done[0] if unchanged and joined else _plain(text)
-        size = len(text) if unchanged else len(text) + len(done[0])
-        if self._used + size > self.budget:
-            for texts in self._as_is.values():
-                texts.clear()
-            for kept in self._done.values():
-                kept.clear()
-            self._used = 0
-        if size <= self.budget:
-            if not unchanged:
-                table[key] = done
-            elif short:  # no secret in it: unchanged under any cap it is short for
-                self._as_is[0].add(key)
-            else:
-                self._as_is[max_bytes].add(key)
-            self._used += size
+        done = _clean_text(text, max_bytes, scan)
+        if done[1] or done[2]:
+            self._keep(table, _plain(text), len(text) + len(done[0]), done)
+        elif type(text) is not JoinedText:  # an array is not kept whole
+            self._keep(self._as_is[max_bytes], text, len(text))
         return done
+
+    def _keep(
+        self,
+        where: set[str] | dict[str, tuple[str, int, bool]],
+        text: str,
+        size: int,
+        done: tuple[str, int, bool] | None = None,
+    ) -> None:
+        """Keep `text` (with its result `done`, if it changed) at `size` characters of
+        the budget."""
+        if self._used + size > self.budget:
+            self._let_go()
+        if size <= self.budget:
+            if done is None:
+                where.add(text)  # type: ignore[union-attr]
+            else:
+                where[text] = done  # type: ignore[index]
+            self._used += size
+
+    def _let_go(self) -> None:
+        """Past the budget: everything kept so far is let go."""
+        for texts in self._as_is.values():
+            texts.clear()
+        for kept in self._done.values():
+            kept.clear()
+        self._used = 0
 
     def _scan_pieces(self, text: str) -> tuple[str, int]:
         """redact_text of a messages array, each message scanned (or looked up) on its
@@ -271,7 +303,7 @@ class Memo:
         pieces = text.pieces
         changed: list[str] | None = None  # the pieces, copied once one of them changes
         bare = dict(text.texts) if text.texts else _NO_TEXTS
-        known = self._as_is[0]  # redacted, not cut
+        known = self.known_clean  # redacted, not cut
         for i, piece in enumerate(pieces):
             # the array's own brackets and commas, or a message known to hold nothing
             if len(piece) == 1 or piece in known:
@@ -330,43 +362,73 @@ def clean_attributes(
 ) -> tuple[dict[str, Any], int, list[str]]:
     """Redact and cap every string attribute; returns (attributes, secrets, cut keys).
     `in_place`: `attributes` is a dict of the caller's own, changed where a value does
-    (the library's scopes, which build one per span), instead of a new one."""
+    (the library's scopes, which build one per span), instead of a new one.
+
+    Each distinct value is cleaned once, and only those the memo does not know: the set
+    of values, less the memo's, is found in C, where a loop over every attribute took
+    most of a library span's cleaning. The attributes are walked only when a value
+    changed, to set it under each of its keys."""
     out: dict[str, Any] = attributes if in_place else dict(attributes)  # type: ignore[assignment]
-    secrets = 0
-    cut_keys: list[str] = []
-    # the common hits, tested here without a call (as Memo.clean tests them)
-    known, as_is = (memo.known_clean, memo.as_is(max_bytes)) if memo is not None else (_NONE, _NONE)
+    try:
+        todo = set(attributes.values())
+    except TypeError:  # an unhashable value: each is cleaned where it is
+        return _clean_each(out, attributes, max_bytes, memo)
+    if memo is not None:
+        todo = todo.difference(memo.as_is(max_bytes))  # walks `todo`, the smaller set
+    known = memo.known_clean if memo is not None else _NONE
+    clean_new = memo.clean_new if memo is not None else _clean_text
     short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
-    for key, value in attributes.items():
+    changed: dict[Any, tuple[Any, int, bool]] = {}
+    for value in todo:
         kind = type(value)
         if kind is str:
-            if value in known if len(value) <= short else value in as_is:
+            if len(value) <= short and value in known:  # a message's text, met in its array
                 continue
-            if memo is not None:
-                done = memo.clean_new(value, max_bytes)
-            else:
-                done = _clean_text(value, max_bytes)
+            done = clean_new(value, max_bytes)
+            if done[0] is value and not done[2]:
+                continue
+        elif kind is JoinedText:  # made a plain str, changed or not
+            done = clean_new(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
             continue
-        elif kind is JoinedText and memo is not None:  # a messages array (never kept whole)
-            done = (
-                memo.clean_new(value, max_bytes)
-                if len(value) <= short
-                else memo.clean(value, max_bytes)
-            )
         else:
             done = _clean_value(value, max_bytes, memo)
-        clean, count, cut = done
-        if clean is not value:  # a value set again keeps its key's place
+        changed[value] = done
+    secrets = 0
+    cut_keys: list[str] = []
+    if changed:
+        # the keys of the changed values, picked in C (compress), then set one by one
+        for key in list(compress(attributes, map(changed.__contains__, attributes.values()))):
+            value = attributes[key]
+            clean, count, cut = changed[value]
+            if clean is not value:  # a value set again keeps its key's place
+                out[key] = clean
+            secrets += count  # every occurrence counts
+            if cut:
+                cut_keys.append(key)
+    return out, secrets, cut_keys
+
+
+def _clean_each(
+    out: dict[str, Any], attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None
+) -> tuple[dict[str, Any], int, list[str]]:
+    """clean_attributes value by value, for attributes that cannot be a set."""
+    secrets = 0
+    cut_keys: list[str] = []
+    for key, value in attributes.items():
+        if type(value) in _NUMBERS:
+            continue
+        clean, count, cut = _clean_value(value, max_bytes, memo)
+        if clean is not value:
             out[key] = clean
-        if count:
-            secrets += count
+        secrets += count
         if cut:
             cut_keys.append(key)
     return out, secrets, cut_keys
 
 
 _NONE: frozenset[str] = frozenset()
+_NUMBERS = frozenset({int, float, bool})
 
 
 def clean_span(
@@ -405,7 +467,7 @@ def clean_parts(
         name, found, _ = _clean_text(name, 0)
         secrets += found
     elif name not in memo.known_clean:
-        name, found, _ = memo.clean_new(name, 0)
+        name, found, _ = memo.clean(name, 0)
         secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
