@@ -88,3 +88,27 @@ def test_dumps_takes_anything_and_writes_json_where_the_standard_library_would_n
     for _ in range(300):  # deeper than orjson nests
         deep = [deep]
     assert json.loads(msgs.dumps(deep)) == deep
+
+
+class _Str(str):
+    """A str that is not exactly str: coerce takes its general path for it."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    role=st.one_of(st.none(), st.sampled_from(["user", "assistant", "system", "tool", ""]), _TEXTS),
+    content=st.one_of(st.none(), _TEXTS, st.just([{"type": "text", "text": "hi"}])),
+    tool_calls=st.sampled_from([None, [], [{"id": "c1", "function": {"name": "ls"}}]]),
+)
+def test_a_chat_api_message_becomes_the_same_message_on_either_path(role, content, tool_calls):
+    # A dict with a text content and no tool calls skips the general conversion (one
+    # text part, no list to build): it makes the message the general path makes.
+    item: dict[str, object] = {"role": role, "content": content}
+    if tool_calls is not None:
+        item["tool_calls"] = tool_calls
+    general = dict(item)
+    if isinstance(role, str) and role:
+        general["role"] = _Str(role)
+    if isinstance(content, str):
+        general["content"] = _Str(content)
+    assert msgs.coerce([item], "user") == msgs.coerce([general], "user")

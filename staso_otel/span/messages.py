@@ -134,7 +134,11 @@ def _parts_of(content: object) -> list[Part]:
 
 
 def _from_dict(item: dict) -> Message:
-    role = str(item.get("role") or sc.ROLE_USER)
+    content, role = item.get("content"), item.get("role") or sc.ROLE_USER
+    plain = type(content) is str and type(role) is str and role != sc.ROLE_TOOL
+    if plain and not item.get("tool_calls"):  # most messages: one text, as below makes it
+        return Message(role, (TextPart(content),) if content else ())
+    role = str(role)
     if role == sc.ROLE_TOOL:
         return Message(role, (ToolCallResponsePart(item.get("tool_call_id"), item.get("content")),))
     parts = _parts_of(item.get("content"))
