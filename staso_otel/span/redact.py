@@ -12,7 +12,6 @@ import json
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from itertools import compress
 from typing import Any
 
 from staso_otel import semconv
@@ -362,64 +361,29 @@ def clean_attributes(
 ) -> tuple[dict[str, Any], int, list[str]]:
     """Redact and cap every string attribute; returns (attributes, secrets, cut keys).
     `in_place`: `attributes` is a dict of the caller's own, changed where a value does
-    (the library's scopes, which build one per span), instead of a new one.
-
-    Each distinct value is cleaned once, and only those the memo does not know: the set
-    of values, less the memo's, is found in C, where a loop over every attribute took
-    most of a library span's cleaning. The attributes are walked only when a value
-    changed, to set it under each of its keys."""
+    (the library's scopes, which build one per span), instead of a new one."""
     out: dict[str, Any] = attributes if in_place else dict(attributes)  # type: ignore[assignment]
-    try:
-        todo = set(attributes.values())
-    except TypeError:  # an unhashable value: each is cleaned where it is
-        return _clean_each(out, attributes, max_bytes, memo)
-    if memo is not None:
-        todo = todo.difference(memo.as_is(max_bytes))  # walks `todo`, the smaller set
+    as_is = memo.as_is(max_bytes) if memo is not None else _NONE
     known = memo.known_clean if memo is not None else _NONE
     clean_new = memo.clean_new if memo is not None else _clean_text
     short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
-    changed: dict[Any, tuple[Any, int, bool]] = {}
-    for value in todo:
-        kind = type(value)
-        if kind is str:
-            if len(value) <= short and value in known:  # a message's text, met in its array
-                continue
-            done = clean_new(value, max_bytes)
-            if done[0] is value and not done[2]:
-                continue
-        elif kind is JoinedText:  # made a plain str, changed or not
-            done = clean_new(value, max_bytes)
-        elif kind is int or kind is float or kind is bool:  # numbers hold no secret
-            continue
-        else:
-            done = _clean_value(value, max_bytes, memo)
-        changed[value] = done
-    secrets = 0
-    cut_keys: list[str] = []
-    if changed:
-        # the keys of the changed values, picked in C (compress), then set one by one
-        for key in list(compress(attributes, map(changed.__contains__, attributes.values()))):
-            value = attributes[key]
-            clean, count, cut = changed[value]
-            if clean is not value:  # a value set again keeps its key's place
-                out[key] = clean
-            secrets += count  # every occurrence counts
-            if cut:
-                cut_keys.append(key)
-    return out, secrets, cut_keys
-
-
-def _clean_each(
-    out: dict[str, Any], attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None
-) -> tuple[dict[str, Any], int, list[str]]:
-    """clean_attributes value by value, for attributes that cannot be a set."""
     secrets = 0
     cut_keys: list[str] = []
     for key, value in attributes.items():
-        if type(value) in _NUMBERS:
+        kind = type(value)
+        if kind is str:
+            # the common hits, tested here without a call (as Memo.clean tests them)
+            if value in as_is or (len(value) <= short and value in known):
+                continue
+            done = clean_new(value, max_bytes)
+        elif kind is int or kind is float or kind is bool:  # numbers hold no secret
             continue
-        clean, count, cut = _clean_value(value, max_bytes, memo)
-        if clean is not value:
+        elif kind is JoinedText:  # a messages array (a plain str comes out of the memo)
+            done = clean_new(value, max_bytes)
+        else:
+            done = _clean_value(value, max_bytes, memo)
+        clean, count, cut = done
+        if clean is not value:  # a value set again keeps its key's place
             out[key] = clean
         secrets += count
         if cut:
@@ -428,7 +392,6 @@ def _clean_each(
 
 
 _NONE: frozenset[str] = frozenset()
-_NUMBERS = frozenset({int, float, bool})
 
 
 def clean_span(
