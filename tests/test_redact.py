@@ -516,13 +516,15 @@ def test_a_message_that_ends_in_an_assignment_leaves_the_next_message_whole():
 def test_a_message_text_is_scanned_once_not_again_in_its_quotes(monkeypatch):
     # A model call carries its input and output texts twice: inside the messages arrays
     # (in JSON quotes) and bare (the OpenInference copies, output.value); the quoted copy
-    # was scanned again on every call.
+    # was scanned again on every call. (A short array of one message is scanned whole, as
+    # a plain str: see the next test.)
     from staso_otel.span import build, redact
 
     scanned: list[str] = []
     real = redact.redact_text
     monkeypatch.setattr(redact, "redact_text", lambda t: scanned.append(t) or real(t))
-    prompt = "please deploy with token ghp_" + "Zx9" * 12
+    prompt = "please deploy with token ghp_" + "Zx9" * 12 + " and check the logs" * 30
+    answer = "Deployed; the log said password=Hunter2-and-more." + " All green." * 60
     span = build.chat_span(
         trace_id=1,
         span_id=2,
@@ -532,14 +534,27 @@ def test_a_message_text_is_scanned_once_not_again_in_its_quotes(monkeypatch):
         session_id="s-1",
         request_model="gpt-x",
         input_messages=prompt,
-        output="Deployed; the log said password=Hunter2-and-more.",
+        output=answer,
     )
     (clean,) = redact.redact_spans([span], 16384)
-    for text in (prompt, "Deployed; the log said password=Hunter2-and-more."):
+    for text in (prompt, answer):
         assert [t for t in scanned if text in t] == [text]  # once, and bare
     for key in ("gen_ai.input.messages", "gen_ai.output.messages"):
         assert "[REDACTED:" in clean.attributes[key] and json.loads(clean.attributes[key])
     assert clean == redact_span(span, 16384)
+
+
+def test_a_short_array_of_one_message_is_a_plain_text_redacted_whole():
+    # Its pieces cost more to keep and walk than a second scan of a short text.
+    from staso_otel.span import messages, redact
+
+    key = "ghp_" + "Zx9" * 12
+    short = messages.to_json([messages.Message("user", (messages.TextPart(f"use {key}"),))])
+    assert type(short) is str and json.loads(short)[0]["parts"][0]["content"] == f"use {key}"
+    clean, found, cut = redact.Memo().clean(short, 16384)
+    assert (found, cut) == (1, False) and key not in clean and json.loads(clean)
+    long = messages.to_json([messages.Message("user", (messages.TextPart("x" * 600),))])
+    assert type(long) is messages.JoinedText
 
 
 _ROLES = ("user", "assistant", "login", "mysql", "curl", "ssh login", 'a"b', "a\nb", "Login")
@@ -596,11 +611,12 @@ def test_a_messages_array_in_pieces_redacts_as_its_whole_text(spec):
 def test_a_role_a_rule_reads_on_from_keeps_its_message_whole():
     from staso_otel.span import messages
 
+    text = "t" * 600  # long: an array of one short message is a plain str
     for role, finish in (("login", None), ("user", " -p x"), ("curl", "stop")):
-        joined = messages.to_json([messages.Message(role, (messages.TextPart("t"),), finish)])
+        joined = messages.to_json([messages.Message(role, (messages.TextPart(text),), finish)])
         assert not joined.texts
-    apart = messages.to_json([messages.Message("user", (messages.TextPart("t"),), "stop")])
-    assert apart.texts == ((2, "t"),)
+    apart = messages.to_json([messages.Message("user", (messages.TextPart(text),), "stop")])
+    assert apart.texts == ((2, text),)
 
 
 @pytest.mark.parametrize(
@@ -716,8 +732,13 @@ def test_the_memo_gives_what_a_fresh_scan_gives_whatever_it_met_before(picks, bu
 
     memo = redact.Memo(budget=budget)
     for text, cap, as_messages in picks:
-        value = (
-            messages.to_json([messages.Message("user", (messages.TextPart(text),))])
+        value = (  # two messages: a messages array in pieces (JoinedText)
+            messages.to_json(
+                [
+                    messages.Message("user", (messages.TextPart(text),)),
+                    messages.Message("assistant", (messages.TextPart("ok"),)),
+                ]
+            )
             if as_messages
             else text
         )

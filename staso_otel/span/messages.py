@@ -234,11 +234,18 @@ def _text_message_json(m: Message) -> tuple[str, ...] | None:
     return ('{"role":' + _quote(role) + ',"parts":[' + ",".join(texts) + "]" + tail,)
 
 
-def to_json(messages: Sequence[Message]) -> JoinedText:
+# An array of one message this short is a plain str: redaction scanning its text twice (in
+# its quotes, and bare as output.value or an OpenInference copy) costs less than keeping
+# and walking its pieces (bench_api, in memory: 0.57x raw with the pieces, 0.60x without).
+_PLAIN_BELOW = 512
+
+
+def to_json(messages: Sequence[Message]) -> str:
     """`gen_ai.input.messages` / `gen_ai.output.messages`: one JSON array, the same text as
     `dumps([m.to_dict() for m in messages])`, kept as its messages for redaction: a piece
     each, or three where the message's one text stands apart, the text a piece of its own
-    that redaction looks up bare (JoinedText.texts)."""
+    that redaction looks up bare (JoinedText.texts). A short array of one message is a
+    plain str (see _PLAIN_BELOW)."""
     pieces = ["["]
     texts = []
     for i, m in enumerate(messages):
@@ -253,6 +260,8 @@ def to_json(messages: Sequence[Message]) -> JoinedText:
             texts.append((len(pieces) + 1, m.parts[0].content))  # type: ignore[union-attr]
             pieces += written
     pieces.append("]")
+    if len(messages) == 1 and sum(map(len, pieces)) < _PLAIN_BELOW:
+        return "".join(pieces)
     return JoinedText(pieces, texts)
 
 
