@@ -112,3 +112,12 @@ def test_a_chat_api_message_becomes_the_same_message_on_either_path(role, conten
     if isinstance(content, str):
         general["content"] = _Str(content)
     assert msgs.coerce([item], "user") == msgs.coerce([general], "user")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MESSAGE, min_size=1, max_size=3))
+def test_the_answer_text_is_the_messages_text_unless_a_tool_is_called(messages):
+    # output.value: the texts joined, or None (the JSON goes there) when a tool is called
+    calls = any(isinstance(p, msgs.ToolCallPart) for m in messages for p in m.parts)
+    expected = None if calls else "\n".join(m.text for m in messages)
+    assert msgs.answer_text(messages) == expected

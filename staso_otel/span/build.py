@@ -546,9 +546,9 @@ def _message_attrs(
             outputs = [*outputs[:-1], Message(last.role, last.parts, finish_reasons[-1])]
         attrs[sc.GEN_AI_OUTPUT_MESSAGES] = msgs.to_json(outputs)
         attrs.update(msgs.openinference_attributes(sc.LLM_OUTPUT_MESSAGES, outputs))
-        calls = any(isinstance(p, msgs.ToolCallPart) for m in outputs for p in m.parts)
-        if not calls:
-            attrs[sc.OUTPUT_VALUE] = "\n".join(m.text for m in outputs)
+        answer = msgs.answer_text(outputs)
+        if answer is not None:
+            attrs[sc.OUTPUT_VALUE] = answer
             attrs[sc.OUTPUT_MIME_TYPE] = sc.MIME_TEXT
         else:
             attrs[sc.OUTPUT_VALUE] = attrs[sc.GEN_AI_OUTPUT_MESSAGES]

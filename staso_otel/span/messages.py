@@ -28,6 +28,7 @@ __all__ = [
     "TextPart",
     "ToolCallPart",
     "ToolCallResponsePart",
+    "answer_text",
     "arguments_value",
     "coerce",
     "dumps",
@@ -270,10 +271,23 @@ def parts_json(parts: Sequence[Part]) -> str:
     return dumps([p.to_dict() for p in parts])
 
 
+def answer_text(messages: Sequence[Message]) -> str | None:
+    """The model's answer as text (`output.value`), or None when it called a tool."""
+    if len(messages) == 1 and len(parts := messages[0].parts) == 1 and type(parts[0]) is TextPart:
+        return parts[0].content  # most answers: one text
+    if any(isinstance(p, ToolCallPart) for m in messages for p in m.parts):
+        return None
+    return "\n".join(m.text for m in messages)
+
+
 def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str | None]]:
     """OpenInference's messages: one per tool response (a tool message answers one call)."""
     flat: list[tuple[str, Message, str | None]] = []
     for m in messages:
+        parts = m.parts
+        if len(parts) == 1 and type(parts[0]) is TextPart:  # most messages: one text
+            flat.append((m.role, m, None))
+            continue
         responses = [p for p in m.parts if isinstance(p, ToolCallResponsePart)]
         if not responses:
             flat.append((m.role, m, None))
