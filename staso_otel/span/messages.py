@@ -141,8 +141,8 @@ def _from_dict(item: dict) -> Message:
         return Message(role, (TextPart(content),) if content else ())
     role = str(role)
     if role == sc.ROLE_TOOL:
-        return Message(role, (ToolCallResponsePart(item.get("tool_call_id"), item.get("content")),))
-    parts = _parts_of(item.get("content"))
+        return Message(role, (ToolCallResponsePart(item.get("tool_call_id"), content),))
+    parts = _parts_of(content)
     for call in item.get("tool_calls") or []:
         if isinstance(call, dict):
             fn = call.get("function") if isinstance(call.get("function"), dict) else call
@@ -288,7 +288,7 @@ def _flat_messages(messages: Sequence[Message]) -> list[tuple[str, Message, str 
         if len(parts) == 1 and type(parts[0]) is TextPart:  # most messages: one text
             flat.append((m.role, m, None))
             continue
-        responses = [p for p in m.parts if isinstance(p, ToolCallResponsePart)]
+        responses = [p for p in parts if isinstance(p, ToolCallResponsePart)]
         if not responses:
             flat.append((m.role, m, None))
             continue

@@ -199,7 +199,7 @@ class Memo:
     def as_is(self, max_bytes: int) -> set[str]:
         """The texts known to come out of redaction and `max_bytes` unchanged (a live
         view: for a caller that tests many texts, before it calls `clean`). A text short
-        for the cap may be in `known_clean` alone until `clean` meets it under this cap."""
+        for the cap may be in `known_clean` alone: such a caller tests it there too."""
         return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
@@ -231,14 +231,9 @@ class Memo:
                 return capped, uncut[1], cut
             found, count = redact_text(text)  # _clean_text's fast path, without its call
             if not count:  # the common case: clean under any cap it is short for
-                size = len(text) if max_bytes <= 0 else 2 * len(text)
-                if self._used + size > self.budget:
-                    self._let_go()
-                if size <= self.budget:
-                    self.known_clean.add(text)
-                    if max_bytes > 0:
-                        self._as_is[max_bytes].add(text)
-                    self._used += size
+                self._keep(self.known_clean, text, len(text))
+                if max_bytes > 0:
+                    self._keep(self._as_is[max_bytes], text, len(text))
                 return text, 0, False
             uncut = (found, count, False)  # the result under cap 0, kept for every cap
             self._keep(self._done[0], text, len(text) + len(found), uncut)
@@ -430,7 +425,7 @@ def clean_parts(
         name, found, _ = _clean_text(name, 0)
         secrets += found
     elif name not in memo.known_clean:
-        name, found, _ = memo.clean(name, 0)
+        name, found, _ = memo.clean_new(name, 0)
         secrets += found
     if secrets:
         attributes[semconv.STASO_REDACTED] = secrets + int(
