@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import example, given, settings
@@ -11,6 +12,7 @@ from secrets_corpus import FORMATS, KEYED_FORMATS, LOOKALIKES, needles
 from secrets_corpus import SECRETS as CORPUS
 
 from staso_otel import semconv
+from staso_otel.span import secrets
 from staso_otel.span.model import SpanData, SpanEvent
 from staso_otel.span.redact import cap_text, redact_span, redact_text
 
@@ -320,6 +322,26 @@ def test_short_text_finds_every_word_rule_secret():
     for text, secret in short.items():
         out, count = redact_text(text)
         assert secret not in out and count >= 1, text
+
+
+def _gate_texts(gate: bytes) -> st.SearchStrategy[bytes]:
+    # text a gate matches once lower-cased, as _suspect sees it
+    pattern = re.compile(gate)
+    return st.from_regex(pattern).map(bytes.lower).filter(lambda low: pattern.search(low))
+
+
+@pytest.mark.parametrize("gate", [gate for _, gate, _ in secrets.WORDS], ids=lambda g: g[:12])
+def test_every_gates_match_holds_one_of_the_hints(gate):
+    # _suspect asks for the gates only where a hint is: a gate whose matches can miss every
+    # hint would let its secrets through on short text
+    hints = re.compile(secrets._HINTS)
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(_gate_texts(gate))
+    def holds_a_hint(low: bytes) -> None:
+        assert hints.search(low), low
+
+    holds_a_hint()
 
 
 _FRAGMENTS = [
