@@ -776,15 +776,21 @@ def test_the_memo_gives_what_a_fresh_scan_gives_whatever_it_met_before(picks, bu
     assert kept <= budget
 
 
-def test_cleaning_attributes_in_place_matches_a_copy_and_keeps_their_order():
+def test_a_scope_is_cleaned_in_place_as_a_span_is_and_keeps_its_order():
+    import decimal
+
     from staso_otel.span import messages, redact
 
     key = "ghp_" + "Zx9" * 12
     array = messages.to_json([messages.Message("user", (messages.TextPart(f"use {key}"),))])
     attrs = {"a": "plain", "b": f"token {key}", "c": 3, "d": ("x", key), "e": array, "f": "y" * 99}
-    copy, copied_secrets, copied_cuts = redact.clean_attributes(dict(attrs), 64, redact.Memo())
+    span = SpanData(1, 2, None, f"run {key}", semconv.KIND_INTERNAL, 0, 1, dict(attrs))
+    name, copy, _, _ = redact.clean_span(span, 64, redact.Memo())
     own = dict(attrs)
-    same, secrets, cuts = redact.clean_attributes(own, 64, redact.Memo(), in_place=True)
-    assert same is own and same == copy and list(same) == list(attrs)
-    assert (secrets, cuts) == (copied_secrets, copied_cuts) == (3, ["e", "f"])
-    assert type(same["e"]) is str and key not in repr(same)
+    same_name, same, _, plain = redact.clean_scope(f"run {key}", own, None, 64, redact.Memo())
+    assert same is own and same == copy and list(same) == list(copy) and same_name == name
+    assert same[semconv.STASO_REDACTED] == 4 and same[semconv.STASO_TRUNCATED] == ("e", "f")
+    assert type(same["e"]) is str and key not in repr(same) + same_name
+    assert plain  # every value a str, int or tuple: the SDK need not look at them again
+    odd = redact.clean_scope("n", {"a": "x", "b": decimal.Decimal(1)}, None, 64, redact.Memo())
+    assert odd[3] is False

@@ -8,7 +8,9 @@ copies the mapping twice, which made up a third of a library span's cost. So on 
 SDK's own span, with no value length limit and room under its count limit, they go
 straight into its attribute map, under its locks, exactly where `set_attributes` would
 put them (a key set again moves to the end); anything else (a value of another type,
-limits that apply, an ended span, another SDK) takes `set_attributes` itself.
+limits that apply, an ended span, another SDK) takes `set_attributes` itself. The types
+are looked at once: redaction, which reads every value anyway, says whether each is of
+PLAIN_TYPES (`redact.clean_scope`), and only a tool's facts bring keys of the caller's.
 """
 
 from __future__ import annotations
@@ -19,17 +21,19 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Span as SdkSpan
 
-_PLAIN = frozenset({str, int, float, bool, tuple})
+from staso_otel.span.model import PLAIN_TYPES
+
 _KEY = frozenset({str})
+
+
+def plain_keys(attributes: Mapping[Any, Any]) -> bool:
+    """Whether every key is a non-empty str, as the SDK keeps it."""
+    return _KEY.issuperset(map(type, attributes)) and "" not in attributes
 
 
 def _plain(attributes: Mapping[str, Any]) -> bool:
     # map(type, ...) into issuperset: the types are looked at in C, not in a Python loop
-    return (
-        _PLAIN.issuperset(map(type, attributes.values()))
-        and _KEY.issuperset(map(type, attributes))
-        and "" not in attributes
-    )
+    return PLAIN_TYPES.issuperset(map(type, attributes.values())) and plain_keys(attributes)
 
 
 def _direct(span: Any, store: BoundedAttributes, attributes: Mapping[str, Any]) -> bool:
@@ -54,14 +58,16 @@ def _direct(span: Any, store: BoundedAttributes, attributes: Mapping[str, Any]) 
     return True
 
 
-def set_attributes(span: Any, attributes: Mapping[str, Any]) -> None:
+def set_attributes(span: Any, attributes: Mapping[str, Any], *, checked: bool = False) -> None:
     """`span.set_attributes(attributes)`, without the SDK's second check of values
-    staso made (see the module doc for when it takes the SDK's own path)."""
+    staso made (see the module doc for when it takes the SDK's own path). `checked`: the
+    caller knows every key is a non-empty str and every value of PLAIN_TYPES (a
+    scope's cleaned attributes: redact.clean_scope), so they are not looked at again."""
     store = getattr(span, "_attributes", None)
     if (
         isinstance(span, SdkSpan)
         and type(store) is BoundedAttributes
-        and _plain(attributes)
+        and (checked or _plain(attributes))
         and _direct(span, store, attributes)
     ):
         return

@@ -23,13 +23,13 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from staso_otel import log, semconv
-from staso_otel.api.attributes import set_attributes
+from staso_otel.api.attributes import plain_keys, set_attributes
 from staso_otel.api.config import Tracing, current
 from staso_otel.api.nested import CURRENT_TURN, NestedState
 from staso_otel.api.toolcalls import PendingToolCalls
 from staso_otel.span import build
 from staso_otel.span import messages as msgs
-from staso_otel.span.redact import clean_parts
+from staso_otel.span.redact import clean_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NO_USAGE = build.Usage()  # a turn's total before its first call (immutable: one for all)
@@ -62,6 +62,11 @@ class _Scope:
 
     def _on_exit(self) -> None:
         pass
+
+    def _plain_keys(self) -> bool:
+        """Whether every key of the span is a non-empty str: the builders' own are, and
+        only a scope that passes keys of the caller's says otherwise."""
+        return True
 
     # -- protocol -------------------------------------------------------------------------
     @property
@@ -119,19 +124,16 @@ class _Scope:
                 tracing.capture_content,
             )
         )
-        # a scope's span has no events; its ids and times are the live span's own
-        name, attributes, _, description = clean_parts(
+        name, attributes, description, plain = clean_scope(
             closed.name,
             closed.attributes,
-            (),
             closed.status_description,
             tracing.max_attribute_bytes,
             tracing.memo,
-            in_place=True,  # the builder's own dict, made for this span alone
         )
         if name != self._started_as:
             span.update_name(name)
-        set_attributes(span, attributes)
+        set_attributes(span, attributes, checked=plain and self._plain_keys())
         if closed.status == semconv.STATUS_ERROR:
             span.set_status(Status(StatusCode.ERROR, description))
         span.end(end_time=end_ns)
@@ -344,6 +346,9 @@ class ToolCall(_Scope):
 
     def _name(self) -> str:
         return semconv.span_name(semconv.OP_EXECUTE_TOOL, self.name)
+
+    def _plain_keys(self) -> bool:
+        return not self.facts or plain_keys(self.facts)
 
     def _on_enter(self) -> None:
         turn = _TURN.get()

@@ -82,7 +82,8 @@ CONTENT_PREFIXES: tuple[str, ...] = (sc.LLM_INPUT_MESSAGES + ".", sc.LLM_OUTPUT_
 
 
 def is_content_key(key: str) -> bool:
-    return key in CONTENT_KEYS or key.startswith(CONTENT_PREFIXES)
+    # a tool's facts may come with a key of another type (the SDK drops it later)
+    return key in CONTENT_KEYS or (type(key) is str and key.startswith(CONTENT_PREFIXES))
 
 
 @dataclass(frozen=True, slots=True)

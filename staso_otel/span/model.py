@@ -15,6 +15,9 @@ from typing import Any
 from staso_otel import semconv
 
 AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int] | Sequence[float]
+# the types of the values the builders make (a sequence as a tuple): an SDK span stores
+# them as it is given them (api/attributes.py)
+PLAIN_TYPES: frozenset[type] = frozenset({str, int, float, bool, tuple})
 
 
 class JoinedText(str):

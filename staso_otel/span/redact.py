@@ -15,14 +15,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from staso_otel import semconv
-from staso_otel.span.model import JoinedText, SpanData, SpanEvent
+from staso_otel.span.model import PLAIN_TYPES, JoinedText, SpanData, SpanEvent
 from staso_otel.span.secrets import redact_text
 
 __all__ = [
     "TRUNCATION_MARK",
     "cap_text",
     "clean_attributes",
-    "clean_parts",
+    "clean_scope",
     "clean_span",
     "redact_span",
     "redact_spans",
@@ -348,22 +348,26 @@ def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[
 
 
 def clean_attributes(
-    attributes: Mapping[str, Any],
-    max_bytes: int,
-    memo: Memo | None = None,
-    *,
-    in_place: bool = False,
+    attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None = None
 ) -> tuple[dict[str, Any], int, list[str]]:
-    """Redact and cap every string attribute; returns (attributes, secrets, cut keys).
-    `in_place`: `attributes` is a dict of the caller's own, changed where a value does
-    (the library's scopes, which build one per span), instead of a new one."""
-    out: dict[str, Any] = attributes if in_place else dict(attributes)  # type: ignore[assignment]
+    """Redact and cap every string attribute; returns (attributes, secrets, cut keys)."""
+    out = dict(attributes)
+    secrets, cut_keys, _ = _clean_into(out, attributes, max_bytes, memo)
+    return out, secrets, cut_keys
+
+
+def _clean_into(
+    out: dict[str, Any], attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None
+) -> tuple[int, list[str], bool]:
+    """clean_attributes into `out`; returns (secrets, cut keys, whether every value is of
+    a type in PLAIN_TYPES)."""
     as_is = memo.as_is(max_bytes) if memo is not None else _NONE
     known = memo.known_clean if memo is not None else _NONE
     clean_new = memo.clean_new if memo is not None else _clean_text
     short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
     secrets = 0
     cut_keys: list[str] = []
+    plain = True
     for key, value in attributes.items():
         kind = type(value)
         if kind is str:
@@ -375,15 +379,17 @@ def clean_attributes(
             continue
         elif kind is JoinedText:  # a messages array (a plain str comes out of the memo)
             done = clean_new(value, max_bytes)
+            plain = plain and type(done[0]) is str
         else:
             done = _clean_value(value, max_bytes, memo)
+            plain = plain and type(done[0]) in PLAIN_TYPES
         clean, count, cut = done
         if clean is not value:  # a value set again keeps its key's place
             out[key] = clean
         secrets += count
         if cut:
             cut_keys.append(key)
-    return out, secrets, cut_keys
+    return secrets, cut_keys, plain
 
 
 _NONE: frozenset[str] = frozenset()
@@ -394,29 +400,45 @@ def clean_span(
 ) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
     """What `redact_span` makes of a span, as (name, attributes, events, status
     description)."""
-    return clean_parts(
-        span.name, span.attributes, span.events, span.status_description, max_bytes, memo
+    attributes, secrets, cut_keys = clean_attributes(span.attributes, max_bytes, memo)
+    events = []
+    for event in span.events:
+        ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
+        events.append(SpanEvent(event.name, event.time_ns, ev_attrs))
+        secrets += found
+    name, description = _counted(
+        span.name, attributes, secrets, cut_keys, span.status_description, max_bytes, memo
     )
+    return name, attributes, tuple(events), description
 
 
-def clean_parts(
+def clean_scope(
     name: str,
-    attributes: Mapping[str, Any],
-    events: Iterable[SpanEvent],
+    attributes: dict[str, Any],
     description: str | None,
     max_bytes: int,
-    memo: Memo | None = None,
-    *,
-    in_place: bool = False,
-) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
-    """`clean_span` of a span given by its parts: for a caller that sets them on a live
-    span and makes no SpanData (the library API). `in_place`: see clean_attributes."""
-    attributes, secrets, cut_keys = clean_attributes(attributes, max_bytes, memo, in_place=in_place)
-    cleaned = []
-    for event in events:
-        ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
-        cleaned.append(SpanEvent(event.name, event.time_ns, ev_attrs))
-        secrets += found
+    memo: Memo,
+) -> tuple[str, dict[str, Any], str | None, bool]:
+    """`clean_span` of a library scope's span, given by its parts (it has no events and no
+    SpanData), in place in `attributes`, the builder's own dict made for it. Returns
+    (name, attributes, status description, whether every value is a str, int, float, bool
+    or tuple: what the SDK stores as it is given)."""
+    secrets, cut_keys, plain = _clean_into(attributes, attributes, max_bytes, memo)
+    name, description = _counted(name, attributes, secrets, cut_keys, description, max_bytes, memo)
+    return name, attributes, description, plain
+
+
+def _counted(
+    name: str,
+    attributes: dict[str, Any],
+    secrets: int,
+    cut_keys: list[str],
+    description: str | None,
+    max_bytes: int,
+    memo: Memo | None,
+) -> tuple[str, str | None]:
+    """The name and status description cleaned, and what was replaced and cut counted in
+    the cleaned attributes."""
     if description:
         description, found, _ = _clean_value(description, min(max_bytes, 4096) or 4096, memo)
         secrets += found
@@ -433,7 +455,7 @@ def clean_parts(
         )
     if cut_keys:
         attributes[semconv.STASO_TRUNCATED] = tuple(sorted(cut_keys))
-    return name, attributes, tuple(cleaned), description
+    return name, description
 
 
 def redact_span(span: SpanData, max_bytes: int, memo: Memo | None = None) -> SpanData:
