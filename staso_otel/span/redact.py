@@ -197,22 +197,21 @@ class Memo:
         self.known_clean: set[str] = self._as_is[0]
 
     def as_is(self, max_bytes: int) -> set[str]:
-        """The texts known to come out of redaction and `max_bytes` unchanged (a live
-        view: for a caller that tests many texts, before it calls `clean`). A text short
-        for the cap may be in `known_clean` alone: such a caller tests it there too."""
+        """The texts over a quarter of `max_bytes` known to come out of redaction and the
+        cap unchanged (a live view: for a caller that tests many texts, before it calls
+        `clean`); a shorter one is known clean in `known_clean`."""
         return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
         """What `_clean_text` makes of `text` under `max_bytes`, as (text, secrets, cut)."""
-        if text in self._as_is[max_bytes]:
-            return _plain(text), 0, False
-        if max_bytes > 0 and len(text) <= max_bytes // 4 and text in self.known_clean:
+        short = max_bytes <= 0 or len(text) <= max_bytes // 4
+        if text in (self.known_clean if short else self._as_is[max_bytes]):
             return _plain(text), 0, False
         return self.clean_new(text, max_bytes)
 
     def clean_new(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
-        """`clean` of a text the caller found in neither `as_is(max_bytes)` nor, short
-        for the cap, in `known_clean`."""
+        """`clean` of a text the caller did not find known: in `known_clean` if it is
+        short for the cap, else in `as_is(max_bytes)`."""
         short = max_bytes <= 0 or len(text) <= max_bytes // 4  # _clean_text's fast path
         if type(text) is JoinedText:
             if short:  # not kept whole (see the class doc)
@@ -232,8 +231,6 @@ class Memo:
             found, count = redact_text(text)  # _clean_text's fast path, without its call
             if not count:  # the common case: clean under any cap it is short for
                 self._keep(self.known_clean, text, len(text))
-                if max_bytes > 0:
-                    self._keep(self._as_is[max_bytes], text, len(text))
                 return text, 0, False
             uncut = (found, count, False)  # the result under cap 0, kept for every cap
             self._keep(self._done[0], text, len(text) + len(found), uncut)
@@ -372,7 +369,10 @@ def _clean_into(
         kind = type(value)
         if kind is str:
             # the common hits, tested here without a call (as Memo.clean tests them)
-            if value in as_is or (len(value) <= short and value in known):
+            if len(value) <= short:
+                if value in known:
+                    continue
+            elif value in as_is:
                 continue
             done = clean_new(value, max_bytes)
         elif kind is int or kind is float or kind is bool:  # numbers hold no secret
