@@ -537,7 +537,7 @@ def _message_attrs(
         # Not also as input.value: every backend reads one of these two, and a call's
         # input can be the largest thing on the span (each copy costs the size cap again).
         attrs[sc.GEN_AI_INPUT_MESSAGES] = msgs.to_json(inputs)
-        attrs.update(msgs.openinference_attributes(sc.LLM_INPUT_MESSAGES, inputs))
+        msgs.openinference_attributes(sc.LLM_INPUT_MESSAGES, inputs, attrs)
     if instructions:
         attrs[sc.GEN_AI_SYSTEM_INSTRUCTIONS] = msgs.parts_json(instructions)
     if outputs:
@@ -546,7 +546,7 @@ def _message_attrs(
             last = outputs[-1]
             outputs = [*outputs[:-1], Message(last.role, last.parts, finish_reasons[-1])]
         attrs[sc.GEN_AI_OUTPUT_MESSAGES] = msgs.to_json(outputs)
-        attrs.update(msgs.openinference_attributes(sc.LLM_OUTPUT_MESSAGES, outputs))
+        msgs.openinference_attributes(sc.LLM_OUTPUT_MESSAGES, outputs, attrs)
         answer = msgs.answer_text(outputs)
         if answer is not None:
             attrs[sc.OUTPUT_VALUE] = answer

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 import orjson
 
@@ -247,22 +248,29 @@ def to_json(messages: Sequence[Message]) -> str:
     each, or three where the message's one text stands apart, the text a piece of its own
     that redaction looks up bare (JoinedText.texts). A short array of one message is a
     plain str (see _PLAIN_BELOW)."""
+    if len(messages) == 1:  # most calls: one message, most often one short text
+        written = _message_pieces(messages[0])
+        if sum(map(len, written)) < _PLAIN_BELOW - 2:
+            return "[" + "".join(written) + "]"
+        return _joined_array(messages, (written,))
+    return _joined_array(messages, [_message_pieces(m) for m in messages])
+
+
+def _message_pieces(m: Message) -> tuple[str, ...]:
+    """One message's JSON: three pieces where its text stands apart, else one."""
+    return _text_message_json(m) or (dumps(m.to_dict()),)
+
+
+def _joined_array(messages: Sequence[Message], written: Sequence[tuple[str, ...]]) -> JoinedText:
     pieces = ["["]
     texts = []
-    for i, m in enumerate(messages):
+    for i, (m, mine) in enumerate(zip(messages, written, strict=True)):
         if i:
             pieces.append(",")
-        written = _text_message_json(m)
-        if written is None:
-            pieces.append(dumps(m.to_dict()))
-        elif len(written) == 1:
-            pieces.append(written[0])
-        else:
+        if len(mine) > 1:
             texts.append((len(pieces) + 1, m.parts[0].content))  # type: ignore[union-attr]
-            pieces += written
+        pieces += mine
     pieces.append("]")
-    if len(messages) == 1 and sum(map(len, pieces)) < _PLAIN_BELOW:
-        return "".join(pieces)
     return JoinedText(pieces, texts)
 
 
@@ -304,10 +312,13 @@ def _message_keys(prefix: str, i: int) -> tuple[str, str]:
     return f"{prefix}.{i}.{sc.OI_MESSAGE_ROLE}", f"{prefix}.{i}.{sc.OI_MESSAGE_CONTENT}"
 
 
-def openinference_attributes(prefix: str, messages: Sequence[Message]) -> dict[str, str]:
+def openinference_attributes(
+    prefix: str, messages: Sequence[Message], into: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`{prefix}.{i}.message.role`, `.message.content`, `.message.tool_call_id`,
-    `.message.tool_calls.{j}.tool_call.id|function.name|function.arguments`."""
-    attrs: dict[str, str] = {}
+    `.message.tool_calls.{j}.tool_call.id|function.name|function.arguments`; set in `into`
+    when given (a builder's attributes), else in a new dict."""
+    attrs: dict[str, Any] = {} if into is None else into
     for i, (role, message, call_id) in enumerate(_flat_messages(messages)[:MAX_FLAT_MESSAGES]):
         role_key, content_key = _message_keys(prefix, i)
         attrs[role_key] = role
