@@ -176,7 +176,7 @@ class Memo:
     session id, cwd and model on every span of a session, a tool's arguments as both
     `gen_ai.tool.call.arguments` and `input.value`, the same system prompt in every
     chat span and session) is looked up instead of scanned again. Most texts come out as
-    they went in: those are kept as a set per cap (`as_is`: one membership test, and no
+    they went in: those are kept as a set per cap (`_as_is`: one membership test, and no
     result to keep), the others with their result. A short text (a quarter of the cap at
     most, which `_clean_text` never cuts) comes out of every cap as it comes out of cap
     0, where it is kept: clean in `known_clean` (cap 0's set), or with its secrets
@@ -193,14 +193,8 @@ class Memo:
         self._as_is: defaultdict[int, set[str]] = defaultdict(set)
         self._done: defaultdict[int, dict[str, tuple[str, int, bool]]] = defaultdict(dict)
         self._used = 0
-        # the texts redaction leaves as they are (`as_is(0)`: cleared in place, never replaced)
+        # the texts redaction leaves as they are (`_as_is[0]`: cleared in place, never replaced)
         self.known_clean: set[str] = self._as_is[0]
-
-    def as_is(self, max_bytes: int) -> set[str]:
-        """The texts over a quarter of `max_bytes` known to come out of redaction and the
-        cap unchanged (a live view: for a caller that tests many texts, before it calls
-        `clean`); a shorter one is known clean in `known_clean`."""
-        return self._as_is[max_bytes]
 
     def clean(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
         """What `_clean_text` makes of `text` under `max_bytes`, as (text, secrets, cut)."""
@@ -211,7 +205,7 @@ class Memo:
 
     def clean_new(self, text: str, max_bytes: int) -> tuple[str, int, bool]:
         """`clean` of a text the caller did not find known: in `known_clean` if it is
-        short for the cap, else in `as_is(max_bytes)`."""
+        short for the cap, else in its cap's set of texts left as they are."""
         short = max_bytes <= 0 or len(text) <= max_bytes // 4  # _clean_text's fast path
         if type(text) is JoinedText:
             if short:  # not kept whole (see the class doc)
@@ -232,13 +226,70 @@ class Memo:
             if not count:  # the common case: clean under any cap it is short for
                 self._keep(self.known_clean, text, len(text))
                 return text, 0, False
-            uncut = (found, count, False)  # the result under cap 0, kept for every cap
-            self._keep(self._done[0], text, len(text) + len(found), uncut)
-            if max_bytes <= 0:
-                return uncut
-            capped, cut = cap_text(found, max_bytes)  # a marker may be longer than its secret
-            return capped, count, cut
+            return self._replaced(text, found, count, max_bytes)
         return self._cleaned(text, max_bytes)
+
+    def _replaced(self, text: str, found: str, count: int, max_bytes: int) -> tuple[str, int, bool]:
+        """A short text whose `count` secrets redact_text replaced (`found`): kept as its
+        result under cap 0, which holds for every cap, and the cap applied."""
+        uncut = (found, count, False)
+        self._keep(self._done[0], text, len(text) + len(found), uncut)
+        if max_bytes <= 0:
+            return uncut
+        capped, cut = cap_text(found, max_bytes)  # a marker may be longer than its secret
+        return capped, count, cut
+
+    def clean_into(
+        self, out: dict[str, Any], attributes: Mapping[str, Any], max_bytes: int
+    ) -> tuple[int, list[str], bool]:
+        """`clean` of every string attribute of `attributes`, into `out` (which may be
+        `attributes` itself: a value that changes is set again, in its key's place).
+        Returns (secrets replaced, keys cut, whether every value is of PLAIN_TYPES). The
+        known texts are asked for here without a call, and a new short text that comes
+        out clean (the commonest case after them) is scanned and kept here too."""
+        as_is = self._as_is[max_bytes]
+        known = self.known_clean
+        replaced = self._done[0]
+        clean_new = self.clean_new
+        short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
+        secrets = 0
+        cut_keys: list[str] = []
+        plain = True
+        for key, value in attributes.items():
+            kind = type(value)
+            if kind is str:
+                if len(value) > short:
+                    if value in as_is:
+                        continue
+                    done = clean_new(value, max_bytes)
+                elif value in known:
+                    continue
+                elif value in replaced:
+                    done = clean_new(value, max_bytes)
+                else:  # clean_new's short path, without its call
+                    found, count = redact_text(value)
+                    if not count:
+                        known.add(value)  # as clean_new keeps it (the budget: below)
+                        self._used += len(value)
+                        continue
+                    done = self._replaced(value, found, count, max_bytes)
+            elif kind is int or kind is float or kind is bool:  # numbers hold no secret
+                continue
+            elif kind is JoinedText:  # a messages array (a plain str comes out of the memo)
+                done = clean_new(value, max_bytes)
+                plain = plain and type(done[0]) is str
+            else:
+                done = _clean_value(value, max_bytes, self)
+                plain = plain and type(done[0]) in PLAIN_TYPES
+            clean, count, cut = done
+            if clean is not value:  # a value set again keeps its key's place
+                out[key] = clean
+            secrets += count
+            if cut:
+                cut_keys.append(key)
+        if self._used > self.budget:  # over by one span's new texts at most
+            self._let_go()
+        return secrets, cut_keys, plain
 
     def _cleaned(
         self, text: str, max_bytes: int, scan: Callable[[str], tuple[str, int]] | None = None
@@ -328,9 +379,9 @@ def _plain(text: str) -> str:
     return text if type(text) is str else str.__str__(text)
 
 
-def _clean_value(value: Any, max_bytes: int, memo: Memo | None = None) -> tuple[Any, int, bool]:
+def _clean_value(value: Any, max_bytes: int, memo: Memo) -> tuple[Any, int, bool]:
     if isinstance(value, str):
-        return _clean_text(value, max_bytes) if memo is None else memo.clean(value, max_bytes)
+        return memo.clean(value, max_bytes)
     if isinstance(value, (list, tuple)) and value and isinstance(value[0], str):
         items = []
         total = 0
@@ -349,50 +400,8 @@ def clean_attributes(
 ) -> tuple[dict[str, Any], int, list[str]]:
     """Redact and cap every string attribute; returns (attributes, secrets, cut keys)."""
     out = dict(attributes)
-    secrets, cut_keys, _ = _clean_into(out, attributes, max_bytes, memo)
+    secrets, cut_keys, _ = (memo or Memo()).clean_into(out, attributes, max_bytes)
     return out, secrets, cut_keys
-
-
-def _clean_into(
-    out: dict[str, Any], attributes: Mapping[str, Any], max_bytes: int, memo: Memo | None
-) -> tuple[int, list[str], bool]:
-    """clean_attributes into `out`; returns (secrets, cut keys, whether every value is of
-    a type in PLAIN_TYPES)."""
-    as_is = memo.as_is(max_bytes) if memo is not None else _NONE
-    known = memo.known_clean if memo is not None else _NONE
-    clean_new = memo.clean_new if memo is not None else _clean_text
-    short = max_bytes // 4 if max_bytes > 0 else sys.maxsize
-    secrets = 0
-    cut_keys: list[str] = []
-    plain = True
-    for key, value in attributes.items():
-        kind = type(value)
-        if kind is str:
-            # the common hits, tested here without a call (as Memo.clean tests them)
-            if len(value) <= short:
-                if value in known:
-                    continue
-            elif value in as_is:
-                continue
-            done = clean_new(value, max_bytes)
-        elif kind is int or kind is float or kind is bool:  # numbers hold no secret
-            continue
-        elif kind is JoinedText:  # a messages array (a plain str comes out of the memo)
-            done = clean_new(value, max_bytes)
-            plain = plain and type(done[0]) is str
-        else:
-            done = _clean_value(value, max_bytes, memo)
-            plain = plain and type(done[0]) in PLAIN_TYPES
-        clean, count, cut = done
-        if clean is not value:  # a value set again keeps its key's place
-            out[key] = clean
-        secrets += count
-        if cut:
-            cut_keys.append(key)
-    return secrets, cut_keys, plain
-
-
-_NONE: frozenset[str] = frozenset()
 
 
 def clean_span(
@@ -400,7 +409,9 @@ def clean_span(
 ) -> tuple[str, dict[str, Any], tuple[SpanEvent, ...], str | None]:
     """What `redact_span` makes of a span, as (name, attributes, events, status
     description)."""
-    attributes, secrets, cut_keys = clean_attributes(span.attributes, max_bytes, memo)
+    memo = memo or Memo()
+    attributes = dict(span.attributes)
+    secrets, cut_keys, _ = memo.clean_into(attributes, span.attributes, max_bytes)
     events = []
     for event in span.events:
         ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
@@ -423,7 +434,7 @@ def clean_scope(
     SpanData), in place in `attributes`, the builder's own dict made for it. Returns
     (name, attributes, status description, whether every value is a str, int, float, bool
     or tuple: what the SDK stores as it is given)."""
-    secrets, cut_keys, plain = _clean_into(attributes, attributes, max_bytes, memo)
+    secrets, cut_keys, plain = memo.clean_into(attributes, attributes, max_bytes)
     name, description = _counted(name, attributes, secrets, cut_keys, description, max_bytes, memo)
     return name, attributes, description, plain
 
@@ -435,7 +446,7 @@ def _counted(
     cut_keys: list[str],
     description: str | None,
     max_bytes: int,
-    memo: Memo | None,
+    memo: Memo,
 ) -> tuple[str, str | None]:
     """The name and status description cleaned, and what was replaced and cut counted in
     the cleaned attributes."""
@@ -443,10 +454,7 @@ def _counted(
         description, found, _ = _clean_value(description, min(max_bytes, 4096) or 4096, memo)
         secrets += found
     # 0: redacted, never cut; a span's name is most often one met before, known clean
-    if memo is None:
-        name, found, _ = _clean_text(name, 0)
-        secrets += found
-    elif name not in memo.known_clean:
+    if name not in memo.known_clean:
         name, found, _ = memo.clean_new(name, 0)
         secrets += found
     if secrets:
