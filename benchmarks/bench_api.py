@@ -23,16 +23,25 @@ work of a shared machine counts for neither side; the wall-clock ratio is printe
 it, and the load average. Runs in a wheel-installed venv (benchmarks/wheel_venv.py).
 Target: >= 0.7x raw. Exits 1 when missed.
 
+`--against REV [REV ...]` asks instead whether a change made the library faster: the
+in-memory ratio of this checkout's `staso_otel` and of each REV's (from `git archive`),
+each source tree on PYTHONPATH over the same wheel venv, the trees alternated round after
+round (`--rounds`) so a slow minute slows them all; it prints each tree's median.
+
     .venv/bin/python benchmarks/bench_api.py [--turns 300] [--blocks 11]
+    .venv/bin/python benchmarks/bench_api.py --against HEAD~3 [--rounds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -165,12 +174,16 @@ print(json.dumps({
 )
 
 
-def measure(mode: str, turns: int, blocks: int, plan: Path) -> dict:
+def measure(mode: str, turns: int, blocks: int, plan: Path, source: Path | None = None) -> dict:
+    """One run in the wheel venv; `source`: a directory holding a `staso_otel` to measure
+    instead of the installed one."""
     receiver = Receiver().start() if mode == "receiver" else None
     endpoint = receiver.endpoint if receiver else "http://127.0.0.1:9/v1/traces"
     try:
         with tempfile.TemporaryDirectory(prefix="staso-bench-api-") as tmp:
             env = {"STASO_HOME": str(Path(tmp) / "staso"), "HOME": tmp, "PATH": "/usr/bin:/bin"}
+            if source is not None:
+                env["PYTHONPATH"] = str(source)
             out = subprocess.run(
                 [
                     wheel_venv.python(),
@@ -205,12 +218,52 @@ def measure(mode: str, turns: int, blocks: int, plan: Path) -> dict:
     return result
 
 
+def _source_tree(rev: str, into: Path) -> Path:
+    """`staso_otel` as it was at `rev`, unpacked under `into`."""
+    tree = into / rev.replace("/", "_")
+    tree.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev, "staso_otel"],
+        cwd=HERE.parent,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+def compare(revs: list[str], rounds: int, turns: int, blocks: int) -> int:
+    """The in-memory ratio of this checkout's staso_otel and each rev's, alternated."""
+    with tempfile.TemporaryDirectory(prefix="staso-bench-api-trees-") as scratch:
+        trees = {"checkout": HERE.parent}
+        for rev in revs:
+            trees[rev] = _source_tree(rev, Path(scratch))
+        ratios: dict[str, list[float]] = {name: [] for name in trees}
+        plan = Path(scratch) / "plan.json"
+        for i in range(rounds):
+            order = list(trees.items())
+            for name, tree in order if i % 2 == 0 else order[::-1]:
+                r = measure("memory", turns, blocks, plan, source=tree)
+                ratios[name].append(r["library_turns_per_s"] / r["raw_turns_per_s"])
+    for name, values in ratios.items():
+        spread = " ".join(f"{v:.2f}" for v in sorted(values))
+        print(f"{name:12}  median {statistics.median(values):.3f}x  ({spread})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--blocks", type=int, default=11)
     parser.add_argument("--mode", choices=("memory", "receiver", "both"), default="both")
+    parser.add_argument(
+        "--against", nargs="+", metavar="REV", help="compare with these revisions' staso_otel"
+    )
+    parser.add_argument("--rounds", type=int, default=10, help="with --against")
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args.against, args.rounds, args.turns, args.blocks)
     modes = ("memory", "receiver") if args.mode == "both" else ("memory", args.mode)
     results = {}
     missed = False
