@@ -211,6 +211,12 @@ def _text_head(role: str) -> tuple[str, bool]:
     return '{"role":' + _quote(role) + ',"parts":[{"type":"text","content":', stays_apart(role)
 
 
+@lru_cache(maxsize=64)
+def _array_head(role: str) -> str:
+    """An array of one one-text message, up to its text."""
+    return "[" + _text_head(role)[0]
+
+
 def _text_message_json(m: Message) -> tuple[str, ...] | None:
     """A message of text parts only (most of them) as `dumps(m.to_dict())` writes it,
     without the dicts, in pieces; None for anything else. A message of one text that JSON
@@ -249,7 +255,14 @@ def to_json(messages: Sequence[Message]) -> str:
     that redaction looks up bare (JoinedText.texts). A short array of one message is a
     plain str (see _PLAIN_BELOW)."""
     if len(messages) == 1:  # most calls: one message, most often one short text
-        written = _message_pieces(messages[0])
+        m = messages[0]
+        if m.finish_reason is None and len(m.parts) == 1 and type(m.parts[0]) is TextPart:
+            text = m.parts[0].content
+            if type(text) is str and type(m.role) is str:  # as _text_message_json writes it
+                array = _array_head(m.role) + _quote(text) + "}]}]"
+                if len(array) < _PLAIN_BELOW:
+                    return array
+        written = _message_pieces(m)
         if sum(map(len, written)) < _PLAIN_BELOW - 2:
             return "[" + "".join(written) + "]"
         return _joined_array(messages, (written,))
@@ -319,6 +332,13 @@ def openinference_attributes(
     `.message.tool_calls.{j}.tool_call.id|function.name|function.arguments`; set in `into`
     when given (a builder's attributes), else in a new dict."""
     attrs: dict[str, Any] = {} if into is None else into
+    if len(messages) == 1 and len(parts := messages[0].parts) == 1 and type(parts[0]) is TextPart:
+        # most calls: one message of one text (as the loop below writes it)
+        role_key, content_key = _message_keys(prefix, 0)
+        attrs[role_key] = messages[0].role
+        if parts[0].content:
+            attrs[content_key] = parts[0].content
+        return attrs
     for i, (role, message, call_id) in enumerate(_flat_messages(messages)[:MAX_FLAT_MESSAGES]):
         role_key, content_key = _message_keys(prefix, i)
         attrs[role_key] = role
