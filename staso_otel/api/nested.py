@@ -88,11 +88,6 @@ def usage_of(attrs: Any) -> build.Usage | None:
     return None
 
 
-def _is_staso(span: ReadableSpan) -> bool:
-    scope = span.instrumentation_scope
-    return scope is not None and scope.name == STASO_SCOPE
-
-
 _MODEL_OPERATIONS = frozenset({semconv.OP_CHAT, "text_completion", "generate_content"})
 
 
@@ -137,6 +132,17 @@ class TurnProcessor(SpanProcessor):
         self._lock = threading.Lock()
         self._inside: dict[tuple[int, int], TurnLike] = {}
         self._last_merge: tuple[Resource, Resource] | None = None
+        # staso's tracer's scope: one object for all its spans, told apart by identity
+        self._staso_scope: object = None
+
+    def _is_staso(self, span: ReadableSpan) -> bool:
+        scope = span.instrumentation_scope
+        if scope is self._staso_scope:
+            return True
+        if scope is not None and scope.name == STASO_SCOPE:
+            self._staso_scope = scope
+            return True
+        return False
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         try:
@@ -157,7 +163,7 @@ class TurnProcessor(SpanProcessor):
         nested.parents[span_id] = parent
         if parent in nested.llm_spans or parent in nested.under_llm:
             nested.under_llm.add(span_id)
-        if _is_staso(span):  # never counted or dropped at end
+        if self._is_staso(span):  # never counted or dropped at end
             if parent is not None and span.kind is SpanKind.CLIENT:
                 nested.llm_parents.add(parent)
             return
@@ -171,7 +177,7 @@ class TurnProcessor(SpanProcessor):
             self._inside[(span.get_span_context().trace_id, span_id)] = turn
 
     def on_end(self, span: ReadableSpan) -> None:
-        if _is_staso(span):
+        if self._is_staso(span):
             if self._resource is None:  # staso's own provider: the common case, no call
                 self._delegate.on_end(span)
             else:
