@@ -117,7 +117,7 @@ class _Scope:
                 0,
                 0,
                 turn.agent if turn else tracing.agent,
-                turn.session_id if turn else None,
+                turn._session_id if turn else None,
                 None,
                 type(exc).__name__ if exc is not None else None,
                 str(exc) if exc is not None else None,

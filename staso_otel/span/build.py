@@ -21,6 +21,7 @@ Rules shared by all builders:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -86,7 +87,7 @@ def is_content_key(key: str) -> bool:
     return key in CONTENT_KEYS or (type(key) is str and key.startswith(CONTENT_PREFIXES))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Usage:
     """Token counts of one model request (or a sum of them). `input_tokens` includes
     cached input, as in the OpenAI Responses API and the GenAI conventions."""
@@ -97,6 +98,24 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     total_tokens: int | None = None  # None: input + output
+
+    def __init__(
+        self,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        total_tokens: int | None = None,
+    ) -> None:
+        # through the slots' descriptors, as messages.Message (one Usage every model call)
+        put = _USAGE_FIELDS
+        put[0](self, input_tokens)
+        put[1](self, output_tokens)
+        put[2](self, cache_read_tokens)
+        put[3](self, cache_write_tokens)
+        put[4](self, reasoning_tokens)
+        put[5](self, total_tokens)
 
     @classmethod
     def anthropic(
@@ -146,6 +165,9 @@ class Usage:
         )
 
 
+_USAGE_FIELDS = tuple(getattr(Usage, f.name).__set__ for f in dataclasses.fields(Usage))
+
+
 def _empty(value: object) -> bool:
     if value is None:
         return True
@@ -185,7 +207,12 @@ def _put_all(attrs: dict[str, AttributeValue], keys: tuple[str, ...], value: obj
         _put(attrs, key, value)
 
 
+# facts both dialects name, as _put_all takes them
 _PROVIDER_KEYS = (sc.GEN_AI_PROVIDER_NAME, sc.LLM_PROVIDER, sc.LLM_SYSTEM)
+_SESSION_KEYS = (sc.GEN_AI_CONVERSATION_ID, sc.SESSION_ID)
+_MODEL_KEYS = (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME)
+_TOOL_NAME_KEYS = (sc.GEN_AI_TOOL_NAME, sc.TOOL_NAME)
+_TOOL_DESCRIPTION_KEYS = (sc.TOOL_DESCRIPTION, sc.GEN_AI_TOOL_DESCRIPTION)
 
 
 def _homogeneous(values: list[Any] | tuple[Any, ...]) -> bool:
@@ -261,7 +288,7 @@ def _close(
     attrs: dict[str, AttributeValue],
     extra: Mapping[str, object] | None,
 ) -> Closed:
-    _put_all(attrs, (sc.GEN_AI_CONVERSATION_ID, sc.SESSION_ID), frame.session_id)
+    _put_all(attrs, _SESSION_KEYS, frame.session_id)
     _put(attrs, sc.STASO_TARGET, frame.target)
     if extra:
         for key, value in extra.items():
@@ -337,7 +364,7 @@ def _agent_attrs(
     _put(attrs, sc.GEN_AI_AGENT_ID, agent_id)
     _put(attrs, sc.GEN_AI_AGENT_VERSION, agent_version)
     _put(attrs, sc.GEN_AI_PROVIDER_NAME, provider)
-    _put_all(attrs, (sc.GEN_AI_REQUEST_MODEL, sc.LLM_MODEL_NAME), model)
+    _put_all(attrs, _MODEL_KEYS, model)
     text, mime = _as_text(prompt)
     if text is not None:
         attrs[sc.INPUT_VALUE] = text
@@ -589,10 +616,10 @@ def tool(
         sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
         sc.OPENINFERENCE_SPAN_KIND: sc.OI_KIND_TOOL,
     }
-    _put_all(attrs, (sc.GEN_AI_TOOL_NAME, sc.TOOL_NAME), tool_name)
+    _put_all(attrs, _TOOL_NAME_KEYS, tool_name)
     _put(attrs, sc.GEN_AI_TOOL_CALL_ID, call_id)
     _put(attrs, sc.GEN_AI_TOOL_TYPE, tool_type)
-    _put_all(attrs, (sc.TOOL_DESCRIPTION, sc.GEN_AI_TOOL_DESCRIPTION), description)
+    _put_all(attrs, _TOOL_DESCRIPTION_KEYS, description)
     _put(attrs, sc.STASO_TOOL_CATEGORY, category)
     text, mime = _as_text(arguments)
     if text is not None:

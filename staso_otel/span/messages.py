@@ -43,9 +43,15 @@ __all__ = [
 MAX_FLAT_MESSAGES = 16
 
 
-@dataclass(frozen=True, slots=True)
+# The classes made for every model call (a message and its text, in and out) set their
+# fields through the slots' own descriptors: a frozen dataclass's generated __init__ calls
+# object.__setattr__ for each field (Message 314 -> 204 ns). Frozen all the same.
+@dataclass(frozen=True, slots=True, init=False)
 class TextPart:
     content: str
+
+    def __init__(self, content: str) -> None:
+        _set_content(self, content)
 
     def to_dict(self) -> dict[str, object]:
         return {"type": "text", "content": self.content}
@@ -86,11 +92,18 @@ class ToolCallResponsePart:
 Part = TextPart | ReasoningPart | ToolCallPart | ToolCallResponsePart
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Message:
     role: str  # system | user | assistant | tool
     parts: tuple[Part, ...]
     finish_reason: str | None = None  # output messages only
+
+    def __init__(
+        self, role: str, parts: tuple[Part, ...], finish_reason: str | None = None
+    ) -> None:
+        _set_role(self, role)
+        _set_parts(self, parts)
+        _set_finish_reason(self, finish_reason)
 
     def to_dict(self) -> dict[str, object]:
         out: dict[str, object] = {"role": self.role, "parts": [p.to_dict() for p in self.parts]}
@@ -104,6 +117,12 @@ class Message:
         if len(parts) == 1 and type(parts[0]) is TextPart:  # most messages: one text
             return parts[0].content
         return "\n".join(p.content for p in parts if isinstance(p, TextPart))
+
+
+_set_content = TextPart.content.__set__  # type: ignore[attr-defined]
+_set_role = Message.role.__set__  # type: ignore[attr-defined]
+_set_parts = Message.parts.__set__  # type: ignore[attr-defined]
+_set_finish_reason = Message.finish_reason.__set__  # type: ignore[attr-defined]
 
 
 def arguments_value(raw: object) -> object:
