@@ -227,6 +227,8 @@ _json = msgs.dumps
 
 def _as_text(value: object) -> tuple[str | None, str]:
     """Content as a string and its mime type: text stays text, structures become JSON."""
+    if type(value) is str:  # most content: one check instead of the general ones below
+        return (value or None), sc.MIME_TEXT
     if _empty(value):
         return None, sc.MIME_TEXT
     if isinstance(value, str):
@@ -631,8 +633,9 @@ def tool(
         attrs[sc.GEN_AI_TOOL_CALL_RESULT] = text
         attrs[sc.OUTPUT_VALUE] = text
         attrs[sc.OUTPUT_MIME_TYPE] = mime
-    for key, value in (facts or {}).items():
-        _put(attrs, key, value)
+    if facts:
+        for key, value in facts.items():
+            _put(attrs, key, value)
     return _close(
         frame, sc.span_name(sc.OP_EXECUTE_TOOL, tool_name), sc.KIND_INTERNAL, attrs, extra
     )
