@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(exist_ok=True)
     (out / "api.json").write_text(json.dumps(results, indent=2))
     if missed:
-        print(f"MISSED: library spans {results['memory']['ratio']:.2f}x raw (in-memory exporter)")
+        print(f"MISSED: library spans {results['memory']['ratio']:.3f}x raw (in-memory exporter)")
         return 1
     return 0
 
