@@ -21,7 +21,6 @@ Rules shared by all builders:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -87,7 +86,7 @@ def is_content_key(key: str) -> bool:
     return key in CONTENT_KEYS or (type(key) is str and key.startswith(CONTENT_PREFIXES))
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts of one model request (or a sum of them). `input_tokens` includes
     cached input, as in the OpenAI Responses API and the GenAI conventions."""
@@ -98,24 +97,6 @@ class Usage:
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
     total_tokens: int | None = None  # None: input + output
-
-    def __init__(
-        self,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cache_read_tokens: int = 0,
-        cache_write_tokens: int = 0,
-        reasoning_tokens: int = 0,
-        total_tokens: int | None = None,
-    ) -> None:
-        # through the slots' descriptors, as messages.Message (one Usage every model call)
-        put = _USAGE_FIELDS
-        put[0](self, input_tokens)
-        put[1](self, output_tokens)
-        put[2](self, cache_read_tokens)
-        put[3](self, cache_write_tokens)
-        put[4](self, reasoning_tokens)
-        put[5](self, total_tokens)
 
     @classmethod
     def anthropic(
@@ -163,9 +144,6 @@ class Usage:
             int(data.get("reasoning") or 0),
             None if data.get("total") is None else int(data["total"]),
         )
-
-
-_USAGE_FIELDS = tuple(getattr(Usage, f.name).__set__ for f in dataclasses.fields(Usage))
 
 
 def _empty(value: object) -> bool:
