@@ -410,8 +410,7 @@ def clean_span(
     """What `redact_span` makes of a span, as (name, attributes, events, status
     description)."""
     memo = memo or Memo()
-    attributes = dict(span.attributes)
-    secrets, cut_keys, _ = memo.clean_into(attributes, span.attributes, max_bytes)
+    attributes, secrets, cut_keys = clean_attributes(span.attributes, max_bytes, memo)
     events = []
     for event in span.events:
         ev_attrs, found, _ = clean_attributes(event.attributes, max_bytes, memo)
